@@ -1,0 +1,2 @@
+// @sipts/proxy: not built yet (see its README). It exports nothing until it is.
+export {};

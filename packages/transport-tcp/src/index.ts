@@ -1,0 +1,2 @@
+// @sipts/transport-tcp: not built yet (see its README). It exports nothing until it is.
+export {};
