@@ -1,0 +1,822 @@
+// The stateful proxy core (RFC 3261 §16): response contexts bound to the incoming request's top
+// Via, CANCEL propagation, parallel and sequential forking with §16.7 response aggregation,
+// Record-Route / Path, Max-Forwards and loop detection. Contexts are released on every path.
+import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import type { Remote, RouteAddr, SipMessage, SipRequest, SipResponse, SipUri, Via } from '@sipts/message';
+import { aggregate, makeLocalResponse } from './aggregate.js';
+import { SipProxyError } from './errors.js';
+import {
+  LOOP_MARK,
+  type LocalIdentity,
+  isLoop,
+  localRouteEntry,
+  loopHash,
+  nextMaxForwards,
+  preprocessRoute,
+} from './routing.js';
+import type { ProxyStack, RequestHandler, ResponseCallback, StackFactory } from './stack.js';
+
+/** How `fork` tries its targets. */
+export type ForkMode = 'parallel' | 'sequential';
+
+export interface ForkOptions {
+  /** Default 'parallel'. */
+  mode?: ForkMode;
+  /**
+   * Per-branch limit in ms (the role of Timer C, §16.8): a branch with no final response by then
+   * is cancelled (if it rang) or counted as 408 (if it never answered). Default: none.
+   */
+  timeout?: number;
+}
+
+/** A fork target: a URI, or a URI with Route entries to reach it (e.g. an outbound flow). */
+export type ForkTarget = string | SipUri | { uri: string | SipUri; route?: RouteAddr[] };
+
+/** The logger hook, as in `sip`'s options. */
+export interface ProxyLogger {
+  error?(error: unknown): void;
+}
+
+/** The proxy's own options; the rest of the object is passed to the stack factory unchanged. */
+export interface ProxyOwnOptions<O = Record<string, unknown>> {
+  /** Builds the stack to run on (tests inject a fake one). Default: `create` of @sipts/core. */
+  stack?: StackFactory<O>;
+  /** Insert Record-Route (with `lr`) into forwarded dialog-creating requests. Default false. */
+  recordRoute?: boolean;
+  /** RFC 3327: insert Path into forwarded REGISTERs that say `Supported: path`. Default false. */
+  path?: boolean;
+  /** Host put into Record-Route and Path. Default publicAddress, address, then stack.hostname(). */
+  recordRouteHost?: string;
+  /** Other host names or addresses by which this proxy is addressed (Route, strict routing, loops). */
+  aliases?: string[];
+  /** RFC 3261 §16.2: answer INVITE with 100 Trying at once. Default true. */
+  trying?: boolean;
+  /** Max-Forwards set on forwarded requests that carry none (§16.6 step 3). Default 70. */
+  maxForwards?: number;
+  /** RFC 3261 §16.3 step 4 / §16.6 step 8 loop detection (482). Default true. */
+  loopDetection?: boolean;
+  /** §9.1: ms to wait for a final response after sending CANCEL before giving the branch up. Default 32000 (64*T1). */
+  cancelTimeout?: number;
+  /** Longest life of a context with no final response sent (its pending branches get cancelled, the caller 408). Default 190000 (Timer C). */
+  contextTimeout?: number;
+  logger?: ProxyLogger;
+  port?: number;
+  tls_port?: number;
+  address?: string;
+  publicAddress?: string;
+  hostname?: string;
+}
+
+export type ProxyOptions<O = Record<string, unknown>> = ProxyOwnOptions<O> & O;
+
+/** What 'contextReleased' reports. */
+export interface ContextReleasedEvent {
+  callId: string;
+  method: string;
+  /** 'final': a final response went upstream; 'cancelled'; 'timeout'; 'error'; 'stopped'. */
+  reason: 'final' | 'cancelled' | 'timeout' | 'error' | 'stopped';
+  status: number | undefined;
+}
+
+export interface ProxyEvents {
+  error: [error: Error];
+  contextReleased: [event: ContextReleasedEvent];
+}
+
+const TWO_XX_CLASS = 2;
+const DEFAULT_CANCEL_TIMEOUT = 32000;
+const DEFAULT_CONTEXT_TIMEOUT = 190000;
+const SWEEP_INTERVAL = 1000;
+
+interface PendingTarget {
+  template: SipRequest;
+  target: ForkTarget;
+  timeout: number | undefined;
+}
+
+/** One response context (§16.7): the incoming request and every branch forwarded for it. */
+class ProxyContext {
+  readonly request: SipRequest;
+  readonly method: string;
+  readonly expiresAt: number;
+  /** Max-Forwards the forwarded copies carry, or -1 when the request must not be forwarded. */
+  readonly maxForwards: number;
+  readonly loopHash: string | undefined;
+  /** Branches without a final response. */
+  pending = 0;
+  /** Branches whose responses the proxy aggregates (no application callback). */
+  aggregated = 0;
+  branches: Branch[] = [];
+  responses: SipResponse[] = [];
+  queue: PendingTarget[] | undefined;
+  finalSent = false;
+  finalStatus: number | undefined;
+  tryingSent = false;
+  cancelled = false;
+  /** A 6xx arrived (§16.7 step 10): no new branches. */
+  closed = false;
+  released = false;
+
+  constructor(
+    readonly key: string,
+    request: SipRequest,
+    readonly remote: Remote,
+    now: number,
+    lifetime: number,
+    maxForwards: number,
+    hash: string | undefined,
+  ) {
+    this.request = request;
+    this.method = request.method;
+    this.expiresAt = now + lifetime;
+    this.maxForwards = maxForwards;
+    this.loopHash = hash;
+  }
+}
+
+/** One forwarded copy of a request (a client transaction in the stack). */
+class Branch {
+  /** Request-URI and Route as handed to the stack, for the CANCEL (§9.1). */
+  readonly uri: string | SipUri;
+  readonly route: RouteAddr[] | undefined;
+  /** Our Via, learnt from the first response (the stack adds it when it sends). */
+  via: Via | undefined;
+  provisional = false;
+  done = false;
+  cancelRequested = false;
+  cancelSent = false;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  readonly onResponse: ResponseCallback;
+
+  constructor(
+    readonly proxy: SipProxy,
+    readonly ctx: ProxyContext,
+    readonly request: SipRequest,
+    readonly callback: ResponseCallback | undefined,
+  ) {
+    this.uri = request.uri;
+    this.route = request.headers.route === undefined ? undefined : request.headers.route.slice();
+    // One bound function per branch: the stack keeps it for the life of the client transaction.
+    this.onResponse = (rs, remote) => proxy.branchResponse(this, rs, remote);
+  }
+}
+
+/** The key of a context: the incoming request's top Via plus Call-ID and CSeq number (as `sip/proxy`). */
+function contextKey(msg: SipMessage): string | undefined {
+  const h = msg.headers;
+  const via = h.via?.[0];
+  if (via === undefined) return undefined;
+  const branch = via.params['branch'];
+  return `${branch ?? ''}\u0000${via.protocol}\u0000${via.host}\u0000${via.port ?? ''}\u0000${h['call-id'] ?? ''}\u0000${h.cseq?.seq ?? ''}`;
+}
+
+function statusClass(status: number): number {
+  return Math.floor(status / 100);
+}
+
+function supportsPath(rq: SipRequest): boolean {
+  const supported = rq.headers['supported'];
+  if (typeof supported !== 'string') return false;
+  for (const token of supported.split(',')) if (token.trim().toLowerCase() === 'path') return true;
+  return false;
+}
+
+function targetUri(target: ForkTarget): string | SipUri {
+  if (typeof target === 'string') return target;
+  if ('uri' in target && (typeof target.uri === 'string' || typeof target.uri === 'object') && !('host' in target)) {
+    return target.uri;
+  }
+  return target as SipUri;
+}
+
+function targetRoute(target: ForkTarget): RouteAddr[] | undefined {
+  if (typeof target === 'string' || 'host' in target) return undefined;
+  return target.route;
+}
+
+/** A stateful proxy on one stack; several can coexist in a process. */
+export class SipProxy extends EventEmitter<ProxyEvents> {
+  readonly stack: ProxyStack;
+  private readonly contexts = new Map<string, ProxyContext>();
+  /** Branches with a running timer (fork timeout or CANCEL wait), cleared on stop(). */
+  private readonly timed = new Set<Branch>();
+  /** Requests handed to the application that have no context (ACK): forwarded statelessly. */
+  private readonly contextless = new WeakSet<SipRequest>();
+  /** The copy handed to the application, to its context (found even after it was released). */
+  private readonly handedOut = new WeakMap<SipRequest, ProxyContext>();
+  private readonly handler: RequestHandler;
+  private readonly local: LocalIdentity;
+  private readonly routeHost: string;
+  private readonly routePort: number;
+  private readonly recordRoute: boolean;
+  private readonly path: boolean;
+  private readonly trying: boolean;
+  private readonly defaultMaxForwards: number;
+  private readonly loopDetection: boolean;
+  private readonly cancelTimeout: number;
+  private readonly contextTimeout: number;
+  private readonly logger: ProxyLogger | undefined;
+  private sweepTimer: ReturnType<typeof setInterval> | undefined;
+  private stopped = false;
+
+  constructor(options: ProxyOptions<Record<string, unknown>>, onRequest: RequestHandler, defaultFactory?: StackFactory<Record<string, unknown>>) {
+    super();
+    if (typeof onRequest !== 'function') {
+      throw new SipProxyError('ERR_INVALID_OPTION', 'onRequest must be a function');
+    }
+    this.handler = onRequest;
+    this.recordRoute = options.recordRoute === true;
+    this.path = options.path === true;
+    this.trying = options.trying !== false;
+    this.defaultMaxForwards = positiveInteger(options.maxForwards, 'maxForwards', 70);
+    this.loopDetection = options.loopDetection !== false;
+    this.cancelTimeout = positiveInteger(options.cancelTimeout, 'cancelTimeout', DEFAULT_CANCEL_TIMEOUT);
+    this.contextTimeout = positiveInteger(options.contextTimeout, 'contextTimeout', DEFAULT_CONTEXT_TIMEOUT);
+    this.logger = options.logger;
+
+    const onStackRequest: RequestHandler = (rq, remote) => this.onStackRequest(rq, remote);
+    const factory = options.stack ?? defaultFactory;
+    if (typeof factory !== 'function') throw new SipProxyError('ERR_INVALID_OPTION', 'options.stack must be a stack factory');
+    this.stack = factory(stackOptions(options), onStackRequest);
+
+    const stackHost = this.stack.hostname?.();
+    const hosts = new Set<string>();
+    for (const h of [options.publicAddress, options.address, options.hostname, stackHost, options.recordRouteHost, ...(options.aliases ?? [])]) {
+      if (typeof h === 'string' && h !== '' && h !== '0.0.0.0' && h !== '::') hosts.add(h.toLowerCase());
+    }
+    this.routeHost = options.recordRouteHost ?? options.publicAddress ?? options.address ?? stackHost ?? '127.0.0.1';
+    this.routePort = typeof options.port === 'number' && options.port > 0 ? options.port : 5060;
+    this.local = {
+      hosts,
+      port: this.routePort,
+      tlsPort: typeof options.tls_port === 'number' ? options.tls_port : undefined,
+    };
+  }
+
+  /** Contexts (incoming requests with no final response forwarded yet). */
+  get contextCount(): number {
+    return this.contexts.size;
+  }
+
+  /**
+   * `sip/proxy`'s send: a request inside the context of an incoming request (found through its
+   * top Via) becomes a new branch; `callback` gets every response with our Via still on top, the
+   * default aggregates per §16.7 and forwards. A response inside a context goes upstream (100
+   * Trying at most once, one final, every 2xx to INVITE). Anything else goes to the stack as is.
+   */
+  send(message: SipMessage, callback?: ResponseCallback): void {
+    if (this.stopped) return;
+    const key = contextKey(message);
+    const ctx = key === undefined ? undefined : this.contexts.get(key);
+    if ('method' in message && typeof message.method === 'string') {
+      const handed = this.handedOut.get(message);
+      if (handed !== undefined && handed.released) {
+        // Its context ended (cancelled, answered, expired): forwarding it now would make an orphan branch.
+        return;
+      }
+      const own = handed ?? ctx;
+      if (own !== undefined && message.method !== 'ACK' && message.method !== 'CANCEL') {
+        this.forward(own, message, callback, undefined);
+      } else if (this.contextless.has(message)) {
+        this.forwardContextless(message);
+      } else {
+        this.stack.send(message, callback);
+      }
+      return;
+    }
+    const rs = message as SipResponse;
+    if (ctx === undefined) {
+      this.stack.send(rs);
+      return;
+    }
+    this.upstream(ctx, rs);
+    this.settle(ctx);
+  }
+
+  /**
+   * Fork `rq` (a request handed to the handler, possibly modified) to `targets`: every target
+   * at once ('parallel') or one after the other ('sequential', the next when the previous ends
+   * without 2xx or 6xx). Responses are aggregated per §16.7 and the best one goes upstream.
+   */
+  fork(rq: SipRequest, targets: readonly ForkTarget[], options: ForkOptions = {}): void {
+    if (this.stopped) throw new SipProxyError('ERR_STOPPED', 'the proxy is stopped');
+    const key = contextKey(rq);
+    const ctx = key === undefined ? undefined : this.contexts.get(key);
+    if (ctx === undefined) throw new SipProxyError('ERR_NO_CONTEXT', 'fork: the request has no proxy context');
+    for (const t of targets) {
+      const uri = targetUri(t);
+      if (typeof uri !== 'string' && (typeof uri !== 'object' || uri === null || typeof uri.host !== 'string')) {
+        throw new SipProxyError('ERR_INVALID_TARGET', 'fork: a target is not a SIP URI');
+      }
+    }
+    const timeout = options.timeout;
+    if (timeout !== undefined && !(typeof timeout === 'number' && timeout > 0)) {
+      throw new SipProxyError('ERR_INVALID_OPTION', 'fork: timeout must be a positive number of ms');
+    }
+    if (targets.length === 0) {
+      // §16.5: no target at all.
+      this.upstream(ctx, makeLocalResponse(ctx.request, 480, 'Temporarily Unavailable'));
+      this.settle(ctx);
+      return;
+    }
+    if (options.mode === 'sequential') {
+      const [first, ...rest] = targets;
+      ctx.queue = rest.map((target) => ({ template: rq, target, timeout }));
+      this.forward(ctx, branchCopy(rq, first as ForkTarget), undefined, timeout);
+    } else {
+      for (const target of targets) {
+        if (ctx.released || ctx.finalSent) break;
+        this.forward(ctx, branchCopy(rq, target), undefined, timeout);
+      }
+    }
+  }
+
+  /**
+   * Forward `rq` without a context or a client transaction (RFC 3261 §16.11), for load
+   * balancing. The proxy adds its Via (a branch derived from the incoming one, so
+   * retransmissions get the same) and the stack sends its responses back by Via.
+   */
+  forwardStateless(rq: SipRequest): void {
+    if (this.stopped) throw new SipProxyError('ERR_STOPPED', 'the proxy is stopped');
+    const sendStateless = this.stack.sendStateless;
+    if (sendStateless === undefined) {
+      throw new SipProxyError('ERR_STATELESS_UNSUPPORTED', 'the stack cannot send without a transaction');
+    }
+    const key = contextKey(rq);
+    const ctx = key === undefined ? undefined : this.contexts.get(key);
+    if (ctx !== undefined && key !== undefined) {
+      // The context made on receipt is not needed: nothing is kept for a stateless request.
+      ctx.released = true;
+      this.contexts.delete(key);
+    }
+    const mf = nextMaxForwards(rq, this.defaultMaxForwards);
+    if (mf < 0) {
+      if (rq.method !== 'ACK') sendStateless.call(this.stack, makeLocalResponse(rq, 483));
+      return;
+    }
+    rq.headers['max-forwards'] = mf;
+    this.stack.sendStateless?.(rq);
+  }
+
+  /** Stop the proxy and its stack; pending contexts are dropped and every timer cleared. */
+  stop(): void | Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.sweepTimer !== undefined) clearInterval(this.sweepTimer);
+    this.sweepTimer = undefined;
+    for (const b of this.timed) if (b.timer !== undefined) clearTimeout(b.timer);
+    this.timed.clear();
+    for (const ctx of this.contexts.values()) this.release(ctx, 'stopped');
+    this.contexts.clear();
+    return this.stack.destroy();
+  }
+
+  // ---- incoming requests ----
+
+  private onStackRequest(rq: SipRequest, remote: Remote): void {
+    if (this.stopped) return;
+    if (rq.method === 'CANCEL') {
+      this.onCancel(rq);
+      return;
+    }
+    preprocessRoute(rq, this.local, this.isFlow);
+    if (rq.method === 'ACK') {
+      // An ACK for a 2xx is its own transaction-less request: no context (sip/proxy kept one
+      // for every ACK and never freed it); the application forwards it statelessly.
+      this.contextless.add(rq);
+      this.callHandler(rq, remote, undefined);
+      return;
+    }
+    const key = contextKey(rq);
+    if (key === undefined) return;
+    if (this.contexts.has(key)) return; // a retransmission the stack let through
+    if (this.loopDetection && isLoop(rq, this.local)) {
+      this.stack.send(makeLocalResponse(rq, 482));
+      return;
+    }
+    const mf = nextMaxForwards(rq, this.defaultMaxForwards);
+    const ctx = new ProxyContext(
+      key,
+      rq,
+      remote,
+      Date.now(),
+      this.contextTimeout,
+      mf,
+      this.loopDetection ? loopHash(rq) : undefined,
+    );
+    this.contexts.set(key, ctx);
+    if (this.sweepTimer === undefined) {
+      this.sweepTimer = setInterval(() => this.sweep(), SWEEP_INTERVAL);
+      this.sweepTimer.unref();
+    }
+    if (this.trying && rq.method === 'INVITE') {
+      // §16.2: an INVITE is answered 100 at once, or the caller retransmits while we work.
+      ctx.tryingSent = true;
+      this.stack.send(makeLocalResponse(rq, 100));
+    }
+    // The application gets its own copy of the header table and Via list, so it may edit them.
+    const copy: SipRequest = { ...rq, headers: { ...rq.headers, via: rq.headers.via?.slice() } };
+    this.handedOut.set(copy, ctx);
+    this.callHandler(copy, remote, ctx);
+  }
+
+  private callHandler(rq: SipRequest, remote: Remote, ctx: ProxyContext | undefined): void {
+    try {
+      this.handler(rq, remote);
+    } catch (e) {
+      this.failed(ctx, e);
+    }
+  }
+
+  /** The handler or a callback threw: 500 upstream if nothing final went yet, then release. */
+  private failed(ctx: ProxyContext | undefined, cause: unknown): void {
+    const error = new SipProxyError('ERR_HANDLER', 'the request handler threw', { cause });
+    this.report(error);
+    if (ctx === undefined || ctx.released) return;
+    if (!ctx.finalSent) this.upstream(ctx, makeLocalResponse(ctx.request, 500));
+    this.cancelPending(ctx);
+    this.release(ctx, 'error');
+  }
+
+  private report(error: Error): void {
+    try {
+      this.logger?.error?.(error);
+    } catch {
+      // A throwing logger must not break the proxy.
+    }
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+  }
+
+  private readonly isFlow = (uri: SipUri): boolean => {
+    const decode = this.stack.decodeFlowUri;
+    if (decode === undefined) return false;
+    try {
+      return decode.call(this.stack, uri) !== undefined;
+    } catch {
+      return false;
+    }
+  };
+
+  /** RFC 3261 §16.10: CANCEL is answered 200 and sent on every pending branch; 481 without a context. */
+  private onCancel(rq: SipRequest): void {
+    const key = contextKey(rq);
+    const ctx = key === undefined ? undefined : this.contexts.get(key);
+    if (ctx === undefined) {
+      this.stack.send(makeLocalResponse(rq, 481));
+      return;
+    }
+    this.stack.send(makeLocalResponse(rq, 200));
+    if (ctx.method !== 'INVITE' || ctx.finalSent) return;
+    ctx.cancelled = true;
+    ctx.queue = undefined;
+    this.cancelPending(ctx);
+    if (ctx.pending === 0) {
+      // No branch to wait for (the application had not forwarded yet): we end it as a UAS would.
+      this.upstream(ctx, makeLocalResponse(ctx.request, 487));
+      this.settle(ctx);
+    }
+  }
+
+  // ---- forwarding ----
+
+  private forward(ctx: ProxyContext, rq: SipRequest, callback: ResponseCallback | undefined, timeout: number | undefined): void {
+    if (ctx.released) return;
+    if (ctx.cancelled || ctx.closed || (ctx.finalSent && statusClass(ctx.finalStatus ?? 0) !== TWO_XX_CLASS)) {
+      // §16.10: no new branches once cancelled; none after a final non-2xx response either.
+      this.settle(ctx);
+      return;
+    }
+    if (ctx.maxForwards < 0) {
+      // §16.3 step 3.
+      this.upstream(ctx, makeLocalResponse(ctx.request, 483));
+      this.settle(ctx);
+      return;
+    }
+    const h = rq.headers;
+    h['max-forwards'] = ctx.maxForwards;
+    if (rq.method === 'REGISTER') {
+      if (this.path && supportsPath(ctx.request)) {
+        // RFC 3327 §5.1: our Path entry goes first.
+        h.path = [localRouteEntry(this.routeHost, this.routePort), ...(h.path ?? [])];
+      }
+    } else if (this.recordRoute) {
+      // §16.6 step 4: our Record-Route goes on top.
+      h['record-route'] = [localRouteEntry(this.routeHost, this.routePort), ...(h['record-route'] ?? [])];
+    }
+    const branch = new Branch(this, ctx, rq, callback);
+    ctx.branches.push(branch);
+    ctx.pending++;
+    if (callback === undefined) ctx.aggregated++;
+    if (timeout !== undefined) {
+      branch.timer = setTimeout(() => this.branchTimeout(branch), timeout);
+      branch.timer.unref();
+      this.timed.add(branch);
+    }
+    if (ctx.loopHash !== undefined) branchHint(rq, ctx.loopHash);
+    try {
+      this.stack.send(rq, branch.onResponse);
+    } catch (e) {
+      this.report(e instanceof Error ? e : new Error(String(e)));
+      this.synthesize(branch, 503);
+    }
+  }
+
+  /** A forwarded ACK (for a 2xx) or other request that has no context: Max-Forwards, then the stack. */
+  private forwardContextless(rq: SipRequest): void {
+    const mf = nextMaxForwards(rq, this.defaultMaxForwards);
+    if (mf < 0) return; // an ACK gets no response (§17.1.1.3); it is just not forwarded
+    rq.headers['max-forwards'] = mf;
+    this.contextless.delete(rq);
+    this.stack.send(rq);
+  }
+
+  // ---- responses from branches ----
+
+  /** Every response of a branch (called by the stack through Branch.onResponse). */
+  branchResponse(b: Branch, rs: SipResponse, remote?: Remote): void {
+    if (this.stopped) return;
+    const ctx = b.ctx;
+    const status = rs.status;
+    if (status < 200) {
+      if (b.via === undefined) b.via = rs.headers.via?.[0];
+      b.provisional = true;
+      // §9.1: a CANCEL waits for a provisional response.
+      if (b.cancelRequested && !b.cancelSent) this.sendCancel(b);
+      if (b.done) return;
+    } else {
+      if (b.done) {
+        // A late final response after we gave the branch up: only a 2xx to INVITE still
+        // matters (§16.7 step 9); it goes upstream through the normal path.
+        if (statusClass(status) !== TWO_XX_CLASS || ctx.method !== 'INVITE') return;
+      } else {
+        b.done = true;
+        ctx.pending--;
+        if (b.timer !== undefined) {
+          clearTimeout(b.timer);
+          b.timer = undefined;
+          this.timed.delete(b);
+        }
+      }
+    }
+    if (b.callback !== undefined) {
+      try {
+        b.callback(rs, remote);
+      } catch (e) {
+        this.failed(ctx, e);
+        return;
+      }
+      if (status >= 200) this.settle(ctx);
+      return;
+    }
+    this.aggregateResponse(ctx, b, rs);
+  }
+
+  /** §16.7 for a branch without an application callback. */
+  private aggregateResponse(ctx: ProxyContext, b: Branch, rs: SipResponse): void {
+    const status = rs.status;
+    const vias = rs.headers.via;
+    // §16.7 step 9: our Via comes off; with none left the response was for this proxy itself.
+    if (vias !== undefined && vias.length > 0) vias.shift();
+    const upstreamPossible = vias !== undefined && vias.length > 0;
+    if (status < 200) {
+      // §16.7 step 5: 100 is never forwarded; other provisional responses are.
+      if (status !== 100 && upstreamPossible) this.upstream(ctx, rs);
+      return;
+    }
+    const klass = statusClass(status);
+    if (klass === TWO_XX_CLASS) {
+      if (upstreamPossible) this.upstream(ctx, rs);
+    } else {
+      ctx.responses.push(rs);
+      if (klass === 6) {
+        // §16.7 step 10: a 6xx ends the search.
+        ctx.closed = true;
+        ctx.queue = undefined;
+        this.cancelPending(ctx, b);
+      }
+    }
+    this.settle(ctx);
+  }
+
+  /**
+   * After any change: start the next sequential target, or, once nothing is pending, send the
+   * best response (when the proxy aggregates) and release the context.
+   */
+  private settle(ctx: ProxyContext): void {
+    if (ctx.released) {
+      return;
+    }
+    if (ctx.pending === 0 && ctx.queue !== undefined && ctx.queue.length > 0 && !ctx.finalSent && !ctx.cancelled && !ctx.closed) {
+      const next = ctx.queue.shift() as PendingTarget;
+      this.forward(ctx, branchCopy(next.template, next.target), undefined, next.timeout);
+      return;
+    }
+    if (!ctx.finalSent) {
+      if (ctx.pending > 0) return;
+      if (ctx.aggregated === 0 && !ctx.cancelled) return; // the application owns the outcome
+      this.upstream(ctx, ctx.cancelled && ctx.responses.length === 0 ? makeLocalResponse(ctx.request, 487) : aggregate(ctx.request, ctx.responses));
+    }
+    if (ctx.finalSent) this.release(ctx, ctx.cancelled ? 'cancelled' : 'final');
+  }
+
+  /** Send a response upstream on the server transaction of `ctx` (§16.7 steps 5, 9, 10). */
+  private upstream(ctx: ProxyContext, rs: SipResponse): void {
+    const status = rs.status;
+    if (status < 200) {
+      if (ctx.finalSent) return;
+      if (status === 100) {
+        if (ctx.tryingSent) return;
+        ctx.tryingSent = true;
+      }
+      this.stack.send(rs);
+      return;
+    }
+    const isInvite2xx = ctx.method === 'INVITE' && statusClass(status) === TWO_XX_CLASS;
+    if (ctx.finalSent) {
+      // Every 2xx to an INVITE goes upstream (forking); other late finals are absorbed.
+      if (isInvite2xx) this.stack.send(rs);
+      return;
+    }
+    ctx.finalSent = true;
+    ctx.finalStatus = status;
+    ctx.queue = undefined;
+    this.stack.send(rs);
+    // §16.7 step 10: a final response forwarded cancels the branches still pending.
+    if (ctx.method === 'INVITE') this.cancelPending(ctx);
+  }
+
+  private release(ctx: ProxyContext, reason: ContextReleasedEvent['reason']): void {
+    if (ctx.released) return;
+    ctx.released = true;
+    this.contexts.delete(ctx.key);
+    if (this.contexts.size === 0 && this.sweepTimer !== undefined) {
+      clearInterval(this.sweepTimer);
+      this.sweepTimer = undefined;
+    }
+    if (this.listenerCount('contextReleased') > 0) {
+      this.emit('contextReleased', {
+        callId: String(ctx.request.headers['call-id'] ?? ''),
+        method: ctx.method,
+        reason,
+        status: ctx.finalStatus,
+      });
+    }
+  }
+
+  // ---- cancellation and timers ----
+
+  private cancelPending(ctx: ProxyContext, except?: Branch): void {
+    if (ctx.method !== 'INVITE') return; // §9.1: CANCEL only means something for INVITE
+    for (const b of ctx.branches) if (b !== except && !b.done) this.cancelBranch(b);
+  }
+
+  private cancelBranch(b: Branch): void {
+    if (b.done || b.cancelRequested) return;
+    b.cancelRequested = true;
+    if (b.provisional) this.sendCancel(b);
+    // §9.1: give up on the branch 64*T1 after the CANCEL if no final response comes; also bounds
+    // a branch that never answered at all.
+    this.setBranchTimer(b, this.cancelTimeout, 487);
+  }
+
+  private setBranchTimer(b: Branch, ms: number, status: number): void {
+    if (b.timer !== undefined) clearTimeout(b.timer);
+    b.timer = setTimeout(() => {
+      b.timer = undefined;
+      this.timed.delete(b);
+      if (!b.done) this.synthesize(b, status);
+    }, ms);
+    b.timer.unref();
+    this.timed.add(b);
+  }
+
+  private sendCancel(b: Branch): void {
+    const via = b.via;
+    if (via === undefined) return;
+    b.cancelSent = true;
+    const params = { ...via.params };
+    delete params['received'];
+    if (params['rport'] !== undefined) params['rport'] = null;
+    const h = b.request.headers;
+    const cancel: SipRequest = {
+      method: 'CANCEL',
+      uri: b.uri,
+      version: '2.0',
+      headers: {
+        via: [{ version: via.version, protocol: via.protocol, host: via.host, port: via.port, params }],
+        from: h.from,
+        to: h.to,
+        'call-id': h['call-id'],
+        cseq: { seq: h.cseq?.seq ?? 1, method: 'CANCEL' },
+        'max-forwards': 70,
+      },
+      content: '',
+    };
+    if (b.route !== undefined && b.route.length > 0) cancel.headers.route = b.route.slice();
+    try {
+      this.stack.send(cancel, ignoreResponse);
+    } catch (e) {
+      this.report(e instanceof Error ? e : new Error(String(e)));
+    }
+  }
+
+  /** The fork `timeout` of a branch fired (§16.8 Timer C). */
+  private branchTimeout(b: Branch): void {
+    b.timer = undefined;
+    this.timed.delete(b);
+    if (b.done) return;
+    if (b.provisional) {
+      // It rang: CANCEL it and wait for its 487 (bounded by cancelTimeout).
+      this.cancelBranch(b);
+    } else {
+      // It never answered: as if it had returned 408; a late provisional still gets a CANCEL.
+      b.cancelRequested = true;
+      this.synthesize(b, 408);
+    }
+  }
+
+  /** A final response the proxy makes up for a branch (timeout, transport failure). */
+  private synthesize(b: Branch, status: number): void {
+    const ctx = b.ctx;
+    const rs = makeLocalResponse(ctx.request, status);
+    const ours: Via = b.via ?? { version: '2.0', protocol: 'UDP', host: this.routeHost, port: this.routePort, params: {} };
+    rs.headers.via = [ours, ...(ctx.request.headers.via ?? [])];
+    this.branchResponse(b, rs, undefined);
+  }
+
+  /** Context expiry (Timer C for the whole context): contexts expire in creation order. */
+  private sweep(): void {
+    const now = Date.now();
+    for (const ctx of this.contexts.values()) {
+      if (ctx.expiresAt > now) break;
+      ctx.queue = undefined;
+      this.cancelPending(ctx);
+      if (!ctx.finalSent) this.upstream(ctx, makeLocalResponse(ctx.request, ctx.cancelled ? 487 : 408));
+      this.release(ctx, 'timeout');
+    }
+  }
+}
+
+function ignoreResponse(): void {
+  // Responses to our CANCELs need no handling (§9.1).
+}
+
+/** The part of the options the stack factory sees. */
+function stackOptions(options: ProxyOptions<Record<string, unknown>>): Record<string, unknown> {
+  const rest: Record<string, unknown> = { ...options };
+  for (const own of [
+    'stack',
+    'recordRoute',
+    'path',
+    'recordRouteHost',
+    'aliases',
+    'trying',
+    'maxForwards',
+    'loopDetection',
+    'cancelTimeout',
+    'contextTimeout',
+  ]) {
+    delete rest[own];
+  }
+  return rest;
+}
+
+function positiveInteger(value: unknown, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+    throw new SipProxyError('ERR_INVALID_OPTION', `options.${name} must be a positive integer`);
+  }
+  return value;
+}
+
+/** A branch's own copy of the request: the fields forwarding changes are copied (§16.6 step 1). */
+function branchCopy(rq: SipRequest, target: ForkTarget): SipRequest {
+  const h = rq.headers;
+  const extra = targetRoute(target);
+  const route = extra === undefined ? h.route?.slice() : [...extra, ...(h.route ?? [])];
+  const headers = { ...h, via: h.via?.slice() ?? [] };
+  if (route !== undefined) headers.route = route;
+  else delete headers.route;
+  if (h['record-route'] !== undefined) headers['record-route'] = h['record-route'].slice();
+  if (h.path !== undefined) headers.path = h.path.slice();
+  const copy: SipRequest = { method: rq.method, uri: targetUri(target), headers };
+  if (rq.version !== undefined) copy.version = rq.version;
+  if (rq.content !== undefined) copy.content = rq.content;
+  return copy;
+}
+
+/**
+ * The loop-detection hash travels in our branch (§16.6 step 8). Stacks that honour a branch
+ * hint read it from this non-enumerable property; others generate their own branch and loops
+ * are then caught by Max-Forwards alone.
+ */
+export const BRANCH_HINT = Symbol.for('@sipts/proxy.branchHint');
+
+function branchHint(rq: SipRequest, hash: string): void {
+  Object.defineProperty(rq, BRANCH_HINT, {
+    value: `z9hG4bK${randomBytes(9).toString('base64url')}${LOOP_MARK}${hash}`,
+    enumerable: false,
+    configurable: true,
+  });
+}

@@ -1,0 +1,217 @@
+// Request processing a proxy does before and while forwarding: RFC 3261 §16.3 (Max-Forwards,
+// loop detection), §16.4 (Route information preprocessing, strict-router fix-up), §16.6 (copy,
+// Max-Forwards, Record-Route, the loop-detection branch) and RFC 3327 (Path).
+import { createHash } from 'node:crypto';
+import type { RouteAddr, SipRequest, SipUri, Via } from '@sipts/message';
+
+/** Host and port of a URI, read without a full parse (the hot path only needs these). */
+export interface HostPort {
+  host: string;
+  port: number | undefined;
+  secure: boolean;
+}
+
+const CC_AT = 0x40;
+const CC_COLON = 0x3a;
+const CC_SEMI = 0x3b;
+const CC_QUESTION = 0x3f;
+const CC_RBRACKET = 0x5d;
+const CC_LBRACKET = 0x5b;
+
+/**
+ * Host and port of a `sip:`/`sips:` URI string or a parsed SipUri. Returns undefined for other
+ * schemes or a URI without a host. A single pass over char codes, no regular expression.
+ */
+export function uriHostPort(uri: string | SipUri): HostPort | undefined {
+  if (typeof uri !== 'string') {
+    if (typeof uri !== 'object' || uri === null || typeof uri.host !== 'string') return undefined;
+    const schema = (uri.schema ?? 'sip').toLowerCase();
+    if (schema !== 'sip' && schema !== 'sips') return undefined;
+    return { host: uri.host.toLowerCase(), port: uri.port === undefined ? undefined : +uri.port, secure: schema === 'sips' };
+  }
+  const colon = uri.indexOf(':');
+  if (colon < 3) return undefined;
+  const schema = uri.slice(0, colon).toLowerCase();
+  if (schema !== 'sip' && schema !== 'sips') return undefined;
+  const end = uri.length;
+  // The userinfo ends at '@' if one appears before the parameters or headers.
+  let start = colon + 1;
+  for (let i = start; i < end; i++) {
+    const c = uri.charCodeAt(i);
+    if (c === CC_AT) {
+      start = i + 1;
+      break;
+    }
+    if (c === CC_SEMI || c === CC_QUESTION) break;
+  }
+  let hostEnd = start;
+  if (uri.charCodeAt(start) === CC_LBRACKET) {
+    while (hostEnd < end && uri.charCodeAt(hostEnd) !== CC_RBRACKET) hostEnd++;
+    if (hostEnd === end) return undefined;
+    hostEnd++;
+  } else {
+    while (hostEnd < end) {
+      const c = uri.charCodeAt(hostEnd);
+      if (c === CC_COLON || c === CC_SEMI || c === CC_QUESTION) break;
+      hostEnd++;
+    }
+  }
+  if (hostEnd === start) return undefined;
+  const host = uri.slice(start, hostEnd).toLowerCase();
+  let port: number | undefined;
+  if (uri.charCodeAt(hostEnd) === CC_COLON) {
+    let value = 0;
+    let digits = 0;
+    for (let i = hostEnd + 1; i < end; i++) {
+      const c = uri.charCodeAt(i) - 0x30;
+      if (c < 0 || c > 9) break;
+      value = value * 10 + c;
+      if (++digits > 5) return undefined;
+    }
+    if (digits === 0) return undefined;
+    port = value;
+  }
+  return { host, port, secure: schema === 'sips' };
+}
+
+/** The names and port under which this proxy is reached (Record-Route, Path, loop detection). */
+export interface LocalIdentity {
+  /** Lower-case host names and addresses that mean "this proxy". */
+  hosts: ReadonlySet<string>;
+  port: number;
+  /** The sips/TLS port, when the stack listens on one. */
+  tlsPort?: number | undefined;
+}
+
+/** RFC 3261 §16.4: does this URI name this proxy (a value it put into Record-Route or Path)? */
+export function isLocalHostPort(hp: HostPort, local: LocalIdentity): boolean {
+  if (!local.hosts.has(hp.host)) return false;
+  if (hp.port === undefined) return hp.secure ? (local.tlsPort ?? 5061) === 5061 : local.port === 5060;
+  return hp.port === local.port || (local.tlsPort !== undefined && hp.port === local.tlsPort);
+}
+
+export function isLocalUri(uri: string | SipUri, local: LocalIdentity): boolean {
+  const hp = uriHostPort(uri);
+  return hp !== undefined && isLocalHostPort(hp, local);
+}
+
+/**
+ * RFC 3261 §16.4, on receipt, before the application sees the request:
+ * - a Request-URI that is a value this proxy placed into Record-Route means the previous hop
+ *   was a strict router: the real Request-URI is the last Route value, which is removed;
+ * - a top Route naming this proxy is removed.
+ * `isFlow` tells a flow-token Route (which the stack must still see to pick the connection)
+ * from a plain one naming this proxy.
+ */
+export function preprocessRoute(
+  rq: SipRequest,
+  local: LocalIdentity,
+  isFlow: (uri: SipUri) => boolean,
+): void {
+  const route = rq.headers.route;
+  if (route !== undefined && route.length > 0 && isLocalUri(rq.uri, local)) {
+    const last = route[route.length - 1];
+    if (last !== undefined) {
+      rq.uri = last.uri;
+      rq.headers.route = route.slice(0, -1);
+    }
+  }
+  const current = rq.headers.route;
+  if (current !== undefined && current.length > 0) {
+    const top = current[0];
+    if (top !== undefined && isLocalUri(top.uri, local) && !isFlow(top.uri)) {
+      rq.headers.route = current.slice(1);
+    }
+  }
+}
+
+/**
+ * RFC 3261 §16.6 step 3: the Max-Forwards the forwarded copy carries, or -1 when the request
+ * must not be forwarded (§16.3 step 3: a request arriving with Max-Forwards 0 gets 483).
+ * An absent or unreadable value means the default (70, §8.1.1.6), which is then decremented.
+ */
+export function nextMaxForwards(rq: SipRequest, defaultValue: number): number {
+  const raw = rq.headers['max-forwards'];
+  if (raw === undefined || raw === null || raw === '') return defaultValue;
+  const value = typeof raw === 'number' ? raw : parseInt(String(raw), 10);
+  if (!Number.isFinite(value) || value < 0) return defaultValue;
+  return value > 0 ? value - 1 : -1;
+}
+
+/** A Record-Route or Path entry naming this proxy, with `lr` (RFC 3261 §16.6 step 4, RFC 3327). */
+export function localRouteEntry(host: string, port: number, transport?: string): RouteAddr {
+  const params: Record<string, string | null> = {};
+  if (transport !== undefined && transport.toUpperCase() !== 'UDP') params['transport'] = transport.toLowerCase();
+  params['lr'] = null;
+  return { uri: { schema: 'sip', host, port, params, headers: {} }, params: {} };
+}
+
+const LOOP_SEPARATOR = '\n';
+
+function routeText(route: RouteAddr[] | undefined): string {
+  if (route === undefined) return '';
+  let s = '';
+  for (const r of route) {
+    const u = r.uri;
+    s += `${u.schema}:${u.user ?? ''}@${u.host}:${u.port ?? ''};`;
+  }
+  return s;
+}
+
+/**
+ * RFC 3261 §16.6 step 8: the part of the branch that changes when a request is forwarded again
+ * in a different way (a spiral) and stays the same when it comes back unchanged (a loop): a hash
+ * over the Request-URI, From tag, To tag, Call-ID, CSeq number, Route, Proxy-Require and
+ * Proxy-Authorization, as they arrived.
+ */
+export function loopHash(rq: SipRequest): string {
+  const h = rq.headers;
+  const uri = typeof rq.uri === 'string' ? rq.uri : `${rq.uri.schema}:${rq.uri.user ?? ''}@${rq.uri.host}:${rq.uri.port ?? ''}`;
+  const text =
+    uri +
+    LOOP_SEPARATOR +
+    String(h.from?.params['tag'] ?? '') +
+    LOOP_SEPARATOR +
+    String(h.to?.params['tag'] ?? '') +
+    LOOP_SEPARATOR +
+    String(h['call-id'] ?? '') +
+    LOOP_SEPARATOR +
+    String(h.cseq?.seq ?? '') +
+    LOOP_SEPARATOR +
+    routeText(h.route) +
+    LOOP_SEPARATOR +
+    String(h['proxy-require'] ?? '') +
+    LOOP_SEPARATOR +
+    (h['proxy-authorization'] === undefined ? '' : JSON.stringify(h['proxy-authorization']));
+  return createHash('sha1').update(text).digest('base64url').slice(0, 16);
+}
+
+/** The marker that separates the random part of our branches from the loop hash. */
+export const LOOP_MARK = '.lp';
+
+/**
+ * RFC 3261 §16.3 step 4: a loop is a request that carries a Via this proxy inserted (sent-by is
+ * ours and the branch bears our loop hash) whose hash equals the hash of the request as it
+ * arrives now. A request that comes back with a different Request-URI, Route... is a spiral and
+ * is forwarded normally.
+ */
+export function isLoop(rq: SipRequest, local: LocalIdentity): boolean {
+  const vias = rq.headers.via;
+  if (vias === undefined || vias.length < 2) return false;
+  let hash: string | undefined;
+  // The top Via is the previous hop's; ours, if any, is further down.
+  for (let i = 1; i < vias.length; i++) {
+    const via = vias[i] as Via;
+    const branch = via.params['branch'];
+    if (typeof branch !== 'string') continue;
+    const mark = branch.lastIndexOf(LOOP_MARK);
+    if (mark < 0) continue;
+    const host = via.host.toLowerCase();
+    if (!local.hosts.has(host)) continue;
+    const port = via.port ?? 5060;
+    if (port !== local.port && port !== local.tlsPort) continue;
+    hash ??= loopHash(rq);
+    if (branch.slice(mark + LOOP_MARK.length) === hash) return true;
+  }
+  return false;
+}
