@@ -1,0 +1,503 @@
+// SIP over UDP (RFC 3261 §18): one datagram carries one message. Requests get `received` and
+// `rport` stamped on their top Via (RFC 3581); malformed requests are answered 400; nothing
+// the network sends can throw out of this class.
+import { createSocket, type RemoteInfo, type Socket, type SocketType } from 'node:dgram';
+import { EventEmitter } from 'node:events';
+import { isIP } from 'node:net';
+import { isSipParseError, parse, stampReceived, validateMessage } from '@sipts/message';
+import type { Remote, SipMessage, SipRequest } from '@sipts/message';
+import { UdpTransportError } from './errors.js';
+import { stripBrackets, unmapIPv4 } from './internal/address.js';
+import { buildBadRequest } from './internal/bad-request.js';
+
+/** RFC 3261 §18.1.1: without a known path MTU, a request over 1300 bytes must not go over UDP. */
+export const UDP_MTU_ALLOWANCE = 1300;
+/** Largest UDP payload over IPv4: 65535 - 20 (IP header) - 8 (UDP header). */
+export const UDP_MAX_PAYLOAD_IPV4 = 65507;
+/** Largest UDP payload over IPv6 without jumbograms: 65535 - 8 (UDP header). */
+export const UDP_MAX_PAYLOAD_IPV6 = 65527;
+
+const DEFAULT_PORT = 5060;
+const DEFAULT_RECV_BUFFER_SIZE = 8 * 1024 * 1024;
+const DEFAULT_MAX_HEADER_BYTES = 60480;
+const DEFAULT_MAX_CONTENT_LENGTH = 604800;
+
+/** The `sip`-style logger hook. Every method is optional and its exceptions are swallowed. */
+export interface UdpTransportLogger {
+  /** Called with the bytes about to be sent and their target. */
+  send?(data: Uint8Array | string, target: Remote): void;
+  /** Called with each valid message before it is emitted. */
+  recv?(message: SipMessage, remote: Remote): void;
+  /** Dropped datagrams, failed 400 replies, socket errors, buffer size failures. */
+  error?(error: Error): void;
+  /** Non-fatal notices, such as the OS granting a smaller receive buffer than asked. */
+  warn?(message: string): void;
+}
+
+export interface UdpTransportOptions {
+  /** Port to bind (`sip`'s `port`); 0 picks a free port. Default 5060. */
+  port?: number;
+  /**
+   * Address to bind (`sip`'s `address`). Default: all interfaces, dual-stack (`::` accepting
+   * IPv4 as well) where the OS allows, else `0.0.0.0`. An IPv4 address binds udp4, an IPv6
+   * address (with or without brackets) udp6.
+   */
+  address?: string;
+  /** For an IPv6 bind: refuse IPv4 (no dual-stack). Default false. */
+  ipv6Only?: boolean;
+  /** Header section limit handed to the parser (`sip`'s `maxBytesHeaders`). Default 60480. */
+  maxBytesHeaders?: number;
+  /** Same as `maxBytesHeaders` (the sipts name); `maxBytesHeaders` wins when both are set. */
+  maxHeaderBytes?: number;
+  /** Body limit in bytes. Default 604800. */
+  maxContentLength?: number;
+  /**
+   * SO_RCVBUF in bytes, set after binding. Default 8 MiB: a garbage-collection pause of a few
+   * hundred ms at thousands of datagrams per second overflows the OS default (~208 KiB) and
+   * the kernel drops requests silently. Linux caps it at `net.core.rmem_max`; a smaller grant
+   * is reported through `logger.warn` and readable with `bufferSizes()`. 0 keeps the OS default.
+   */
+  recvBufferSize?: number;
+  /** SO_SNDBUF in bytes, set after binding. Default: the OS default. */
+  sendBufferSize?: number;
+  /**
+   * RFC 3261 §18.1.1 allowance for requests sent without `allowOversize`. Default 1300
+   * (path MTU unknown). Set it to MTU - 200 when the path MTU is known.
+   */
+  mtuAllowance?: number;
+  logger?: UdpTransportLogger;
+}
+
+/** Per-send options; same shape as `SendOptions` of `@sipts/transaction`. */
+export interface UdpSendOptions {
+  /** Send a request over the MTU allowance anyway (no congestion-controlled transport to use). */
+  allowOversize?: boolean;
+}
+
+/** Bound address, as `Transport.address()` returns it. */
+export interface UdpBoundAddress {
+  address: string;
+  port: number;
+  family: 'IPv4' | 'IPv6';
+}
+
+export interface UdpTransportEvents {
+  message: [message: SipMessage, remote: Remote];
+  error: [error: Error];
+  connectionOpen: [remote: Remote];
+  connectionClose: [remote: Remote];
+}
+
+/** Counters for what the transport did with the datagrams it saw. */
+export interface UdpTransportStats {
+  /** Valid messages emitted. */
+  received: number;
+  /** Datagrams dropped: unparseable, missing mandatory headers, responses or ACKs that were bad. */
+  dropped: number;
+  /** 400 responses sent for malformed requests. */
+  badRequests: number;
+  /** Empty or CRLF-only datagrams ignored (keep-alives). */
+  keepAlives: number;
+  /** Datagrams handed to the socket. */
+  sent: number;
+  /** Sends rejected (by a check or by the socket). */
+  sendErrors: number;
+}
+
+type State = 'idle' | 'binding' | 'listening' | 'closed';
+
+/** What `listen()` decided about the socket family and the address to bind. */
+interface BindPlan {
+  type: SocketType;
+  address: string;
+  /** Fall back to udp4 on 0.0.0.0 if IPv6 is unavailable (default address only). */
+  fallback: boolean;
+}
+
+const RESPONSE_PREFIX = [0x53, 0x49, 0x50, 0x2f]; // "SIP/"
+
+function isResponseBytes(data: Uint8Array): boolean {
+  return (
+    data.length > 4 &&
+    data[0] === RESPONSE_PREFIX[0] &&
+    data[1] === RESPONSE_PREFIX[1] &&
+    data[2] === RESPONSE_PREFIX[2] &&
+    data[3] === RESPONSE_PREFIX[3]
+  );
+}
+
+/** Only CR, LF, SP, HT: RFC 5626 §4.4.1-style keep-alive noise, never answered on UDP. */
+function isKeepAlive(data: Uint8Array): boolean {
+  for (let i = 0; i < data.length; i++) {
+    const c = data[i];
+    if (c !== 0x0d && c !== 0x0a && c !== 0x20 && c !== 0x09) return false;
+  }
+  return true;
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * The UDP transport: an EventEmitter satisfying `Transport` of `@sipts/transaction` by shape.
+ * Events: `message(message, remote)`, `error(error)` (only when someone listens; otherwise
+ * the error goes to `logger.error`). UDP has no connections, so `connectionOpen` /
+ * `connectionClose` are never emitted.
+ */
+export class UdpTransport extends EventEmitter<UdpTransportEvents> {
+  readonly protocol = 'UDP' as const;
+  readonly reliable = false as const;
+
+  readonly #options: UdpTransportOptions;
+  readonly #logger: UdpTransportLogger | undefined;
+  readonly #maxHeaderBytes: number;
+  readonly #maxContentLength: number;
+  readonly #mtuAllowance: number;
+  readonly #stats: UdpTransportStats = { received: 0, dropped: 0, badRequests: 0, keepAlives: 0, sent: 0, sendErrors: 0 };
+
+  #state: State = 'idle';
+  #socket: Socket | undefined;
+  #bound: UdpBoundAddress | undefined;
+  #local: { address: string; port: number } | undefined;
+  /** udp6 socket that also reaches IPv4 peers through IPv4-mapped addresses. */
+  #dualStack = false;
+  #listening: Promise<UdpBoundAddress> | undefined;
+  #closing: Promise<void> | undefined;
+  #bufferSizes: { recv: number; send: number } | undefined;
+
+  constructor(options: UdpTransportOptions = {}) {
+    super();
+    this.#options = options;
+    this.#logger = options.logger;
+    this.#maxHeaderBytes = options.maxBytesHeaders ?? options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
+    this.#maxContentLength = options.maxContentLength ?? DEFAULT_MAX_CONTENT_LENGTH;
+    this.#mtuAllowance = options.mtuAllowance ?? UDP_MTU_ALLOWANCE;
+    this.onDatagram = this.onDatagram.bind(this);
+    this.onSocketError = this.onSocketError.bind(this);
+  }
+
+  /** Counters since construction (a copy). */
+  stats(): UdpTransportStats {
+    return { ...this.#stats };
+  }
+
+  /** SO_RCVBUF / SO_SNDBUF as the OS reports them after binding (Linux reports double the grant). */
+  bufferSizes(): { recv: number; send: number } | undefined {
+    return this.#bufferSizes === undefined ? undefined : { ...this.#bufferSizes };
+  }
+
+  address(): UdpBoundAddress | undefined {
+    return this.#bound === undefined ? undefined : { ...this.#bound };
+  }
+
+  /** Bind the socket. Resolves with the bound address; rejects with `ERR_UDP_BIND`. */
+  listen(): Promise<UdpBoundAddress> {
+    if (this.#state === 'closed') {
+      return Promise.reject(new UdpTransportError('ERR_TRANSPORT_CLOSED', 'the UDP transport is closed'));
+    }
+    this.#listening ??= this.#bind();
+    return this.#listening;
+  }
+
+  async #bind(): Promise<UdpBoundAddress> {
+    this.#state = 'binding';
+    const port = this.#options.port ?? DEFAULT_PORT;
+    const plan = this.#plan();
+    let socket: Socket;
+    try {
+      socket = await this.#bindSocket(plan.type, plan.address, port);
+    } catch (error) {
+      // The default address prefers dual-stack; a host without IPv6 gets plain udp4.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (!plan.fallback || (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL' && code !== 'EPROTONOSUPPORT')) {
+        this.#state = 'idle';
+        this.#listening = undefined;
+        throw new UdpTransportError('ERR_UDP_BIND', `cannot bind UDP ${plan.address}:${port}: ${errorMessage(error)}`, { cause: error });
+      }
+      try {
+        socket = await this.#bindSocket('udp4', '0.0.0.0', port);
+      } catch (error2) {
+        this.#state = 'idle';
+        this.#listening = undefined;
+        throw new UdpTransportError('ERR_UDP_BIND', `cannot bind UDP 0.0.0.0:${port}: ${errorMessage(error2)}`, { cause: error2 });
+      }
+    }
+    if ((this.#state as State) === 'closed') {
+      // close() ran while binding: release the socket we just got.
+      socket.close();
+      throw new UdpTransportError('ERR_TRANSPORT_CLOSED', 'the UDP transport was closed while binding');
+    }
+    this.#socket = socket;
+    socket.on('message', this.onDatagram);
+    socket.on('error', this.onSocketError);
+    const info = socket.address();
+    const family = info.family === 'IPv6' ? 'IPv6' : 'IPv4';
+    this.#bound = { address: info.address, port: info.port, family };
+    this.#local = { address: info.address, port: info.port };
+    this.#dualStack = family === 'IPv6' && this.#options.ipv6Only !== true && info.address === '::';
+    this.#setBufferSizes(socket);
+    this.#state = 'listening';
+    return { ...this.#bound };
+  }
+
+  #plan(): BindPlan {
+    const requested = this.#options.address;
+    if (requested === undefined || requested === '') return { type: 'udp6', address: '::', fallback: this.#options.ipv6Only !== true };
+    const address = stripBrackets(requested);
+    return { type: isIP(address) === 6 ? 'udp6' : 'udp4', address, fallback: false };
+  }
+
+  #bindSocket(type: SocketType, address: string, port: number): Promise<Socket> {
+    return new Promise((resolve, reject) => {
+      let socket: Socket;
+      try {
+        socket = createSocket({ type, ipv6Only: this.#options.ipv6Only === true });
+      } catch (error) {
+        reject(error);
+        return;
+      }
+      const onError = (error: Error): void => {
+        socket.close();
+        reject(error);
+      };
+      socket.once('error', onError);
+      try {
+        socket.bind({ port, address, exclusive: true }, () => {
+          socket.off('error', onError);
+          resolve(socket);
+        });
+      } catch (error) {
+        socket.off('error', onError);
+        reject(error);
+      }
+    });
+  }
+
+  #setBufferSizes(socket: Socket): void {
+    const recv = this.#options.recvBufferSize ?? DEFAULT_RECV_BUFFER_SIZE;
+    const send = this.#options.sendBufferSize;
+    if (recv > 0) {
+      try {
+        socket.setRecvBufferSize(recv);
+      } catch (error) {
+        this.#report(new UdpTransportError('ERR_UDP_BUFFER_SIZE', `cannot set the UDP receive buffer to ${recv} bytes: ${errorMessage(error)}`, { cause: error }));
+      }
+    }
+    if (send !== undefined && send > 0) {
+      try {
+        socket.setSendBufferSize(send);
+      } catch (error) {
+        this.#report(new UdpTransportError('ERR_UDP_BUFFER_SIZE', `cannot set the UDP send buffer to ${send} bytes: ${errorMessage(error)}`, { cause: error }));
+      }
+    }
+    try {
+      this.#bufferSizes = { recv: socket.getRecvBufferSize(), send: socket.getSendBufferSize() };
+      // Linux reports twice the granted size; a grant below the request means rmem_max capped it.
+      if (recv > 0 && this.#bufferSizes.recv < recv) {
+        this.#warn(
+          `UDP receive buffer is ${this.#bufferSizes.recv} bytes, less than the ${recv} requested ` +
+            '(raise net.core.rmem_max, or the kernel drops datagrams during event-loop pauses)',
+        );
+      }
+    } catch {
+      this.#bufferSizes = undefined;
+    }
+  }
+
+  /**
+   * Send one whole message in one datagram. `target.address` is an IP literal (IPv6 with or
+   * without brackets); names are resolved above this layer (RFC 3263). Rejects with a
+   * `UdpTransportError`: `ERR_UDP_TOO_LARGE`, `ERR_UDP_MTU` (a request over the allowance
+   * without `allowOversize`; responses are exempt), `ERR_INVALID_TARGET`, `ERR_UDP_FAMILY`,
+   * `ERR_NOT_LISTENING`, `ERR_TRANSPORT_CLOSED`, `ERR_UDP_SEND`.
+   */
+  send(data: Uint8Array | string, target: Remote, options?: UdpSendOptions): Promise<void> {
+    const socket = this.#socket;
+    if (this.#state !== 'listening' || socket === undefined) {
+      return this.#sendFailed(
+        this.#state === 'closed'
+          ? new UdpTransportError('ERR_TRANSPORT_CLOSED', 'the UDP transport is closed', { remote: target })
+          : new UdpTransportError('ERR_NOT_LISTENING', 'send() before listen() resolved', { remote: target }),
+      );
+    }
+    const address = typeof target.address === 'string' ? stripBrackets(target.address) : '';
+    const family = isIP(address);
+    const port = target.port;
+    if (family === 0 || !Number.isInteger(port) || port < 1 || port > 65535) {
+      return this.#sendFailed(
+        new UdpTransportError('ERR_INVALID_TARGET', `invalid UDP target ${String(target.address)}:${String(port)} (an IP literal and a port are required)`, { remote: target }),
+      );
+    }
+    let destination = address;
+    if (this.#bound?.family === 'IPv4' && family === 6) {
+      return this.#sendFailed(new UdpTransportError('ERR_UDP_FAMILY', `cannot reach IPv6 ${address} from a udp4 socket`, { remote: target }));
+    }
+    if (this.#bound?.family === 'IPv6' && family === 4) {
+      if (!this.#dualStack) {
+        return this.#sendFailed(new UdpTransportError('ERR_UDP_FAMILY', `cannot reach IPv4 ${address} from an IPv6-only socket`, { remote: target }));
+      }
+      destination = `::ffff:${address}`;
+    }
+
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    const max = family === 4 ? UDP_MAX_PAYLOAD_IPV4 : UDP_MAX_PAYLOAD_IPV6;
+    if (bytes.length > max) {
+      return this.#sendFailed(
+        new UdpTransportError('ERR_UDP_TOO_LARGE', `a ${bytes.length}-byte message does not fit in a UDP datagram (max ${max} bytes over IPv${family})`, { remote: target }),
+      );
+    }
+    // RFC 3261 §18.1.1 concerns requests; responses go back the way the request came (§18.2.2).
+    if (bytes.length > this.#mtuAllowance && options?.allowOversize !== true && !isResponseBytes(bytes)) {
+      return this.#sendFailed(
+        new UdpTransportError('ERR_UDP_MTU', `a ${bytes.length}-byte request exceeds the UDP allowance of ${this.#mtuAllowance} bytes (RFC 3261 §18.1.1): use a congestion-controlled transport or allowOversize`, { remote: target }),
+      );
+    }
+
+    this.#log('send', data, target);
+    return new Promise<void>((resolve, reject) => {
+      try {
+        socket.send(bytes, port, destination, (error) => {
+          if (error) {
+            this.#stats.sendErrors++;
+            reject(new UdpTransportError('ERR_UDP_SEND', `UDP send to ${address}:${port} failed: ${error.message}`, { cause: error, remote: target }));
+          } else {
+            this.#stats.sent++;
+            resolve();
+          }
+        });
+      } catch (error) {
+        // dgram throws synchronously for a socket closed under us (ERR_SOCKET_DGRAM_NOT_RUNNING).
+        this.#stats.sendErrors++;
+        reject(new UdpTransportError('ERR_UDP_SEND', `UDP send to ${address}:${port} failed: ${errorMessage(error)}`, { cause: error, remote: target }));
+      }
+    });
+  }
+
+  #sendFailed(error: UdpTransportError): Promise<never> {
+    this.#stats.sendErrors++;
+    return Promise.reject(error);
+  }
+
+  /** Release the socket. Idempotent; pending sends settle through dgram's callbacks. */
+  close(): Promise<void> {
+    if (this.#closing !== undefined) return this.#closing;
+    this.#state = 'closed';
+    const socket = this.#socket;
+    this.#socket = undefined;
+    this.#bound = undefined;
+    this.#closing = new Promise<void>((resolve) => {
+      if (socket === undefined) {
+        resolve();
+        return;
+      }
+      socket.off('message', this.onDatagram);
+      try {
+        socket.close(() => resolve());
+      } catch {
+        resolve();
+      }
+    });
+    return this.#closing;
+  }
+
+  /** dgram 'message' handler (bound once in the constructor). */
+  private onDatagram(data: Buffer, rinfo: RemoteInfo): void {
+    const local = this.#local;
+    if (local === undefined) return;
+    const remote: Remote = { protocol: 'UDP', address: unmapIPv4(rinfo.address), port: rinfo.port, local: { address: local.address, port: local.port } };
+    if (isKeepAlive(data)) {
+      this.#stats.keepAlives++;
+      return;
+    }
+    let message: SipMessage;
+    try {
+      message = parse(data, { maxHeaderBytes: this.#maxHeaderBytes, maxContentLength: this.#maxContentLength });
+      const invalid = validateMessage(message);
+      if (invalid !== undefined) throw invalid;
+    } catch (error) {
+      this.#reject(data, error, remote);
+      return;
+    }
+    if ('method' in message) stampReceived(message as SipRequest, remote.address, remote.port);
+    this.#stats.received++;
+    this.#log('recv', message, remote);
+    this.emit('message', message, remote);
+  }
+
+  /** A datagram that is not a valid message: answer 400 if it is a request, else drop it. */
+  #reject(data: Buffer, error: unknown, remote: Remote): void {
+    // RFC 3261 §8.2.2 / §21.5.7: 505 for a SIP version we do not speak, 400 for the rest.
+    const version = isSipParseError(error) && error.code === 'ERR_VERSION';
+    const reason = version ? 'Version Not Supported' : isSipParseError(error) ? `Bad Request (${error.message})` : 'Bad Request';
+    const response = buildBadRequest(data, version ? 505 : 400, reason, this.#maxHeaderBytes);
+    this.#report(
+      new UdpTransportError('ERR_INVALID_MESSAGE', `invalid SIP message from ${remote.address}:${remote.port}: ${errorMessage(error)}${response ? ' (answered 400)' : ' (dropped)'}`, {
+        cause: error,
+        remote,
+      }),
+      false,
+    );
+    const socket = this.#socket;
+    if (response === undefined || socket === undefined) {
+      this.#stats.dropped++;
+      return;
+    }
+    this.#stats.badRequests++;
+    const destination = this.#dualStack && isIP(remote.address) === 4 ? `::ffff:${remote.address}` : remote.address;
+    try {
+      socket.send(response, remote.port, destination, (sendError) => {
+        if (sendError) this.#report(new UdpTransportError('ERR_UDP_SEND', `sending 400 to ${remote.address}:${remote.port} failed: ${sendError.message}`, { cause: sendError, remote }), false);
+      });
+    } catch (sendError) {
+      this.#report(new UdpTransportError('ERR_UDP_SEND', `sending 400 to ${remote.address}:${remote.port} failed: ${errorMessage(sendError)}`, { cause: sendError, remote }), false);
+    }
+  }
+
+  /** dgram 'error' handler (bound once in the constructor). */
+  private onSocketError(error: Error): void {
+    this.#report(new UdpTransportError('ERR_UDP_SOCKET', `UDP socket error: ${error.message}`, { cause: error }));
+  }
+
+  /**
+   * Errors with no caller to reject: to `logger.error`, and as an 'error' event when `emit` and
+   * someone listens (an unheard 'error' event would throw out of the EventEmitter).
+   */
+  #report(error: UdpTransportError, emit = true): void {
+    const logger = this.#logger;
+    if (logger?.error !== undefined) {
+      try {
+        logger.error(error);
+      } catch {
+        // A broken logger must not break the transport.
+      }
+    }
+    if (emit && this.listenerCount('error') > 0) this.emit('error', error);
+  }
+
+  #warn(message: string): void {
+    try {
+      this.#logger?.warn?.(message);
+    } catch {
+      // A broken logger must not break the transport.
+    }
+  }
+
+  #log(kind: 'send', data: Uint8Array | string, remote: Remote): void;
+  #log(kind: 'recv', data: SipMessage, remote: Remote): void;
+  #log(kind: 'send' | 'recv', data: Uint8Array | string | SipMessage, remote: Remote): void {
+    const logger = this.#logger;
+    if (logger === undefined) return;
+    try {
+      if (kind === 'send') logger.send?.(data as Uint8Array | string, remote);
+      else logger.recv?.(data as SipMessage, remote);
+    } catch {
+      // A broken logger must not break the transport.
+    }
+  }
+}
+
+/** `new UdpTransport(options)`. */
+export function createUdpTransport(options: UdpTransportOptions = {}): UdpTransport {
+  return new UdpTransport(options);
+}

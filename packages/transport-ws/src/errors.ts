@@ -1,0 +1,63 @@
+// One error family for the WebSocket transport: a literal `code` per failure so
+// `switch (err.code)` narrows, and a `Symbol.for` brand so `instanceof` holds across duplicate
+// copies of the package.
+import type { Remote } from '@sipts/message';
+
+/**
+ * Every code a `WsTransportError` carries:
+ * - `ERR_TRANSPORT_CLOSED`  send() or listen() after close(), or a queued send cut by close()
+ * - `ERR_INVALID_TARGET`    no usable URL, address or port in the target
+ * - `ERR_FLOW_GONE`         `target.local` names a connection that is closed or unknown
+ * - `ERR_WS_CONNECT`        an outgoing connection failed (refused, TLS, handshake, no `sip` subprotocol)
+ * - `ERR_WS_SEND`           the WebSocket reported a write error
+ * - `ERR_WS_QUEUE_FULL`     too many sends queued on a connection still opening
+ * - `ERR_WS_LISTEN`         listen() could not bind (`cause`: EADDRINUSE, EACCES, ...)
+ * - `ERR_WS_SERVER`         the listening server reported an error (emitted as 'error')
+ * - `ERR_WS_CONNECTION`     an open connection reported an error before closing (logged)
+ * - `ERR_INVALID_MESSAGE`   a frame was not a valid SIP message and was dropped or answered 400 (logged)
+ */
+export type WsTransportErrorCode =
+  | 'ERR_TRANSPORT_CLOSED'
+  | 'ERR_INVALID_TARGET'
+  | 'ERR_FLOW_GONE'
+  | 'ERR_WS_CONNECT'
+  | 'ERR_WS_SEND'
+  | 'ERR_WS_QUEUE_FULL'
+  | 'ERR_WS_LISTEN'
+  | 'ERR_WS_SERVER'
+  | 'ERR_WS_CONNECTION'
+  | 'ERR_INVALID_MESSAGE';
+
+const kWsTransportError: unique symbol = Symbol.for('@sipts/transport-ws.WsTransportError');
+
+export interface WsTransportErrorOptions {
+  cause?: unknown;
+  /** The peer involved (the target of a send, the source of a dropped frame). */
+  remote?: Remote | undefined;
+}
+
+export class WsTransportError extends Error {
+  readonly code: WsTransportErrorCode;
+  readonly remote: Remote | undefined;
+  readonly [kWsTransportError] = true;
+
+  constructor(code: WsTransportErrorCode, message: string, options: WsTransportErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'WsTransportError';
+    this.code = code;
+    this.remote = options.remote;
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return isWsTransportError(value);
+  }
+}
+
+/** True for a `WsTransportError` from any copy of this package. */
+export function isWsTransportError(value: unknown): value is WsTransportError {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { [kWsTransportError]?: unknown })[kWsTransportError] === true
+  );
+}

@@ -1,0 +1,122 @@
+// (The same helper lives in @sipts/transport-udp; packages never import each other's internals.)
+// RFC 3261 §8.2 / §18.3 / §21.4.1: a request whose start line is readable but which is
+// otherwise malformed (a mandatory header missing or broken, a bad Content-Length) is answered
+// 400 statelessly. The parser gave up on it, so the response is built from the raw bytes:
+// the start line is checked here and the Via, From, To, Call-ID and CSeq lines are copied as
+// they came, which is all a client needs to match the response to its transaction.
+import { randomBytes } from 'node:crypto';
+
+const utf8 = new TextDecoder('utf-8');
+
+// RFC 3261 §25.1 token characters: alphanum and -.!%*_+`'~
+const TOKEN = new Uint8Array(128);
+for (let c = 0x30; c <= 0x39; c++) TOKEN[c] = 1;
+for (let c = 0x41; c <= 0x5a; c++) TOKEN[c] = 1;
+for (let c = 0x61; c <= 0x7a; c++) TOKEN[c] = 1;
+for (const ch of "-.!%*_+`'~") TOKEN[ch.charCodeAt(0)] = 1;
+
+// Lower-case header names (long and compact, RFC 3261 §7.3.3) to the names we copy.
+const COPIED: Record<string, string> = {
+  via: 'Via',
+  v: 'Via',
+  from: 'From',
+  f: 'From',
+  to: 'To',
+  t: 'To',
+  'call-id': 'Call-ID',
+  i: 'Call-ID',
+  cseq: 'CSeq',
+};
+
+/**
+ * The method of a well-formed request line (`METHOD SP Request-URI SP SIP/x.y`), else
+ * undefined. Any SIP version is accepted here so that a 505 can answer a version we do not speak.
+ */
+export function requestLineMethod(line: string): string | undefined {
+  let i = 0;
+  while (i < line.length) {
+    const c = line.charCodeAt(i);
+    if (c >= 128 || TOKEN[c] !== 1) break;
+    i++;
+  }
+  if (i === 0 || line.charCodeAt(i) !== 0x20) return undefined;
+  const method = line.slice(0, i);
+  const uriEnd = line.indexOf(' ', i + 1);
+  if (uriEnd <= i + 1) return undefined;
+  const version = line.slice(uriEnd + 1);
+  if (version.length < 7 || version.slice(0, 4).toUpperCase() !== 'SIP/') return undefined;
+  const dot = version.indexOf('.', 4);
+  if (dot < 5 || dot === version.length - 1) return undefined;
+  for (let k = 4; k < version.length; k++) {
+    const c = version.charCodeAt(k);
+    if (k !== dot && (c < 0x30 || c > 0x39)) return undefined;
+  }
+  return method;
+}
+
+/** Printable ASCII only, bounded: the reason phrase must not smuggle CR/LF from the network. */
+function safeReason(reason: string): string {
+  let out = '';
+  for (let i = 0; i < reason.length && out.length < 120; i++) {
+    const c = reason.charCodeAt(i);
+    out += c >= 0x20 && c < 0x7f ? reason[i] : ' ';
+  }
+  return out.trim() || 'Bad Request';
+}
+
+/**
+ * The bytes of a response (400, or 505 for an unsupported SIP version) answering the malformed
+ * request in `data`, or undefined when there is nothing to answer: not a request line, or an
+ * ACK (RFC 3261 §17.2.1: ACK gets no response). Only the first `limit` bytes are looked at.
+ */
+export function buildBadRequest(data: Uint8Array, status: 400 | 505, reason: string, limit: number): Buffer | undefined {
+  const view = data.length > limit ? data.subarray(0, limit) : data;
+  // The header section ends at the first empty line; the body is never looked at.
+  let end = view.length;
+  for (let i = 0; i + 1 < view.length; i++) {
+    if (view[i] === 0x0a && (view[i + 1] === 0x0a || (view[i + 1] === 0x0d && view[i + 2] === 0x0a))) {
+      end = i;
+      break;
+    }
+  }
+  const text = utf8.decode(view.subarray(0, end));
+  const lines = text.split('\n');
+  const first = lines[0] === undefined ? '' : lines[0].replace(/\r$/, '');
+  const method = requestLineMethod(first);
+  if (method === undefined || method === 'ACK') return undefined;
+
+  const copied: string[] = [];
+  let current: { name: string; value: string } | undefined;
+  const flush = (): void => {
+    if (current !== undefined) copied.push(`${current.name}: ${current.value}`);
+    current = undefined;
+  };
+  for (let n = 1; n < lines.length; n++) {
+    const line = (lines[n] ?? '').replace(/\r$/, '');
+    const c = line.charCodeAt(0);
+    if (c === 0x20 || c === 0x09) {
+      // RFC 3261 §7.3.1: a line starting with whitespace continues the previous header.
+      if (current !== undefined) current.value += ' ' + line.trim();
+      continue;
+    }
+    flush();
+    const colon = line.indexOf(':');
+    if (colon <= 0) continue;
+    const name = COPIED[line.slice(0, colon).trim().toLowerCase()];
+    if (name !== undefined) current = { name, value: line.slice(colon + 1).trim() };
+  }
+  flush();
+
+  // RFC 3261 §8.2.6.2: a response other than 100 carries a To tag.
+  for (let n = 0; n < copied.length; n++) {
+    const line = copied[n] as string;
+    if (line.startsWith('To: ') && !/;\s*tag\s*=/i.test(line)) {
+      copied[n] = `${line};tag=${randomBytes(8).toString('hex')}`;
+    }
+  }
+
+  return Buffer.from(
+    `SIP/2.0 ${status} ${safeReason(reason)}\r\n${copied.map((l) => l + '\r\n').join('')}Content-Length: 0\r\n\r\n`,
+    'utf8',
+  );
+}

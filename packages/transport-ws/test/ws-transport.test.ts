@@ -1,0 +1,414 @@
+import { createServer as createHttpServer, get as httpGet, type Server } from 'node:http';
+import { createServer as createNetServer, type Socket } from 'node:net';
+import type { Transport } from '@sipts/transaction';
+import type { SipRequest, SipResponse } from '@sipts/message';
+import {
+  WsTransport,
+  WsTransportError,
+  createWsTransport,
+  isWsTransportError,
+  type WsTransportOptions,
+} from '@sipts/transport-ws';
+import { nextEvent, nextMessage, rawClient, request, response, selfSignedCertificate, type RawClient } from './helpers.js';
+
+const open: { close(): Promise<void> }[] = [];
+function track<T extends { close(): Promise<void> }>(thing: T): T {
+  open.push(thing);
+  return thing;
+}
+afterEach(async () => {
+  await Promise.all(open.splice(0).reverse().map((thing) => thing.close()));
+});
+
+async function server(options: WsTransportOptions = {}): Promise<{ transport: WsTransport; port: number; url: string }> {
+  const transport = track(new WsTransport({ ws_port: 0, address: '127.0.0.1', ...options }));
+  const bound = await transport.listen();
+  const host = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
+  return { transport, port: bound.port, url: `${transport.protocol === 'WSS' ? 'wss' : 'ws'}://${host}:${bound.port}/` };
+}
+
+async function client(url: string, protocols: string | string[] | undefined = 'sip', options: { ca?: string } = {}): Promise<RawClient> {
+  return track(await rawClient(url, protocols, options));
+}
+
+async function rejection(promise: Promise<unknown>): Promise<WsTransportError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (isWsTransportError(error)) return error;
+    throw error;
+  }
+  throw new Error('expected a rejection');
+}
+
+/** The HTTP status of a refused handshake. */
+async function refusedStatus(url: string, protocols?: string | string[]): Promise<number> {
+  try {
+    const c = await rawClient(url, protocols);
+    await c.close();
+  } catch (error) {
+    const match = /Unexpected server response: (\d+)/.exec(String((error as Error).message));
+    if (match) return Number(match[1]);
+    throw error;
+  }
+  throw new Error('the handshake succeeded');
+}
+
+let hasIPv6 = true;
+beforeAll(async () => {
+  const probe = createNetServer();
+  hasIPv6 = await new Promise<boolean>((resolve) => {
+    probe.once('error', () => resolve(false));
+    probe.listen(0, '::1', () => probe.close(() => resolve(true)));
+  });
+});
+
+describe('WsTransport shape and lifecycle', () => {
+  it('satisfies the Transport interface of @sipts/transaction by shape', () => {
+    const ws = new WsTransport() satisfies Transport;
+    expect(ws.protocol).toBe('WS');
+    expect(ws.reliable).toBe(true);
+    expect(createWsTransport({ tls: {} }).protocol).toBe('WSS');
+  });
+
+  it('listens on port 0 and reports the bound address; close() releases the port', async () => {
+    const transport = new WsTransport({ ws_port: 0, address: '127.0.0.1' });
+    expect(transport.address()).toBeUndefined();
+    const bound = await transport.listen();
+    expect(bound).toEqual({ address: '127.0.0.1', port: bound.port, family: 'IPv4' });
+    expect(bound.port).toBeGreaterThan(0);
+    await transport.close();
+    await transport.close();
+    expect(transport.address()).toBeUndefined();
+    // Nothing listens any more.
+    await expect(rawClient(`ws://127.0.0.1:${bound.port}/`, 'sip')).rejects.toThrow(/ECONNREFUSED/);
+    expect((await rejection(transport.send(request(), { protocol: 'WS', address: '127.0.0.1', port: bound.port }))).code).toBe('ERR_TRANSPORT_CLOSED');
+    expect((await rejection(transport.listen())).code).toBe('ERR_TRANSPORT_CLOSED');
+  });
+
+  it('rejects a busy port with ERR_WS_LISTEN', async () => {
+    const first = await server();
+    const second = track(new WsTransport({ ws_port: first.port, address: '127.0.0.1' }));
+    const error = await rejection(second.listen());
+    expect(error.code).toBe('ERR_WS_LISTEN');
+    expect((error.cause as NodeJS.ErrnoException).code).toBe('EADDRINUSE');
+  });
+
+  it('brands its errors', () => {
+    const error = new WsTransportError('ERR_FLOW_GONE', 'gone');
+    expect(error).toBeInstanceOf(WsTransportError);
+    expect({ [Symbol.for('@sipts/transport-ws.WsTransportError')]: true } instanceof WsTransportError).toBe(true);
+    expect(isWsTransportError(new Error('x'))).toBe(false);
+  });
+});
+
+describe('accepting connections (RFC 7118 §4)', () => {
+  it('refuses an upgrade without the sip subprotocol', async () => {
+    const { transport, url } = await server();
+    const onOpen = jest.fn();
+    transport.on('connectionOpen', onOpen);
+    expect(await refusedStatus(url)).toBe(400);
+    expect(await refusedStatus(url, 'chat')).toBe(400);
+    expect(await refusedStatus(url, ['chat', 'superchat'])).toBe(400);
+    expect(onOpen).not.toHaveBeenCalled();
+    expect(transport.stats().refusedUpgrades).toBe(3);
+  });
+
+  it('accepts sip among other subprotocols and selects sip', async () => {
+    const { url } = await server();
+    const c = await client(url, ['chat', 'sip']);
+    expect(c.ws.protocol).toBe('sip');
+  });
+
+  it('answers a plain HTTP request with 426 Upgrade Required', async () => {
+    const { port } = await server();
+    const status = await new Promise<number>((resolve, reject) => {
+      httpGet({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      }).on('error', reject);
+    });
+    expect(status).toBe(426);
+  });
+
+  it('accepts upgrades on the configured path only', async () => {
+    const { port } = await server({ path: '/sip' });
+    expect(await refusedStatus(`ws://127.0.0.1:${port}/other`, 'sip')).toBe(404);
+    const c = await client(`ws://127.0.0.1:${port}/sip?token=1`);
+    expect(c.ws.protocol).toBe('sip');
+  });
+
+  it('refuses connections over maxConnections with 503', async () => {
+    const { url } = await server({ maxConnections: 1 });
+    await client(url);
+    expect(await refusedStatus(url, 'sip')).toBe(503);
+  });
+
+  it('delivers one message per frame with the flow as remote, stamping received and rport', async () => {
+    const { transport, port, url } = await server();
+    const opened = nextEvent(transport, 'connectionOpen');
+    const c = await client(url);
+    const openRemote = await opened;
+    const localPort = (c.ws as unknown as { _socket: Socket })._socket.localPort;
+    expect(openRemote).toEqual({ protocol: 'WS', address: '127.0.0.1', port: localPort, local: { address: '127.0.0.1', port } });
+
+    const received = nextMessage(transport);
+    c.ws.send(request({ via: 'SIP/2.0/WS df7jal23ls0d.invalid;rport;branch=z9hG4bKasudf' }));
+    const { message, remote } = await received;
+    expect((message as SipRequest).method).toBe('REGISTER');
+    expect(remote).toEqual(openRemote);
+    const via = message.headers.via?.[0];
+    expect(via?.params.received).toBe('127.0.0.1');
+    expect(via?.params.rport).toBe(String(localPort));
+
+    // Binary frames carry messages too.
+    const again = nextMessage(transport);
+    c.ws.send(Buffer.from(request({ callId: 'binary-frame' })), { binary: true });
+    expect((await again).message.headers['call-id']).toBe('binary-frame');
+  });
+
+  it('answers on the flow: text frames, exactly the bytes given', async () => {
+    const { transport, url } = await server();
+    const c = await client(url);
+    const received = nextMessage(transport);
+    c.ws.send(request());
+    const { remote } = await received;
+    await transport.send(response(), remote);
+    const reply = await c.next();
+    expect(reply.binary).toBe(false);
+    expect(reply.data.toString('utf8')).toBe(response());
+    // Bytes that are not UTF-8 cannot go in a text frame.
+    const bytes = Buffer.concat([Buffer.from(response().replace('Content-Length: 0', 'Content-Length: 2')), Buffer.from([0xff, 0xfe])]);
+    await transport.send(bytes, remote);
+    const binary = await c.next();
+    expect(binary.binary).toBe(true);
+    expect(binary.data.equals(bytes)).toBe(true);
+  });
+
+  it('emits connectionClose and rejects sends to the gone flow with ERR_FLOW_GONE', async () => {
+    const { transport, url } = await server();
+    const opened = nextEvent(transport, 'connectionOpen');
+    const c = await client(url);
+    const remote = await opened;
+    const closed = nextEvent(transport, 'connectionClose');
+    await c.close();
+    expect(await closed).toEqual(remote);
+    expect(transport.connections()).toEqual([]);
+    const error = await rejection(transport.send(response(), remote));
+    expect(error.code).toBe('ERR_FLOW_GONE');
+    expect(error.remote).toEqual(remote);
+  });
+
+  it('answers a malformed request with 400 on the flow and drops garbage', async () => {
+    const logger = { error: jest.fn() };
+    const { transport, url } = await server({ logger });
+    const onMessage = jest.fn();
+    transport.on('message', onMessage);
+    const c = await client(url);
+    c.ws.send('this is not SIP');
+    c.ws.send(request({ method: 'INVITE', callId: null }));
+    const reply = (await c.next()).data.toString('utf8');
+    expect(reply).toMatch(/^SIP\/2\.0 400 /);
+    expect(reply).toContain('\r\nCSeq: 1 INVITE\r\n');
+    expect(reply).toMatch(/\r\nTo: <sip:alice@example\.com>;tag=[0-9a-f]+\r\n/);
+    const good = nextMessage(transport);
+    c.ws.send(request({ callId: 'good' }));
+    expect((await good).message.headers['call-id']).toBe('good');
+    expect(onMessage).toHaveBeenCalledTimes(1);
+    expect(transport.stats()).toMatchObject({ dropped: 1, badRequests: 1, received: 1 });
+    expect(logger.error).toHaveBeenCalledWith(expect.objectContaining({ code: 'ERR_INVALID_MESSAGE' }));
+  });
+
+  it('answers a CRLFCRLF keep-alive ping with CRLF (RFC 5626 §4.4.1)', async () => {
+    const { transport, url } = await server();
+    const c = await client(url);
+    c.ws.send('\r\n\r\n');
+    expect((await c.next()).data.toString()).toBe('\r\n');
+    expect(transport.stats().keepAlives).toBe(1);
+  });
+
+  it('closes a connection whose frame exceeds maxBytesHeaders + maxContentLength (1009)', async () => {
+    const { url } = await server({ maxBytesHeaders: 1000, maxContentLength: 1000 });
+    const c = await client(url);
+    c.ws.send(request({ body: 'z'.repeat(1500) })); // about 1,800 bytes: fits
+    c.ws.send(request({ body: 'z'.repeat(2500) })); // over 2,000
+    expect(await c.closed).toBe(1009);
+  });
+
+  it('sends a close frame to clients and releases everything on close()', async () => {
+    const transport = new WsTransport({ ws_port: 0, address: '127.0.0.1' });
+    const { port } = await transport.listen();
+    const c = await rawClient(`ws://127.0.0.1:${port}/`, 'sip');
+    const closedEvent = nextEvent(transport, 'connectionClose');
+    await transport.close();
+    expect(await c.closed).toBe(1001);
+    await closedEvent;
+    expect(transport.connections()).toEqual([]);
+  });
+});
+
+describe('outgoing connections and flow reuse', () => {
+  it('connects to ws://address:port with the sip subprotocol, queues sends while connecting and reuses the flow both ways', async () => {
+    const a = await server();
+    const b = track(new WsTransport()); // no listen(): outgoing connections only
+    const opensAtA = jest.fn();
+    a.transport.on('connectionOpen', opensAtA);
+    const messages: string[] = [];
+    const three = new Promise<void>((resolve) => {
+      a.transport.on('message', (message) => {
+        messages.push(String(message.headers['call-id']));
+        if (messages.length === 3) resolve();
+      });
+    });
+    const target = { protocol: 'WS', address: '127.0.0.1', port: a.port };
+    const bOpened = nextEvent(b, 'connectionOpen');
+    // Three sends before the connection exists: one connection, order kept.
+    await Promise.all([1, 2, 3].map((n) => b.send(request({ callId: `q${n}` }), target)));
+    await three;
+    expect(messages).toEqual(['q1', 'q2', 'q3']);
+    expect(opensAtA).toHaveBeenCalledTimes(1);
+    const bFlow = await bOpened;
+    expect(bFlow).toMatchObject({ protocol: 'WS', address: '127.0.0.1', port: a.port, local: { address: '127.0.0.1' } });
+
+    // A answers on the flow the request came in on; B sees it on its flow.
+    const atA = nextMessage(a.transport);
+    await b.send(request({ callId: 'q4' }), target);
+    const { remote: flowAtA } = await atA;
+    expect(flowAtA.port).toBe(bFlow.local?.port);
+    const atB = nextMessage(b);
+    await a.transport.send(response('q4'), flowAtA);
+    const { message, remote } = await atB;
+    expect((message as SipResponse).status).toBe(200);
+    expect(remote).toEqual(bFlow);
+    // A request from A to B's address and port reuses the same connection (RFC 5923 style).
+    const back = nextMessage(b);
+    await a.transport.send(request({ callId: 'from-a' }), { protocol: 'WS', address: '127.0.0.1', port: flowAtA.port });
+    expect((await back).message.headers['call-id']).toBe('from-a');
+    expect(opensAtA).toHaveBeenCalledTimes(1);
+    expect(b.connections()).toEqual([bFlow]);
+  });
+
+  it('rejects queued sends with ERR_WS_CONNECT when nothing listens', async () => {
+    const probe = createNetServer();
+    const port = await new Promise<number>((resolve) => probe.listen(0, '127.0.0.1', () => resolve((probe.address() as { port: number }).port)));
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const b = track(new WsTransport());
+    const target = { protocol: 'WS', address: '127.0.0.1', port };
+    const [first, second] = await Promise.all([rejection(b.send(request(), target)), rejection(b.send(request(), target))]);
+    expect(first.code).toBe('ERR_WS_CONNECT');
+    expect(second.code).toBe('ERR_WS_CONNECT');
+    expect(b.connections()).toEqual([]);
+  });
+
+  it('fails to connect when the server does not select the sip subprotocol', async () => {
+    const plain = createHttpServer();
+    const { WebSocketServer } = await import('ws');
+    const wss = new WebSocketServer({ server: plain, handleProtocols: () => false });
+    await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', () => resolve()));
+    track({ close: () => new Promise<void>((resolve) => { wss.close(); plain.close(() => resolve()); plain.closeAllConnections(); }) });
+    const b = track(new WsTransport());
+    const error = await rejection(b.send(request(), { protocol: 'WS', address: '127.0.0.1', port: (plain.address() as { port: number }).port }));
+    expect(error.code).toBe('ERR_WS_CONNECT');
+    expect(error.message).toMatch(/subprotocol/);
+  });
+
+  it('gives up after connectTimeout and rejects queued sends on close() with ERR_TRANSPORT_CLOSED', async () => {
+    // A TCP server that accepts and never answers the handshake.
+    const sockets: Socket[] = [];
+    const silent: Server = createNetServer((socket) => sockets.push(socket)) as unknown as Server;
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', () => resolve()));
+    track({ close: () => new Promise<void>((resolve) => { sockets.forEach((s) => s.destroy()); silent.close(() => resolve()); }) });
+    const port = (silent.address() as { port: number }).port;
+    const target = { protocol: 'WS', address: '127.0.0.1', port };
+
+    const quick = track(new WsTransport({ connectTimeout: 50 }));
+    expect((await rejection(quick.send(request(), target))).code).toBe('ERR_WS_CONNECT');
+
+    const b = new WsTransport();
+    const pending = rejection(b.send(request(), target));
+    await b.close();
+    expect((await pending).code).toBe('ERR_TRANSPORT_CLOSED');
+  });
+
+  it('rejects targets without a usable address or port', async () => {
+    const b = track(new WsTransport());
+    expect((await rejection(b.send(request(), { protocol: 'WS', address: '', port: 80 }))).code).toBe('ERR_INVALID_TARGET');
+    expect((await rejection(b.send(request(), { protocol: 'WS', address: '127.0.0.1', port: 0 }))).code).toBe('ERR_INVALID_TARGET');
+    expect((await rejection(b.send(request(), { protocol: 'WS', address: '127.0.0.1', port: 80, local: { address: '127.0.0.1', port: 1 } }))).code).toBe('ERR_FLOW_GONE');
+  });
+
+  it('attaches to an existing HTTP server and leaves it running on close()', async () => {
+    const http = createHttpServer((_req, res) => res.end('web app'));
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', () => resolve()));
+    track({ close: () => new Promise<void>((resolve) => { http.close(() => resolve()); http.closeAllConnections(); }) });
+    const transport = new WsTransport({ server: http, path: '/sip' });
+    const bound = await transport.listen();
+    const received = nextMessage(transport);
+    const c = await rawClient(`ws://127.0.0.1:${bound.port}/sip`, 'sip');
+    c.ws.send(request());
+    await received;
+    await transport.close();
+    expect(await c.closed).toBe(1001);
+    expect(http.listening).toBe(true);
+  });
+});
+
+describe('IPv6', () => {
+  it('serves and connects over ::1 with bracketed targets', async () => {
+    if (!hasIPv6) return;
+    const a = await server({ address: '::1' });
+    expect(a.transport.address()?.family).toBe('IPv6');
+    const b = track(new WsTransport());
+    const atA = nextMessage(a.transport);
+    await b.send(request(), { protocol: 'WS', address: '[::1]', port: a.port });
+    const { remote } = await atA;
+    expect(remote).toMatchObject({ protocol: 'WS', address: '::1', local: { address: '::1', port: a.port } });
+    const atB = nextMessage(b);
+    await a.transport.send(response(), remote);
+    expect((await atB).remote).toMatchObject({ address: '::1', port: a.port });
+  });
+
+  it('reports IPv4 peers of a dual-stack server with plain IPv4 addresses', async () => {
+    const transport = track(new WsTransport({ ws_port: 0 }));
+    const bound = await transport.listen();
+    const received = nextMessage(transport);
+    await client(`ws://127.0.0.1:${bound.port}/`).then((c) => c.ws.send(request()));
+    const { remote, message } = await received;
+    expect(remote.address).toBe('127.0.0.1');
+    expect(remote.local?.address).toBe('127.0.0.1');
+    expect(message.headers.via?.[0]?.params.received).toBe('127.0.0.1');
+    await transport.send(response(), remote);
+  });
+});
+
+describe('WSS', () => {
+  const certificate = selfSignedCertificate();
+  const maybe = certificate === undefined ? it.skip : it;
+
+  maybe('round-trips over TLS with a generated certificate, by address and by URL with a host name', async () => {
+    const { key, cert } = certificate as { key: string; cert: string };
+    const a = await server({ tls: { key, cert } });
+    expect(a.transport.protocol).toBe('WSS');
+    expect(a.url.startsWith('wss://')).toBe(true);
+    const b = track(new WsTransport({ tls: { ca: cert } }));
+    expect(b.protocol).toBe('WSS');
+
+    const atA = nextMessage(a.transport);
+    await b.send(request({ callId: 'by-address' }), { protocol: 'WSS', address: '127.0.0.1', port: a.port });
+    const { remote } = await atA;
+    expect(remote.protocol).toBe('WSS');
+    const atB = nextMessage(b);
+    await a.transport.send(response('by-address'), remote);
+    expect((await atB).remote.protocol).toBe('WSS');
+
+    // A host name needs a URL: TLS checks the certificate against it.
+    const byUrl = nextMessage(a.transport);
+    await b.send(request({ callId: 'by-url' }), { protocol: 'WSS', address: 'localhost', port: a.port, url: `wss://localhost:${a.port}/` });
+    expect((await byUrl).message.headers['call-id']).toBe('by-url');
+
+    // A raw client that does not trust the certificate cannot connect.
+    await expect(rawClient(a.url, 'sip')).rejects.toThrow(/self-signed|certificate/);
+    const trusted = await client(a.url, 'sip', { ca: cert });
+    expect(trusted.ws.protocol).toBe('sip');
+  });
+});
