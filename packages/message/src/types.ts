@@ -13,6 +13,11 @@ export interface SipUri {
   port?: number | undefined;
   params: Params;
   headers: Record<string, string>;
+  /**
+   * The scheme-specific part of an absolute URI that is neither sip:, sips: nor tel:
+   * (`http://x`, `urn:...`), kept as written; `host` is '' for those.
+   */
+  opaque?: string | undefined;
 }
 
 /** One Via value: `SIP/2.0/UDP host:port;branch=...`. */

@@ -1,0 +1,56 @@
+// Character classes as lookup tables indexed by char code (ASCII only; codes >= 128 are
+// never in a class). Scanners test `TABLE[c] === 1`, which is one bounds-checked load.
+
+function table(chars: string, alnum: boolean): Uint8Array {
+  const t = new Uint8Array(128);
+  if (alnum) {
+    for (let c = 48; c <= 57; c++) t[c] = 1;
+    for (let c = 65; c <= 90; c++) t[c] = 1;
+    for (let c = 97; c <= 122; c++) t[c] = 1;
+  }
+  for (let i = 0; i < chars.length; i++) t[chars.charCodeAt(i)] = 1;
+  return t;
+}
+
+/** RFC 3261 §25.1 token: alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~". */
+export const TOKEN = table("-.!%*_+`'~", true);
+
+/** Host names and IPv4 literals (RFC 3261 §25.1 hostname, plus "_" seen in the wild). */
+export const HOST = table('-._', true);
+
+/**
+ * Unquoted generic-param values (RFC 3261 §25.1 gen-value = token / host / quoted-string),
+ * read liberally: any visible ASCII except the separators that end a value.
+ */
+export const PARAM_VALUE = (() => {
+  const t = new Uint8Array(128);
+  for (let c = 0x21; c < 0x7f; c++) t[c] = 1;
+  for (const c of ';,"<>=\\') t[c.charCodeAt(0)] = 0;
+  return t;
+})();
+
+/** URI scheme: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) (RFC 3986 §3.1). */
+export const SCHEME = table('+-.', true);
+
+export const SP = 32;
+export const HT = 9;
+export const CR = 13;
+export const LF = 10;
+export const DQUOTE = 34;
+export const SEMI = 59;
+export const COMMA = 44;
+export const COLON = 58;
+export const EQUAL = 61;
+export const LAQUOT = 60;
+export const RAQUOT = 62;
+export const SLASH = 47;
+export const BACKSLASH = 92;
+
+export function isTokenString(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 128 || TOKEN[c] !== 1) return false;
+  }
+  return true;
+}

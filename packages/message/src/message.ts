@@ -1,0 +1,219 @@
+// Helpers over parsed messages: responses, copies, the mandatory-header check, and the
+// received/rport stamp a transport puts on the top Via of an incoming request.
+import { isTokenString } from './chars.js';
+import { SipParseError } from './errors.js';
+import type { NameAddr, SipHeaders, SipMessage, SipRequest, SipResponse } from './types.js';
+
+/** Reason phrases of RFC 3261 §21 and the registered extensions (IANA SIP response codes). */
+const REASONS: Readonly<Record<number, string>> = {
+  100: 'Trying',
+  180: 'Ringing',
+  181: 'Call Is Being Forwarded',
+  182: 'Queued',
+  183: 'Session Progress',
+  199: 'Early Dialog Terminated',
+  200: 'OK',
+  202: 'Accepted',
+  204: 'No Notification',
+  300: 'Multiple Choices',
+  301: 'Moved Permanently',
+  302: 'Moved Temporarily',
+  305: 'Use Proxy',
+  380: 'Alternative Service',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  402: 'Payment Required',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  406: 'Not Acceptable',
+  407: 'Proxy Authentication Required',
+  408: 'Request Timeout',
+  410: 'Gone',
+  412: 'Conditional Request Failed',
+  413: 'Request Entity Too Large',
+  414: 'Request-URI Too Long',
+  415: 'Unsupported Media Type',
+  416: 'Unsupported URI Scheme',
+  417: 'Unknown Resource-Priority',
+  420: 'Bad Extension',
+  421: 'Extension Required',
+  422: 'Session Interval Too Small',
+  423: 'Interval Too Brief',
+  424: 'Bad Location Information',
+  428: 'Use Identity Header',
+  429: 'Provide Referrer Identity',
+  430: 'Flow Failed',
+  433: 'Anonymity Disallowed',
+  436: 'Bad Identity-Info',
+  437: 'Unsupported Certificate',
+  438: 'Invalid Identity Header',
+  439: 'First Hop Lacks Outbound Support',
+  440: 'Max-Breadth Exceeded',
+  469: 'Bad Info Package',
+  470: 'Consent Needed',
+  480: 'Temporarily Unavailable',
+  481: 'Call/Transaction Does Not Exist',
+  482: 'Loop Detected',
+  483: 'Too Many Hops',
+  484: 'Address Incomplete',
+  485: 'Ambiguous',
+  486: 'Busy Here',
+  487: 'Request Terminated',
+  488: 'Not Acceptable Here',
+  489: 'Bad Event',
+  491: 'Request Pending',
+  493: 'Undecipherable',
+  494: 'Security Agreement Required',
+  500: 'Server Internal Error',
+  501: 'Not Implemented',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Server Time-out',
+  505: 'Version Not Supported',
+  513: 'Message Too Large',
+  555: 'Push Notification Service Not Supported',
+  580: 'Precondition Failure',
+  600: 'Busy Everywhere',
+  603: 'Decline',
+  604: 'Does Not Exist Anywhere',
+  606: 'Not Acceptable',
+  607: 'Unwanted',
+  608: 'Rejected',
+};
+
+/** The standard reason phrase for a status code, '' for codes without one. */
+export function defaultReason(status: number): string {
+  return REASONS[status] ?? '';
+}
+
+export interface ResponseExtension {
+  headers?: SipHeaders | undefined;
+  content?: string | undefined;
+}
+
+function copyNameAddr(na: NameAddr): NameAddr {
+  return { name: na.name, uri: na.uri, params: { ...na.params } };
+}
+
+/**
+ * A response to `rq` (RFC 3261 §8.2.6.2): Via, From, To, Call-ID and CSeq copied from the
+ * request, the reason defaulting to the RFC phrase. The Via list and the To value are copied,
+ * so adding a To tag or a Via does not change the request.
+ */
+export function makeResponse(rq: SipRequest, status: number, reason?: string, extension?: ResponseExtension): SipResponse {
+  const h = rq.headers;
+  const headers: SipHeaders = {};
+  if (h.via !== undefined) headers.via = h.via.slice();
+  if (h.to !== undefined) headers.to = copyNameAddr(h.to);
+  if (h.from !== undefined) headers.from = h.from;
+  if (h['call-id'] !== undefined) headers['call-id'] = h['call-id'];
+  if (h.cseq !== undefined) headers.cseq = h.cseq;
+  const rs: SipResponse = {
+    status,
+    reason: reason ?? defaultReason(status),
+    version: rq.version ?? '2.0',
+    headers,
+  };
+  if (extension !== undefined) {
+    if (extension.headers !== undefined) {
+      for (const name of Object.keys(extension.headers)) headers[name] = extension.headers[name];
+    }
+    if (extension.content !== undefined) rs.content = extension.content;
+  }
+  return rs;
+}
+
+function clone(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map(clone);
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) out[key] = clone((value as Record<string, unknown>)[key]);
+  return out;
+}
+
+/**
+ * Copies a message. Shallow (default): a new message object, a new headers object and a new
+ * Via array; header values are shared. Deep: everything is copied.
+ */
+export function copyMessage<T extends SipMessage>(msg: T, deep?: boolean): T {
+  if (deep === true) return clone(msg) as T;
+  const copy = { ...msg, headers: { ...msg.headers } };
+  if (msg.headers.via !== undefined) copy.headers.via = msg.headers.via.slice();
+  return copy;
+}
+
+function invalid(code: 'ERR_MISSING_HEADER' | 'ERR_HEADER_VALUE' | 'ERR_VERSION' | 'ERR_START_LINE', message: string, header?: string): SipParseError {
+  return new SipParseError(code, message, -1, header);
+}
+
+function isNameAddr(v: unknown): v is NameAddr {
+  return typeof v === 'object' && v !== null && (typeof (v as NameAddr).uri === 'string' || typeof (v as NameAddr).uri === 'object');
+}
+
+/**
+ * Checks what every element needs before processing a message (RFC 3261 §8.1.1, §8.2,
+ * RFC 4475 §3.1.2.16-18, §3.3.1): Via, From, To, Call-ID and CSeq present and well-formed,
+ * SIP/2.0, and for requests a CSeq method equal to the request method. Returns the first
+ * problem, or undefined. Answer a request that fails with 400 (505 for ERR_VERSION).
+ */
+export function validateMessage(msg: SipMessage): SipParseError | undefined {
+  const h = msg.headers;
+  if (typeof h !== 'object' || h === null) return invalid('ERR_MISSING_HEADER', 'no headers');
+  const isRequest = 'method' in msg && typeof msg.method === 'string';
+  if (isRequest) {
+    if (!isTokenString(msg.method)) return invalid('ERR_START_LINE', 'bad method');
+  } else {
+    const status = (msg as SipResponse).status;
+    if (!Number.isInteger(status) || status < 100 || status > 699) return invalid('ERR_START_LINE', 'bad status code');
+  }
+  if (msg.version !== undefined && msg.version !== '2.0') return invalid('ERR_VERSION', `unsupported SIP version ${msg.version}`);
+  const via = h.via;
+  if (via === undefined || (Array.isArray(via) && via.length === 0)) return invalid('ERR_MISSING_HEADER', 'missing Via', 'via');
+  if (!Array.isArray(via)) return invalid('ERR_HEADER_VALUE', 'Via is not a list', 'via');
+  for (const v of via) {
+    if (typeof v !== 'object' || v === null || typeof v.host !== 'string' || v.host === '' || typeof v.protocol !== 'string') {
+      return invalid('ERR_HEADER_VALUE', 'malformed Via', 'via');
+    }
+  }
+  if (h.from === undefined) return invalid('ERR_MISSING_HEADER', 'missing From', 'from');
+  if (!isNameAddr(h.from)) return invalid('ERR_HEADER_VALUE', 'malformed From', 'from');
+  if (h.to === undefined) return invalid('ERR_MISSING_HEADER', 'missing To', 'to');
+  if (!isNameAddr(h.to)) return invalid('ERR_HEADER_VALUE', 'malformed To', 'to');
+  const callId = h['call-id'];
+  if (callId === undefined) return invalid('ERR_MISSING_HEADER', 'missing Call-ID', 'call-id');
+  if (typeof callId !== 'string' || callId === '') return invalid('ERR_HEADER_VALUE', 'malformed Call-ID', 'call-id');
+  const cseq = h.cseq;
+  if (cseq === undefined) return invalid('ERR_MISSING_HEADER', 'missing CSeq', 'cseq');
+  if (typeof cseq !== 'object' || cseq === null || !Number.isInteger(cseq.seq) || cseq.seq < 0 || cseq.seq > 0xffffffff || !isTokenString(String(cseq.method))) {
+    return invalid('ERR_HEADER_VALUE', 'malformed CSeq', 'cseq');
+  }
+  // RFC 3261 §8.1.1.5: the CSeq method matches the request method (RFC 4475 §3.1.2.17-18).
+  if (isRequest && cseq.method !== (msg as SipRequest).method) {
+    return invalid('ERR_HEADER_VALUE', `CSeq method ${cseq.method} does not match ${(msg as SipRequest).method}`, 'cseq');
+  }
+  return undefined;
+}
+
+function bareHost(host: string): string {
+  return host.charCodeAt(0) === 91 && host.charCodeAt(host.length - 1) === 93 ? host.slice(1, -1) : host;
+}
+
+/**
+ * Marks where a request really came from on its top Via, for the response to go back there:
+ * RFC 3261 §18.2.1 adds `received=<source address>` when the sent-by host differs from it;
+ * RFC 3581 §4 fills a valueless `rport` with the source port and then always adds
+ * `received`. Values are strings. Returns the same request.
+ */
+export function stampReceived(request: SipRequest, address: string, port: number): SipRequest {
+  const via = request.headers.via?.[0];
+  if (via === undefined) return request;
+  const params = via.params ?? (via.params = {});
+  const rport = params.rport;
+  const wantsRport = rport === null || rport === '' || (rport === undefined && 'rport' in params);
+  if (wantsRport) params.rport = String(port);
+  if (wantsRport || bareHost(via.host).toLowerCase() !== bareHost(address).toLowerCase()) {
+    params.received = bareHost(address);
+  }
+  return request;
+}

@@ -1,0 +1,75 @@
+// Header names: wire spelling -> lower-case long name (compact forms expanded), and back.
+// One null-prototype table answers the spellings seen on the wire (canonical, lower, upper,
+// compact) without allocating; anything else is lower-cased once.
+
+/** Long names with their canonical wire spelling (RFC 3261 §20 and common extensions). */
+const CANONICAL = [
+  'Via', 'From', 'To', 'Call-ID', 'CSeq', 'Contact', 'Route', 'Record-Route', 'Path',
+  'Content-Length', 'Content-Type', 'Content-Encoding', 'Content-Disposition',
+  'Content-Language', 'Max-Forwards', 'WWW-Authenticate', 'Proxy-Authenticate',
+  'Authorization', 'Proxy-Authorization', 'Authentication-Info', 'Proxy-Authentication-Info',
+  'Refer-To', 'Referred-By', 'Subject', 'Supported', 'Allow', 'Allow-Events', 'Event',
+  'Expires', 'Min-Expires', 'User-Agent', 'Server', 'Accept', 'Accept-Encoding',
+  'Accept-Language', 'Accept-Contact', 'Reject-Contact', 'Request-Disposition', 'Require',
+  'Proxy-Require', 'Unsupported', 'Session-Expires', 'Min-SE', 'Timestamp', 'Date', 'Warning',
+  'Retry-After', 'Organization', 'Priority', 'Reply-To', 'In-Reply-To', 'Alert-Info',
+  'Call-Info', 'Error-Info', 'MIME-Version', 'P-Asserted-Identity', 'P-Preferred-Identity',
+  'Privacy', 'RSeq', 'RAck', 'Subscription-State', 'SIP-ETag', 'SIP-If-Match', 'Reason',
+  'Identity', 'Replaces', 'Join', 'Service-Route', 'Security-Client', 'Security-Server',
+  'Security-Verify', 'History-Info', 'Diversion', 'Remote-Party-ID', 'P-Charging-Vector',
+  'Flow-Timer', 'Target-Dialog', 'Recv-Info', 'Info-Package', 'Geolocation',
+] as const;
+
+/**
+ * Compact forms: RFC 3261 §7.3.3 (i m e l c f s k t v), RFC 6665 (o, u), RFC 3515 (r),
+ * RFC 3892 (b), RFC 3841 (a, j, d), RFC 4028 (x), RFC 8224 (y).
+ */
+const COMPACT: Readonly<Record<string, string>> = {
+  i: 'call-id', m: 'contact', e: 'content-encoding', l: 'content-length', c: 'content-type',
+  f: 'from', s: 'subject', k: 'supported', t: 'to', v: 'via', o: 'event', u: 'allow-events',
+  r: 'refer-to', b: 'referred-by', a: 'accept-contact', j: 'reject-contact',
+  d: 'request-disposition', x: 'session-expires', y: 'identity',
+};
+
+const LOOKUP: Record<string, string> = Object.create(null) as Record<string, string>;
+const PRETTY: Record<string, string> = Object.create(null) as Record<string, string>;
+for (const name of CANONICAL) {
+  const lower = name.toLowerCase();
+  LOOKUP[name] = lower;
+  LOOKUP[lower] = lower;
+  LOOKUP[name.toUpperCase()] = lower;
+  PRETTY[lower] = name;
+}
+for (const letter in COMPACT) {
+  LOOKUP[letter] = COMPACT[letter] as string;
+  LOOKUP[letter.toUpperCase()] = COMPACT[letter] as string;
+}
+
+/** The lower-case long name for a header name as written on the wire. */
+export function canonicalHeaderName(raw: string): string {
+  const known = LOOKUP[raw];
+  if (known !== undefined) return known;
+  const lower = raw.toLowerCase();
+  return LOOKUP[lower] ?? lower;
+}
+
+// Unknown names seen by stringify are cached, up to a bound (names come from the network).
+const prettyCache = new Map<string, string>();
+
+/** The wire spelling for a lower-case header name: `call-id` -> `Call-ID`, `x-foo` -> `X-Foo`. */
+export function prettyHeaderName(name: string): string {
+  const known = PRETTY[name];
+  if (known !== undefined) return known;
+  let cached = prettyCache.get(name);
+  if (cached !== undefined) return cached;
+  let s = '';
+  let up = true;
+  for (let i = 0; i < name.length; i++) {
+    const ch = name[i] as string;
+    s += up ? ch.toUpperCase() : ch;
+    up = ch === '-';
+  }
+  cached = s;
+  if (prettyCache.size < 1024) prettyCache.set(name, cached);
+  return cached;
+}
