@@ -1,0 +1,135 @@
+// What every transaction has: identity, state, up to two timer slots, the peer and transport,
+// and sending bytes with transport failures reported once.
+import type { Remote } from '@sipts/message';
+import type { TransactionHost } from './host.js';
+import { TimerSlot, type TimerName, type TimerOwner } from './timers.js';
+import type { SendOptions, Transport } from './transport.js';
+
+/**
+ * RFC 3261 §17 states (RFC 6026 adds `accepted`):
+ * INVITE client: calling → proceeding → completed | accepted → terminated;
+ * non-INVITE client: trying → proceeding → completed → terminated;
+ * INVITE server: proceeding → completed → confirmed | accepted → terminated;
+ * non-INVITE server: trying → proceeding → completed → terminated.
+ */
+export type TransactionState =
+  | 'calling'
+  | 'trying'
+  | 'proceeding'
+  | 'completed'
+  | 'confirmed'
+  | 'accepted'
+  | 'terminated';
+
+export type TransactionKind = 'invite-client' | 'non-invite-client' | 'invite-server' | 'non-invite-server';
+
+function toError(e: unknown): Error {
+  return e instanceof Error ? e : new Error(String(e));
+}
+
+export abstract class Transaction implements TimerOwner {
+  abstract readonly kind: TransactionKind;
+  protected currentState: TransactionState;
+  /** @internal the table key (set by the layer). */
+  key = '';
+  /** @internal a second table key (RFC 2543 server transactions), or ''. */
+  key2 = '';
+  private primarySlot: TimerSlot | undefined;
+  private secondarySlot: TimerSlot | undefined;
+  /** One handler per transaction for every send's rejection (no closure per message). */
+  private readonly onSendRejected = (e: unknown): void => {
+    if (this.currentState !== 'terminated') this.sendFailed(toError(e));
+  };
+
+  protected constructor(
+    protected readonly host: TransactionHost,
+    /** The request method (CSeq method) of the transaction. */
+    readonly method: string,
+    /** The top Via branch of the request, as it appears in the request. */
+    readonly branch: string,
+    /** The transport the request arrived on (server) or is sent on (client). */
+    readonly transport: Transport,
+    /** The peer: where the request came from (server) or goes to (client). */
+    readonly remote: Remote,
+    initial: TransactionState,
+    private readonly sendOptions: SendOptions | undefined,
+  ) {
+    this.currentState = initial;
+  }
+
+  get state(): TransactionState {
+    return this.currentState;
+  }
+
+  get terminated(): boolean {
+    return this.currentState === 'terminated';
+  }
+
+  /** RFC 3261 §17: retransmissions (A, E, G) and non-zero wait timers only on unreliable ones. */
+  get reliable(): boolean {
+    return this.transport.reliable;
+  }
+
+  abstract onTimer(name: TimerName): void;
+
+  /** A send failed (the transport's promise rejected, or it threw). */
+  protected abstract sendFailed(error: Error): void;
+
+  /** Drops references to messages once they are no longer needed. */
+  protected abstract release(): void;
+
+  protected setState(to: TransactionState): void {
+    const from = this.currentState;
+    if (from === to) return;
+    this.currentState = to;
+    this.host.stateChanged(this, from, to);
+  }
+
+  protected startPrimary(name: TimerName, ms: number): void {
+    this.primarySlot ??= new TimerSlot(this);
+    this.host.timers.schedule(this.primarySlot, name, ms);
+  }
+
+  protected startSecondary(name: TimerName, ms: number): void {
+    this.secondarySlot ??= new TimerSlot(this);
+    this.host.timers.schedule(this.secondarySlot, name, ms);
+  }
+
+  protected stopPrimary(): void {
+    if (this.primarySlot) this.host.timers.cancel(this.primarySlot);
+  }
+
+  protected stopSecondary(): void {
+    if (this.secondarySlot) this.host.timers.cancel(this.secondarySlot);
+  }
+
+  /** The name of the running primary timer, if any. */
+  protected primaryTimer(): TimerName | undefined {
+    return this.primarySlot && this.primarySlot.index >= 0 ? this.primarySlot.name : undefined;
+  }
+
+  protected secondaryTimer(): TimerName | undefined {
+    return this.secondarySlot && this.secondarySlot.index >= 0 ? this.secondarySlot.name : undefined;
+  }
+
+  protected sendBytes(bytes: Uint8Array): void {
+    let sent: Promise<void>;
+    try {
+      sent = this.transport.send(bytes, this.remote, this.sendOptions);
+    } catch (e) {
+      // A transport that throws instead of rejecting: report it asynchronously all the same,
+      // so a TU never hears of a failure before the call that caused it returns.
+      sent = Promise.reject(toError(e));
+    }
+    sent.then(undefined, this.onSendRejected);
+  }
+
+  /** Enters Terminated: stops every timer, leaves the tables (via the layer), drops messages. */
+  terminate(): void {
+    if (this.currentState === 'terminated') return;
+    this.stopPrimary();
+    this.stopSecondary();
+    this.release();
+    this.setState('terminated');
+  }
+}
