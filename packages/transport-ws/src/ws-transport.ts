@@ -24,6 +24,7 @@ const DEFAULT_MAX_CONNECTIONS = 10000;
 const DEFAULT_CONNECT_TIMEOUT = 10000;
 const DEFAULT_MAX_QUEUED = 256;
 const DEFAULT_CLOSE_TIMEOUT = 2000;
+const DEFAULT_PING_INTERVAL = 30000;
 
 /** The `sip`-style logger hook. Every method is optional and its exceptions are swallowed. */
 export interface WsTransportLogger {
@@ -71,6 +72,12 @@ export interface WsTransportOptions {
   connectTimeout?: number;
   /** Sends queued per connection while it opens. Default 256. */
   maxQueuedMessages?: number;
+  /**
+   * Every this many ms each open connection is pinged; one that has neither answered the
+   * previous ping nor sent anything since is cut (a phone that left the network sends no FIN,
+   * and a registrar wants its connectionClose). One shared timer. 0 disables. Default 30000.
+   */
+  pingInterval?: number;
   /** How long close() waits for peers to answer the close frame before cutting them off (ms). Default 2000. */
   closeTimeout?: number;
   logger?: WsTransportLogger;
@@ -138,6 +145,8 @@ class Flow {
   dialKeys: string[] = [];
   open = false;
   queue: PendingSend[] = [];
+  /** A ping went out and nothing came back since. */
+  awaitingPong = false;
 
   constructor(
     readonly ws: WebSocket,
@@ -169,6 +178,16 @@ function offersSip(header: string | undefined): boolean {
   if (header === undefined) return false;
   for (const token of header.split(',')) if (token.trim() === SIP_SUBPROTOCOL) return true;
   return false;
+}
+
+/** An absolute ws: or wss: URL with a host (RFC 6455 §3). */
+function isWebSocketUrl(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return (parsed.protocol === 'ws:' || parsed.protocol === 'wss:') && parsed.hostname !== '';
+  } catch {
+    return false;
+  }
 }
 
 /** Refuse an upgrade with a plain HTTP response and drop the socket. */
@@ -230,6 +249,8 @@ export class WsTransport extends EventEmitter<WsTransportEvents> {
   #bound: WsBoundAddress | undefined;
   #listening: Promise<WsBoundAddress> | undefined;
   #closing: Promise<void> | undefined;
+  /** The shared keep-alive timer, running while connections are open. */
+  #pingTimer: NodeJS.Timeout | undefined;
   /** Resolves close() once the last connection is gone. */
   #allClosed: (() => void) | undefined;
   /** Every connection, open or opening. */
@@ -309,18 +330,20 @@ export class WsTransport extends EventEmitter<WsTransportEvents> {
         throw new WsTransportError('ERR_WS_LISTEN', `cannot listen on ${address ?? '*'}:${port}: ${errorMessage(error)}`, { cause: error });
       }
     }
-    server.on('error', this.onServerError);
-    const info = server.address();
-    if (info !== null && typeof info === 'object') {
-      this.#bound = { address: info.address, port: info.port, family: info.family === 'IPv6' ? 'IPv6' : 'IPv4' };
-    }
     if (this.#state === 'closed') {
-      // close() ran while we were binding.
-      this.#releaseServer();
+      // close() ran while we were binding: it could not stop a listen() in flight, so do it here.
+      if (this.#ownServer) await new Promise<void>((resolve) => server.close(() => resolve()));
       throw new WsTransportError('ERR_TRANSPORT_CLOSED', 'the WebSocket transport was closed while listening');
     }
+    const info = server.address();
+    if (info === null || typeof info !== 'object') {
+      this.#releaseServer();
+      this.#listening = undefined;
+      throw new WsTransportError('ERR_WS_LISTEN', 'the given server is not listening (call its listen() first)');
+    }
+    server.on('error', this.onServerError);
+    this.#bound = { address: info.address, port: info.port, family: info.family === 'IPv6' ? 'IPv6' : 'IPv4' };
     this.#state = 'listening';
-    if (this.#bound === undefined) throw new WsTransportError('ERR_WS_LISTEN', 'the server is not listening (pass a listening `server`)');
     return { ...this.#bound };
   }
 
@@ -395,6 +418,9 @@ export class WsTransport extends EventEmitter<WsTransportEvents> {
   #attach(flow: Flow): void {
     const ws = flow.ws;
     ws.on('message', (data: RawData) => this.#onFrame(flow, data));
+    ws.on('pong', () => {
+      flow.awaitingPong = false;
+    });
     ws.on('error', (error: Error) => this.#onConnectionError(flow, error));
     ws.on('close', () => this.#onClosed(flow));
   }
@@ -411,6 +437,7 @@ export class WsTransport extends EventEmitter<WsTransportEvents> {
     flow.key = flowKey(flow.remote.address, flow.remote.port, local.address, local.port);
     flow.open = true;
     this.#flows.set(flow.key, flow);
+    this.#startPings();
     // RFC 5923-style reuse: a request towards this peer's address and port goes on this flow.
     const peerKey = `${flow.remote.address} ${flow.remote.port}`;
     if (!this.#byPeer.has(peerKey)) {
@@ -454,11 +481,42 @@ export class WsTransport extends EventEmitter<WsTransportEvents> {
       flow.open = false;
       this.emit('connectionClose', copyRemote(flow.remote));
     }
+    if (this.#flows.size === 0) this.#stopPings();
     if (this.#all.size === 0) this.#allClosed?.();
+  }
+
+  #startPings(): void {
+    const interval = this.#options.pingInterval ?? DEFAULT_PING_INTERVAL;
+    if (interval <= 0 || this.#pingTimer !== undefined) return;
+    this.#pingTimer = setInterval(() => this.#pingAll(), interval);
+    // Never the reason the process stays up; close() clears it anyway.
+    this.#pingTimer.unref();
+  }
+
+  #stopPings(): void {
+    if (this.#pingTimer !== undefined) clearInterval(this.#pingTimer);
+    this.#pingTimer = undefined;
+  }
+
+  #pingAll(): void {
+    for (const flow of this.#flows.values()) {
+      if (flow.awaitingPong) {
+        this.#log('error', new WsTransportError('ERR_WS_CONNECTION', 'WebSocket peer stopped answering pings; connection cut', { remote: copyRemote(flow.remote) }));
+        flow.ws.terminate();
+        continue;
+      }
+      flow.awaitingPong = true;
+      try {
+        flow.ws.ping();
+      } catch {
+        // Closing under us: the close handler cleans up.
+      }
+    }
   }
 
   /** One WebSocket message = one SIP message (RFC 7118 §5). */
   #onFrame(flow: Flow, raw: RawData): void {
+    flow.awaitingPong = false;
     const data = toBuffer(raw);
     const remote = copyRemote(flow.remote);
     if (isWhitespaceOnly(data)) {
@@ -533,6 +591,9 @@ export class WsTransport extends EventEmitter<WsTransportEvents> {
     let dialKeys: string[];
     let dialUrl: string;
     if (url !== undefined) {
+      if (!isWebSocketUrl(url)) {
+        return Promise.reject(new WsTransportError('ERR_INVALID_TARGET', `not a ws: or wss: URL: ${url}`, { remote: target }));
+      }
       dialKeys = [url];
       dialUrl = url;
     } else {
@@ -547,9 +608,12 @@ export class WsTransport extends EventEmitter<WsTransportEvents> {
     }
     const existing = this.#byPeer.get(dialKeys[0] as string);
     if (existing !== undefined && existing.ws.readyState <= WebSocket.OPEN) return this.#enqueue(existing, data, binary, target);
+    if (this.#all.size >= this.#maxConnections) {
+      return Promise.reject(new WsTransportError('ERR_WS_CONNECT', `connection limit (${this.#maxConnections}) reached`, { remote: target }));
+    }
     const flow = this.#connect(dialUrl, dialKeys, target);
-    if (flow === undefined) {
-      return Promise.reject(new WsTransportError('ERR_INVALID_TARGET', `cannot open a WebSocket connection to ${dialUrl}`, { remote: target }));
+    if (flow instanceof Error) {
+      return Promise.reject(new WsTransportError('ERR_INVALID_TARGET', `cannot open a WebSocket connection to ${dialUrl}: ${flow.message}`, { cause: flow, remote: target }));
     }
     return this.#enqueue(flow, data, binary, target);
   }
@@ -584,8 +648,7 @@ export class WsTransport extends EventEmitter<WsTransportEvents> {
   }
 
   /** Open an outgoing connection requesting the `sip` subprotocol (RFC 7118 §4). */
-  #connect(url: string, dialKeys: string[], target: Remote): Flow | undefined {
-    if (this.#all.size >= this.#maxConnections) return undefined;
+  #connect(url: string, dialKeys: string[], target: Remote): Flow | Error {
     let ws: WebSocket;
     try {
       ws = new WebSocket(url, SIP_SUBPROTOCOL, {
@@ -595,8 +658,9 @@ export class WsTransport extends EventEmitter<WsTransportEvents> {
         perMessageDeflate: false,
         followRedirects: false,
       });
-    } catch {
-      return undefined;
+    } catch (error) {
+      // `ws` throws synchronously for a URL it cannot use (bad scheme, no host).
+      return error instanceof Error ? error : new Error(String(error));
     }
     const flow = new Flow(ws, { protocol: url.startsWith('wss:') ? 'WSS' : 'WS', address: target.address, port: target.port }, true);
     this.#all.add(flow);
@@ -626,6 +690,7 @@ export class WsTransport extends EventEmitter<WsTransportEvents> {
   close(): Promise<void> {
     if (this.#closing !== undefined) return this.#closing;
     this.#state = 'closed';
+    this.#stopPings();
     this.#closing = this.#close();
     return this.#closing;
   }

@@ -38,7 +38,7 @@ export interface RawClient {
 }
 
 /** A plain `ws` client; resolves once open, rejects with the handshake error. */
-export function rawClient(url: string, protocols?: string | string[], options: { ca?: string } = {}): Promise<RawClient> {
+export function rawClient(url: string, protocols?: string | string[], options: { ca?: string; autoPong?: boolean } = {}): Promise<RawClient> {
   const ws = new WebSocket(url, protocols, { ...options, perMessageDeflate: false });
   const queue: { data: Buffer; binary: boolean }[] = [];
   const waiters: ((item: { data: Buffer; binary: boolean }) => void)[] = [];

@@ -235,6 +235,19 @@ describe('accepting connections (RFC 7118 §4)', () => {
     expect(await c.closed).toBe(1009);
   });
 
+  it('cuts a connection that stops answering pings and keeps the ones that answer', async () => {
+    const { transport, url } = await server({ pingInterval: 20 });
+    const live = await client(url);
+    const deadOpened = nextEvent(transport, 'connectionOpen');
+    const dead = track(await rawClient(url, 'sip', { autoPong: false }));
+    const deadRemote = await deadOpened;
+    const closed = nextEvent(transport, 'connectionClose');
+    expect(await closed).toEqual(deadRemote);
+    expect(await dead.closed).toBe(1006);
+    expect(live.ws.readyState).toBe(live.ws.OPEN);
+    expect(transport.connections()).toHaveLength(1);
+  });
+
   it('sends a close frame to clients and releases everything on close()', async () => {
     const transport = new WsTransport({ ws_port: 0, address: '127.0.0.1' });
     const { port } = await transport.listen();
@@ -330,8 +343,18 @@ describe('outgoing connections and flow reuse', () => {
     expect((await pending).code).toBe('ERR_TRANSPORT_CLOSED');
   });
 
+  it('refuses to open more than maxConnections outgoing connections', async () => {
+    const a = await server();
+    const b = track(new WsTransport({ maxConnections: 1 }));
+    await b.send(request(), { protocol: 'WS', address: '127.0.0.1', port: a.port });
+    const error = await rejection(b.send(request(), { protocol: 'WS', address: '127.0.0.1', port: a.port, url: `ws://localhost:${a.port}/other` }));
+    expect(error.code).toBe('ERR_WS_CONNECT');
+    expect(error.message).toMatch(/limit/);
+  });
+
   it('rejects targets without a usable address or port', async () => {
     const b = track(new WsTransport());
+    expect((await rejection(b.send(request(), { protocol: 'WS', address: 'x', port: 80, url: 'http://example.com/' }))).code).toBe('ERR_INVALID_TARGET');
     expect((await rejection(b.send(request(), { protocol: 'WS', address: '', port: 80 }))).code).toBe('ERR_INVALID_TARGET');
     expect((await rejection(b.send(request(), { protocol: 'WS', address: '127.0.0.1', port: 0 }))).code).toBe('ERR_INVALID_TARGET');
     expect((await rejection(b.send(request(), { protocol: 'WS', address: '127.0.0.1', port: 80, local: { address: '127.0.0.1', port: 1 } }))).code).toBe('ERR_FLOW_GONE');
