@@ -40,6 +40,8 @@ export interface UdpTransportErrorOptions {
 export class UdpTransportError extends Error {
   readonly code: UdpTransportErrorCode;
   readonly remote: Remote | undefined;
+  /** The Node/OS code of the underlying error when there is one (`EADDRINUSE`, `ECONNREFUSED`, ...). */
+  readonly osCode: string | undefined;
   readonly [kUdpTransportError] = true;
 
   constructor(code: UdpTransportErrorCode, message: string, options: UdpTransportErrorOptions = {}) {
@@ -47,6 +49,8 @@ export class UdpTransportError extends Error {
     this.name = 'UdpTransportError';
     this.code = code;
     this.remote = options.remote;
+    const cause = options.cause as { code?: unknown } | undefined;
+    this.osCode = typeof cause === 'object' && cause !== null && typeof cause.code === 'string' ? cause.code : undefined;
   }
 
   static override [Symbol.hasInstance](value: unknown): boolean {

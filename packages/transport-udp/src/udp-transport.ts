@@ -36,42 +36,42 @@ export interface UdpTransportLogger {
 
 export interface UdpTransportOptions {
   /** Port to bind (`sip`'s `port`); 0 picks a free port. Default 5060. */
-  port?: number;
+  port?: number | undefined;
   /**
    * Address to bind (`sip`'s `address`). Default: all interfaces, dual-stack (`::` accepting
    * IPv4 as well) where the OS allows, else `0.0.0.0`. An IPv4 address binds udp4, an IPv6
    * address (with or without brackets) udp6.
    */
-  address?: string;
+  address?: string | undefined;
   /** For an IPv6 bind: refuse IPv4 (no dual-stack). Default false. */
-  ipv6Only?: boolean;
-  /** Header section limit handed to the parser (`sip`'s `maxBytesHeaders`). Default 60480. */
-  maxBytesHeaders?: number;
-  /** Same as `maxBytesHeaders` (the sipts name); `maxBytesHeaders` wins when both are set. */
-  maxHeaderBytes?: number;
+  ipv6Only?: boolean | undefined;
+  /** Largest header section in bytes, handed to the parser. Default 60480. */
+  maxHeaderBytes?: number | undefined;
+  /** `sip`'s name for `maxHeaderBytes`, read when that is not set. */
+  maxBytesHeaders?: number | undefined;
   /** Body limit in bytes. Default 604800. */
-  maxContentLength?: number;
+  maxContentLength?: number | undefined;
   /**
    * SO_RCVBUF in bytes, set after binding. Default 8 MiB: a garbage-collection pause of a few
    * hundred ms at thousands of datagrams per second overflows the OS default (~208 KiB) and
    * the kernel drops requests silently. Linux caps it at `net.core.rmem_max`; a smaller grant
    * is reported through `logger.warn` and readable with `bufferSizes()`. 0 keeps the OS default.
    */
-  recvBufferSize?: number;
+  recvBufferSize?: number | undefined;
   /** SO_SNDBUF in bytes, set after binding. Default: the OS default. */
-  sendBufferSize?: number;
+  sendBufferSize?: number | undefined;
   /**
    * RFC 3261 §18.1.1 allowance for requests sent without `allowOversize`. Default 1300
    * (path MTU unknown). Set it to MTU - 200 when the path MTU is known.
    */
-  mtuAllowance?: number;
-  logger?: UdpTransportLogger;
+  mtuAllowance?: number | undefined;
+  logger?: UdpTransportLogger | undefined;
 }
 
 /** Per-send options; same shape as `SendOptions` of `@sipts/transaction`. */
 export interface UdpSendOptions {
   /** Send a request over the MTU allowance anyway (no congestion-controlled transport to use). */
-  allowOversize?: boolean;
+  allowOversize?: boolean | undefined;
 }
 
 /** Bound address, as `Transport.address()` returns it. */
@@ -170,7 +170,7 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
     super();
     this.#options = options;
     this.#logger = options.logger;
-    this.#maxHeaderBytes = options.maxBytesHeaders ?? options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
+    this.#maxHeaderBytes = options.maxHeaderBytes ?? options.maxBytesHeaders ?? DEFAULT_MAX_HEADER_BYTES;
     this.#maxContentLength = options.maxContentLength ?? DEFAULT_MAX_CONTENT_LENGTH;
     this.#mtuAllowance = options.mtuAllowance ?? UDP_MTU_ALLOWANCE;
     this.onDatagram = this.onDatagram.bind(this);

@@ -77,6 +77,7 @@ describe('UdpTransport shape and lifecycle', () => {
     const error = await rejection(second.listen());
     expect(error.code).toBe('ERR_UDP_BIND');
     expect((error.cause as NodeJS.ErrnoException).code).toBe('EADDRINUSE');
+    expect(error.osCode).toBe('EADDRINUSE');
   });
 
   it('refuses sends before listen() and after close(); close() is idempotent', async () => {

@@ -39,6 +39,8 @@ export interface WsTransportErrorOptions {
 export class WsTransportError extends Error {
   readonly code: WsTransportErrorCode;
   readonly remote: Remote | undefined;
+  /** The Node/OS code of the underlying error when there is one (`EADDRINUSE`, `ECONNREFUSED`, ...). */
+  readonly osCode: string | undefined;
   readonly [kWsTransportError] = true;
 
   constructor(code: WsTransportErrorCode, message: string, options: WsTransportErrorOptions = {}) {
@@ -46,6 +48,8 @@ export class WsTransportError extends Error {
     this.name = 'WsTransportError';
     this.code = code;
     this.remote = options.remote;
+    const cause = options.cause as { code?: unknown } | undefined;
+    this.osCode = typeof cause === 'object' && cause !== null && typeof cause.code === 'string' ? cause.code : undefined;
   }
 
   static override [Symbol.hasInstance](value: unknown): boolean {

@@ -44,43 +44,43 @@ export interface WsTransportOptions {
    * Port of the WebSocket server (`sip`'s `ws_port`); 0 picks a free port. Default 80 for WS,
    * 443 for WSS (the ws:/wss: URI defaults of RFC 6455 §3).
    */
-  ws_port?: number;
+  ws_port?: number | undefined;
   /** Address to listen on (`sip`'s `address`). Default: all interfaces (dual-stack where the OS allows). */
-  address?: string;
+  address?: string | undefined;
   /**
    * WSS when present: the server is `https.createServer(tls)` and outgoing `wss:` connections use
    * the same object as client options (`ca`, `rejectUnauthorized`, `servername`, client certificates).
    */
-  tls?: WsTlsOptions;
+  tls?: WsTlsOptions | undefined;
   /**
    * Attach to an existing HTTP(S) server instead of creating one (share a port with a web app).
    * `listen()` then only installs the upgrade handler; `close()` leaves the server running.
    * WSS when it is an HTTPS server.
    */
-  server?: HttpServer;
+  server?: HttpServer | undefined;
   /** Accept upgrades on this path only (`/ws`). Default: any path. */
-  path?: string;
-  /** Header section limit handed to the parser (`sip`'s `maxBytesHeaders`). Default 60480. */
-  maxBytesHeaders?: number;
-  /** Same as `maxBytesHeaders` (the sipts name); `maxBytesHeaders` wins when both are set. */
-  maxHeaderBytes?: number;
+  path?: string | undefined;
+  /** Largest header section in bytes, handed to the parser. Default 60480. */
+  maxHeaderBytes?: number | undefined;
+  /** `sip`'s name for `maxHeaderBytes`, read when that is not set. */
+  maxBytesHeaders?: number | undefined;
   /** Body limit in bytes. Default 604800. A WebSocket message may be at most header + body limits. */
-  maxContentLength?: number;
+  maxContentLength?: number | undefined;
   /** Open connections (accepted and outgoing) before upgrades are refused with 503. Default 10000. */
-  maxConnections?: number;
+  maxConnections?: number | undefined;
   /** Outgoing connection + handshake timeout in ms. Default 10000. */
-  connectTimeout?: number;
+  connectTimeout?: number | undefined;
   /** Sends queued per connection while it opens. Default 256. */
-  maxQueuedMessages?: number;
+  maxQueuedMessages?: number | undefined;
   /**
    * Every this many ms each open connection is pinged; one that has neither answered the
    * previous ping nor sent anything since is cut (a phone that left the network sends no FIN,
    * and a registrar wants its connectionClose). One shared timer. 0 disables. Default 30000.
    */
-  pingInterval?: number;
+  pingInterval?: number | undefined;
   /** How long close() waits for peers to answer the close frame before cutting them off (ms). Default 2000. */
-  closeTimeout?: number;
-  logger?: WsTransportLogger;
+  closeTimeout?: number | undefined;
+  logger?: WsTransportLogger | undefined;
 }
 
 /** A target: a `Remote`, optionally with the URL to dial for a new connection. */
@@ -94,9 +94,9 @@ export interface WsTarget extends Remote {
 
 /** Per-send options; `allowOversize` (from `SendOptions` of `@sipts/transaction`) is ignored. */
 export interface WsSendOptions {
-  allowOversize?: boolean;
+  allowOversize?: boolean | undefined;
   /** Same as `target.url`. */
-  url?: string;
+  url?: string | undefined;
 }
 
 export interface WsBoundAddress {
@@ -264,7 +264,7 @@ export class WsTransport extends EventEmitter<WsTransportEvents> {
     super();
     this.#options = options;
     this.#logger = options.logger;
-    this.#maxHeaderBytes = options.maxBytesHeaders ?? options.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
+    this.#maxHeaderBytes = options.maxHeaderBytes ?? options.maxBytesHeaders ?? DEFAULT_MAX_HEADER_BYTES;
     this.#maxContentLength = options.maxContentLength ?? DEFAULT_MAX_CONTENT_LENGTH;
     this.#maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     this.#maxQueued = options.maxQueuedMessages ?? DEFAULT_MAX_QUEUED;

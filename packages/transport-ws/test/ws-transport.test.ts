@@ -92,6 +92,7 @@ describe('WsTransport shape and lifecycle', () => {
     const error = await rejection(second.listen());
     expect(error.code).toBe('ERR_WS_LISTEN');
     expect((error.cause as NodeJS.ErrnoException).code).toBe('EADDRINUSE');
+    expect(error.osCode).toBe('EADDRINUSE');
   });
 
   it('brands its errors', () => {
