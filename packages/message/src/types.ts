@@ -61,26 +61,29 @@ export interface AuthHeader {
 /** Authentication-Info / Proxy-Authentication-Info: parameters as on the wire. */
 export type AuthInfo = Record<string, string>;
 
-/** Headers by lower-case long name. Unknown headers are raw strings (repeats joined with ', '). */
+/**
+ * Headers by lower-case long name. Unknown headers are raw strings (repeats joined with ', ').
+ * A header set to undefined is left out by stringify, as in `sip`.
+ */
 export interface SipHeaders {
-  via?: Via[];
-  from?: NameAddr;
-  to?: NameAddr;
-  'call-id'?: string;
-  cseq?: CSeq;
-  contact?: '*' | NameAddr[];
-  route?: RouteAddr[];
-  'record-route'?: RouteAddr[];
-  path?: RouteAddr[];
-  'content-length'?: number;
-  'max-forwards'?: string | number;
-  'www-authenticate'?: AuthHeader[];
-  'proxy-authenticate'?: AuthHeader[];
-  authorization?: AuthHeader[];
-  'proxy-authorization'?: AuthHeader[];
-  'authentication-info'?: AuthInfo;
-  'proxy-authentication-info'?: AuthInfo;
-  'refer-to'?: NameAddr;
+  via?: Via[] | undefined;
+  from?: NameAddr | undefined;
+  to?: NameAddr | undefined;
+  'call-id'?: string | undefined;
+  cseq?: CSeq | undefined;
+  contact?: '*' | NameAddr[] | undefined;
+  route?: RouteAddr[] | undefined;
+  'record-route'?: RouteAddr[] | undefined;
+  path?: RouteAddr[] | undefined;
+  'content-length'?: number | undefined;
+  'max-forwards'?: string | number | undefined;
+  'www-authenticate'?: AuthHeader[] | undefined;
+  'proxy-authenticate'?: AuthHeader[] | undefined;
+  authorization?: AuthHeader[] | undefined;
+  'proxy-authorization'?: AuthHeader[] | undefined;
+  'authentication-info'?: AuthInfo | undefined;
+  'proxy-authentication-info'?: AuthInfo | undefined;
+  'refer-to'?: NameAddr | undefined;
   [name: string]: unknown;
 }
 
