@@ -1,5 +1,6 @@
 // @sipts/proxy: a stateful SIP proxy core (RFC 3261 §16) that mirrors `sip/proxy`.
-export { SipProxy, BRANCH_HINT } from './proxy.js';
+export { SipProxy } from './proxy.js';
+export { createProxy, start, stop, send, fork, contextCount } from './api.js';
 export type {
   ContextReleasedEvent,
   ForkMode,
@@ -14,5 +15,5 @@ export type { ProxyStack, RequestHandler, ResponseCallback, StackFactory } from 
 export { SipProxyError, isSipProxyError } from './errors.js';
 export type { ProxyErrorCode } from './errors.js';
 export { aggregate, selectBest } from './aggregate.js';
-export { uriHostPort, isLocalUri, loopHash } from './routing.js';
+export { uriHostPort, isLocalUri, localIdentity, loopHash } from './routing.js';
 export type { LocalIdentity, HostPort } from './routing.js';

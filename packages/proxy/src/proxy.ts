@@ -2,18 +2,18 @@
 // Via, CANCEL propagation, parallel and sequential forking with §16.7 response aggregation,
 // Record-Route / Path, Max-Forwards and loop detection. Contexts are released on every path.
 import { EventEmitter } from 'node:events';
-import { randomBytes } from 'node:crypto';
+import type { StackOptions } from '@sipts/core';
 import type { Remote, RouteAddr, SipMessage, SipRequest, SipResponse, SipUri, Via } from '@sipts/message';
 import { aggregate, makeLocalResponse } from './aggregate.js';
 import { SipProxyError } from './errors.js';
 import {
-  LOOP_MARK,
   type LocalIdentity,
-  isLoop,
+  localIdentity,
   localRouteEntry,
   loopHash,
   nextMaxForwards,
   preprocessRoute,
+  viaBelowOurs,
 } from './routing.js';
 import type { ProxyStack, RequestHandler, ResponseCallback, StackFactory } from './stack.js';
 
@@ -39,7 +39,7 @@ export interface ProxyLogger {
 }
 
 /** The proxy's own options; the rest of the object is passed to the stack factory unchanged. */
-export interface ProxyOwnOptions<O = Record<string, unknown>> {
+export interface ProxyOwnOptions<O = StackOptions> {
   /** Builds the stack to run on (tests inject a fake one). Default: `create` of @sipts/core. */
   stack?: StackFactory<O>;
   /** Insert Record-Route (with `lr`) into forwarded dialog-creating requests. Default false. */
@@ -61,14 +61,14 @@ export interface ProxyOwnOptions<O = Record<string, unknown>> {
   /** Longest life of a context with no final response sent (its pending branches get cancelled, the caller 408). Default 190000 (Timer C). */
   contextTimeout?: number;
   logger?: ProxyLogger;
-  port?: number;
-  tls_port?: number;
-  address?: string;
-  publicAddress?: string;
-  hostname?: string;
+  port?: number | undefined;
+  tls_port?: number | undefined;
+  address?: string | undefined;
+  publicAddress?: string | undefined;
+  hostname?: string | undefined;
 }
 
-export type ProxyOptions<O = Record<string, unknown>> = ProxyOwnOptions<O> & O;
+export type ProxyOptions<O = StackOptions> = ProxyOwnOptions<O> & O;
 
 /** What 'contextReleased' reports. */
 export interface ContextReleasedEvent {
@@ -88,6 +88,13 @@ const TWO_XX_CLASS = 2;
 const DEFAULT_CANCEL_TIMEOUT = 32000;
 const DEFAULT_CONTEXT_TIMEOUT = 190000;
 const SWEEP_INTERVAL = 1000;
+
+interface ProxyNames {
+  recordRouteHost: string | undefined;
+  hosts: (string | undefined)[];
+  port: number | undefined;
+  tlsPort: number | undefined;
+}
 
 interface PendingTarget {
   template: SipRequest;
@@ -206,9 +213,9 @@ export class SipProxy extends EventEmitter<ProxyEvents> {
   /** The copy handed to the application, to its context (found even after it was released). */
   private readonly handedOut = new WeakMap<SipRequest, ProxyContext>();
   private readonly handler: RequestHandler;
-  private readonly local: LocalIdentity;
-  private readonly routeHost: string;
-  private readonly routePort: number;
+  private readonly names: ProxyNames;
+  /** Who we are, once the stack knows its ports (port 0 binds late). */
+  private identity: { local: LocalIdentity; routeHost: string; routePort: number; final: boolean } | undefined;
   private readonly recordRoute: boolean;
   private readonly path: boolean;
   private readonly trying: boolean;
@@ -240,18 +247,40 @@ export class SipProxy extends EventEmitter<ProxyEvents> {
     if (typeof factory !== 'function') throw new SipProxyError('ERR_INVALID_OPTION', 'options.stack must be a stack factory');
     this.stack = factory(stackOptions(options), onStackRequest);
 
-    const stackHost = this.stack.hostname?.();
-    const hosts = new Set<string>();
-    for (const h of [options.publicAddress, options.address, options.hostname, stackHost, options.recordRouteHost, ...(options.aliases ?? [])]) {
-      if (typeof h === 'string' && h !== '' && h !== '0.0.0.0' && h !== '::') hosts.add(h.toLowerCase());
-    }
-    this.routeHost = options.recordRouteHost ?? options.publicAddress ?? options.address ?? stackHost ?? '127.0.0.1';
-    this.routePort = typeof options.port === 'number' && options.port > 0 ? options.port : 5060;
-    this.local = {
-      hosts,
-      port: this.routePort,
-      tlsPort: typeof options.tls_port === 'number' ? options.tls_port : undefined,
+    this.names = {
+      recordRouteHost: options.recordRouteHost,
+      hosts: [options.publicAddress, options.address, options.hostname, options.recordRouteHost, ...(options.aliases ?? [])],
+      port: options.port,
+      tlsPort: options.tls_port,
     };
+  }
+
+  /** This proxy's names and ports: from the options and, once it listens, from the stack. */
+  private get self(): { local: LocalIdentity; routeHost: string; routePort: number } {
+    if (this.identity?.final) return this.identity;
+    const stack = this.stack;
+    const bound = stack.addresses?.() ?? [];
+    const sentBy = stack.sentBy?.();
+    const stackHost = stack.hostname?.();
+    const ports: number[] = bound.map((a) => a.port);
+    if (bound.length === 0) {
+      ports.push(typeof this.names.port === 'number' && this.names.port > 0 ? this.names.port : 5060);
+      if (typeof this.names.tlsPort === 'number') ports.push(this.names.tlsPort);
+    }
+    const udp = bound.find((a) => a.protocol === 'UDP') ?? bound[0];
+    const routeHost = this.names.recordRouteHost ?? sentBy ?? this.names.hosts[0] ?? this.names.hosts[1] ?? stackHost ?? '127.0.0.1';
+    this.identity = {
+      local: localIdentity([...this.names.hosts, sentBy, stackHost, ...bound.map((a) => a.address)], ports),
+      routeHost,
+      routePort: udp?.port ?? ports[0] ?? 5060,
+      final: bound.length > 0,
+    };
+    return this.identity;
+  }
+
+  /** Resolves when the stack listens (immediately for stacks that cannot tell). */
+  async ready(): Promise<void> {
+    await this.stack.ready?.();
   }
 
   /** Contexts (incoming requests with no final response forwarded yet). */
@@ -333,30 +362,42 @@ export class SipProxy extends EventEmitter<ProxyEvents> {
   }
 
   /**
-   * Forward `rq` without a context or a client transaction (RFC 3261 §16.11), for load
-   * balancing. The proxy adds its Via (a branch derived from the incoming one, so
-   * retransmissions get the same) and the stack sends its responses back by Via.
+   * Forward `rq` without keeping a proxy context (RFC 3261 §16.11), for load balancing: its
+   * Max-Forwards is decremented and it goes to its Request-URI / Route. On a stack with
+   * `sendStateless` (no client transaction either) responses find their way back by Via alone;
+   * otherwise (as on @sipts/core today) the stack keeps its client transaction and the
+   * responses are relayed without a proxy context.
    */
   forwardStateless(rq: SipRequest): void {
     if (this.stopped) throw new SipProxyError('ERR_STOPPED', 'the proxy is stopped');
-    const sendStateless = this.stack.sendStateless;
-    if (sendStateless === undefined) {
-      throw new SipProxyError('ERR_STATELESS_UNSUPPORTED', 'the stack cannot send without a transaction');
-    }
     const key = contextKey(rq);
-    const ctx = key === undefined ? undefined : this.contexts.get(key);
-    if (ctx !== undefined && key !== undefined) {
+    const ctx = this.handedOut.get(rq) ?? (key === undefined ? undefined : this.contexts.get(key));
+    if (ctx !== undefined && !ctx.released) {
       // The context made on receipt is not needed: nothing is kept for a stateless request.
       ctx.released = true;
-      this.contexts.delete(key);
+      this.contexts.delete(ctx.key);
     }
     const mf = nextMaxForwards(rq, this.defaultMaxForwards);
     if (mf < 0) {
-      if (rq.method !== 'ACK') sendStateless.call(this.stack, makeLocalResponse(rq, 483));
+      if (rq.method !== 'ACK') this.stack.send(makeLocalResponse(rq, 483));
       return;
     }
     rq.headers['max-forwards'] = mf;
-    this.stack.sendStateless?.(rq);
+    if (this.stack.sendStateless !== undefined) {
+      this.stack.sendStateless(rq);
+      return;
+    }
+    this.stack.send(rq, rq.method === 'ACK' ? undefined : (rs) => this.relay(rs));
+  }
+
+  /** A response to a stateless-forwarded request: our Via off, then upstream by Via. */
+  private relay(rs: SipResponse): void {
+    if (this.stopped) return;
+    const vias = rs.headers.via;
+    if (vias === undefined || vias.length < 2) return;
+    vias.shift();
+    if (rs.status === 100) return;
+    this.stack.send(rs);
   }
 
   /** Stop the proxy and its stack; pending contexts are dropped and every timer cleared. */
@@ -380,7 +421,7 @@ export class SipProxy extends EventEmitter<ProxyEvents> {
       this.onCancel(rq);
       return;
     }
-    preprocessRoute(rq, this.local, this.isFlow);
+    preprocessRoute(rq, this.self.local, this.isFlow);
     if (rq.method === 'ACK') {
       // An ACK for a 2xx is its own transaction-less request: no context (sip/proxy kept one
       // for every ACK and never freed it); the application forwards it statelessly.
@@ -391,7 +432,7 @@ export class SipProxy extends EventEmitter<ProxyEvents> {
     const key = contextKey(rq);
     if (key === undefined) return;
     if (this.contexts.has(key)) return; // a retransmission the stack let through
-    if (this.loopDetection && isLoop(rq, this.local)) {
+    if (this.loopDetection && this.isLoop(rq)) {
       this.stack.send(makeLocalResponse(rq, 482));
       return;
     }
@@ -419,6 +460,19 @@ export class SipProxy extends EventEmitter<ProxyEvents> {
     const copy: SipRequest = { ...rq, headers: { ...rq.headers, via: rq.headers.via?.slice() } };
     this.handedOut.set(copy, ctx);
     this.callHandler(copy, remote, ctx);
+  }
+
+  /**
+   * §16.3 step 4: the request carries our Via, and the request we forwarded then (found by the
+   * Via below ours, Call-ID and CSeq) had the same loop hash: it came back unchanged. A request
+   * that comes back changed (new Request-URI, Route...) is a spiral and is served normally.
+   */
+  private isLoop(rq: SipRequest): boolean {
+    const below = viaBelowOurs(rq, this.self.local);
+    if (below === undefined) return false;
+    const key = contextKey({ ...rq, headers: { ...rq.headers, via: [below] } });
+    const earlier = key === undefined ? undefined : this.contexts.get(key);
+    return earlier !== undefined && earlier.loopHash === loopHash(rq);
   }
 
   private callHandler(rq: SipRequest, remote: Remote, ctx: ProxyContext | undefined): void {
@@ -498,11 +552,11 @@ export class SipProxy extends EventEmitter<ProxyEvents> {
     if (rq.method === 'REGISTER') {
       if (this.path && supportsPath(ctx.request)) {
         // RFC 3327 §5.1: our Path entry goes first.
-        h.path = [localRouteEntry(this.routeHost, this.routePort), ...(h.path ?? [])];
+        h.path = [localRouteEntry(this.self.routeHost, this.self.routePort), ...(h.path ?? [])];
       }
     } else if (this.recordRoute) {
       // §16.6 step 4: our Record-Route goes on top.
-      h['record-route'] = [localRouteEntry(this.routeHost, this.routePort), ...(h['record-route'] ?? [])];
+      h['record-route'] = [localRouteEntry(this.self.routeHost, this.self.routePort), ...(h['record-route'] ?? [])];
     }
     const branch = new Branch(this, ctx, rq, callback);
     ctx.branches.push(branch);
@@ -513,7 +567,6 @@ export class SipProxy extends EventEmitter<ProxyEvents> {
       branch.timer.unref();
       this.timed.add(branch);
     }
-    if (ctx.loopHash !== undefined) branchHint(rq, ctx.loopHash);
     try {
       this.stack.send(rq, branch.onResponse);
     } catch (e) {
@@ -740,7 +793,7 @@ export class SipProxy extends EventEmitter<ProxyEvents> {
   private synthesize(b: Branch, status: number): void {
     const ctx = b.ctx;
     const rs = makeLocalResponse(ctx.request, status);
-    const ours: Via = b.via ?? { version: '2.0', protocol: 'UDP', host: this.routeHost, port: this.routePort, params: {} };
+    const ours: Via = b.via ?? { version: '2.0', protocol: 'UDP', host: this.self.routeHost, port: this.self.routePort, params: {} };
     rs.headers.via = [ours, ...(ctx.request.headers.via ?? [])];
     this.branchResponse(b, rs, undefined);
   }
@@ -804,19 +857,4 @@ function branchCopy(rq: SipRequest, target: ForkTarget): SipRequest {
   if (rq.version !== undefined) copy.version = rq.version;
   if (rq.content !== undefined) copy.content = rq.content;
   return copy;
-}
-
-/**
- * The loop-detection hash travels in our branch (§16.6 step 8). Stacks that honour a branch
- * hint read it from this non-enumerable property; others generate their own branch and loops
- * are then caught by Max-Forwards alone.
- */
-export const BRANCH_HINT = Symbol.for('@sipts/proxy.branchHint');
-
-function branchHint(rq: SipRequest, hash: string): void {
-  Object.defineProperty(rq, BRANCH_HINT, {
-    value: `z9hG4bK${randomBytes(9).toString('base64url')}${LOOP_MARK}${hash}`,
-    enumerable: false,
-    configurable: true,
-  });
 }

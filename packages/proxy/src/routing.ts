@@ -74,20 +74,30 @@ export function uriHostPort(uri: string | SipUri): HostPort | undefined {
   return { host, port, secure: schema === 'sips' };
 }
 
-/** The names and port under which this proxy is reached (Record-Route, Path, loop detection). */
+/** The names and ports under which this proxy is reached (Route, Record-Route, Path, Via). */
 export interface LocalIdentity {
-  /** Lower-case host names and addresses that mean "this proxy". */
+  /** Lower-case host names and addresses (IPv6 with brackets) that mean "this proxy". */
   hosts: ReadonlySet<string>;
-  port: number;
-  /** The sips/TLS port, when the stack listens on one. */
-  tlsPort?: number | undefined;
+  /** Every port a transport of the stack listens on. */
+  ports: ReadonlySet<number>;
 }
 
-/** RFC 3261 §16.4: does this URI name this proxy (a value it put into Record-Route or Path)? */
+function normalHost(host: string): string {
+  const h = host.toLowerCase();
+  return h.includes(':') && !h.startsWith('[') ? `[${h}]` : h;
+}
+
+/** RFC 3261 §16.4: does this host and port name this proxy? A missing port means 5060 (5061 for sips). */
 export function isLocalHostPort(hp: HostPort, local: LocalIdentity): boolean {
-  if (!local.hosts.has(hp.host)) return false;
-  if (hp.port === undefined) return hp.secure ? (local.tlsPort ?? 5061) === 5061 : local.port === 5060;
-  return hp.port === local.port || (local.tlsPort !== undefined && hp.port === local.tlsPort);
+  if (!local.hosts.has(normalHost(hp.host))) return false;
+  return local.ports.has(hp.port ?? (hp.secure ? 5061 : 5060));
+}
+
+/** A LocalIdentity from host names (any case, IPv6 with or without brackets) and ports. */
+export function localIdentity(hosts: Iterable<string | undefined>, ports: Iterable<number>): LocalIdentity {
+  const set = new Set<string>();
+  for (const h of hosts) if (typeof h === 'string' && h !== '' && h !== '0.0.0.0' && h !== '::' && h !== '[::]') set.add(normalHost(h));
+  return { hosts: set, ports: new Set(ports) };
 }
 
 export function isLocalUri(uri: string | SipUri, local: LocalIdentity): boolean {
@@ -186,32 +196,20 @@ export function loopHash(rq: SipRequest): string {
   return createHash('sha1').update(text).digest('base64url').slice(0, 16);
 }
 
-/** The marker that separates the random part of our branches from the loop hash. */
-export const LOOP_MARK = '.lp';
-
 /**
- * RFC 3261 §16.3 step 4: a loop is a request that carries a Via this proxy inserted (sent-by is
- * ours and the branch bears our loop hash) whose hash equals the hash of the request as it
- * arrives now. A request that comes back with a different Request-URI, Route... is a spiral and
- * is forwarded normally.
+ * RFC 3261 §16.3 step 4: the request carries a Via this proxy inserted (sent-by is ours). Returns
+ * the Via that was on top when we received the request that time (the one just below ours),
+ * so the caller can find that request's context and compare loop hashes; undefined otherwise.
  */
-export function isLoop(rq: SipRequest, local: LocalIdentity): boolean {
+export function viaBelowOurs(rq: SipRequest, local: LocalIdentity): Via | undefined {
   const vias = rq.headers.via;
-  if (vias === undefined || vias.length < 2) return false;
-  let hash: string | undefined;
+  if (vias === undefined) return undefined;
   // The top Via is the previous hop's; ours, if any, is further down.
-  for (let i = 1; i < vias.length; i++) {
+  for (let i = 1; i < vias.length - 1; i++) {
     const via = vias[i] as Via;
-    const branch = via.params['branch'];
-    if (typeof branch !== 'string') continue;
-    const mark = branch.lastIndexOf(LOOP_MARK);
-    if (mark < 0) continue;
-    const host = via.host.toLowerCase();
-    if (!local.hosts.has(host)) continue;
-    const port = via.port ?? 5060;
-    if (port !== local.port && port !== local.tlsPort) continue;
-    hash ??= loopHash(rq);
-    if (branch.slice(mark + LOOP_MARK.length) === hash) return true;
+    if (!local.hosts.has(normalHost(via.host))) continue;
+    if (!local.ports.has(via.port ?? (via.protocol.toUpperCase() === 'TLS' ? 5061 : 5060))) continue;
+    return vias[i + 1];
   }
-  return false;
+  return undefined;
 }

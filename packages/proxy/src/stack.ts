@@ -20,7 +20,13 @@ export interface ProxyStack {
   /** The host this stack names itself by (Via sent-by, flow URIs). */
   hostname?(): string;
   /** A flow token URI (RFC 5626 style) minted by this stack decodes to its connection. */
-  decodeFlowUri?(uri: string | SipUri): Remote | undefined;
+  decodeFlowUri?(uri: string | SipUri): unknown;
+  /** Where the stack listens, once it does (port 0 is resolved here). */
+  addresses?(): { protocol: string; address: string; port: number }[];
+  /** The address the stack puts in Via sent-by. */
+  sentBy?(): string;
+  /** Resolves when every transport listens. */
+  ready?(): Promise<unknown>;
   /**
    * Optional: send a request or response without a transaction (stateless forwarding,
    * RFC 3261 §16.11). Requests keep the Via list they carry (the proxy adds its own).

@@ -1,7 +1,6 @@
 // A fake stack with the semantics of `sip@0.0.6`'s create(): requests get our Via on top and a
 // client "transaction" whose callback the test drives; responses and CANCELs are recorded.
 import type { Remote, SipMessage, SipRequest, SipResponse } from '@sipts/message';
-import { BRANCH_HINT } from '@sipts/proxy';
 import type { ProxyStack, RequestHandler, ResponseCallback, StackFactory } from '@sipts/proxy';
 
 export interface SentRequest {
@@ -28,8 +27,7 @@ export class FakeStack implements ProxyStack {
     const rq = message as SipRequest;
     if (this.throwOnSend && rq.method !== 'CANCEL') throw new Error('no route to host');
     if (rq.method !== 'CANCEL') {
-      const hint = (rq as unknown as Record<symbol, unknown>)[BRANCH_HINT];
-      const branch = typeof hint === 'string' ? hint : `z9hG4bKfake${++this.seq}`;
+      const branch = `z9hG4bKfake${++this.seq}`;
       rq.headers.via = [
         { version: '2.0', protocol: 'UDP', host: this.host, port: this.port, params: { branch, rport: null } },
         ...(rq.headers.via ?? []),

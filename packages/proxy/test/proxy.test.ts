@@ -1,7 +1,7 @@
 import type { SipRequest, SipResponse } from '@sipts/message';
 import { SipProxy, isSipProxyError } from '@sipts/proxy';
 import type { ContextReleasedEvent, ProxyOwnOptions } from '@sipts/proxy';
-import { FakeStack, cancelFor, fakeStackFactory, invite } from './fake-stack';
+import { FakeStack, cancelFor, fakeStackFactory, invite } from './fake-stack.js';
 
 const running: SipProxy[] = [];
 
