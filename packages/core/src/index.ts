@@ -1,2 +1,59 @@
-// @sipts/core: not built yet (see its README). It exports nothing until it is.
-export {};
+// @sipts/core: the SIP stack. A drop-in for `require('sip')` (start/stop/send/create and the
+// helpers), a typed promise API on the same stack, an RFC 3263 resolver and flow tokens.
+export { SipStack, create } from './stack.js';
+export type { ListeningAddress, RequestHandler, RequestOptions, ResponseCallback, StackEvents } from './stack.js';
+export {
+  start,
+  stop,
+  send,
+  encodeFlowUri,
+  decodeFlowUri,
+  isFlowUri,
+  hostname,
+  defaultStack,
+  parse,
+  makeStreamParser,
+} from './sip-api.js';
+export { normalizeOptions } from './options.js';
+export type { NormalizedOptions, SipTlsOptions, StackClock, StackLogger, StackOptions } from './options.js';
+export { SipCoreError, isSipCoreError } from './errors.js';
+export type { CoreErrorCode } from './errors.js';
+export {
+  Rfc3263Resolver,
+  createResolver,
+  defaultDnsClient,
+  defaultPorts,
+  protocolFromTransportParam,
+  unbracketHost,
+} from './resolver.js';
+export type {
+  DnsClient,
+  LookupAddress,
+  NaptrRecord,
+  ResolveOptions,
+  ResolvedTarget,
+  Resolver,
+  ResolverOptions,
+  SrvRecord,
+  TargetProtocol,
+} from './resolver.js';
+export { FlowTokenCodec } from './flow.js';
+export type { Flow } from './flow.js';
+// The helpers of sip, from @sipts/message (same names and arguments).
+export { makeResponse, parseUri, stringifyUri, stringify, copyMessage, isRequest, isResponse } from '@sipts/message';
+export type {
+  AuthHeader,
+  NameAddr,
+  Params,
+  Remote,
+  RouteAddr,
+  SipHeaders,
+  SipMessage,
+  SipRequest,
+  SipResponse,
+  SipUri,
+  Via,
+} from '@sipts/message';
+export { generateBranch } from '@sipts/transaction';
+/** `require('sip').digest` / `require('sip/digest')`: the @sipts/digest API. */
+export * as digest from '@sipts/digest';

@@ -1,0 +1,41 @@
+// One error family for @sipts/core, with a literal `code` so `switch (err.code)` narrows and a
+// `Symbol.for` brand so the check works across duplicate copies of the package in one app.
+
+/**
+ * - `ERR_INVALID_OPTION`: an option of `create`/`start` has the wrong type or range.
+ * - `ERR_INVALID_MESSAGE`: `send`/`request` got a message missing a mandatory part.
+ * - `ERR_NOT_STARTED`: a module-level function was called before `start()`.
+ * - `ERR_STOPPED`: the stack was destroyed while the operation was pending.
+ * - `ERR_ABORTED`: the caller's `AbortSignal` fired before a final response.
+ * - `ERR_LISTEN`: a transport could not bind (port in use, address not local...).
+ * - `ERR_HANDLER`: the request handler threw (reported through `logger.error` and 'error').
+ */
+export type CoreErrorCode =
+  | 'ERR_INVALID_OPTION'
+  | 'ERR_INVALID_MESSAGE'
+  | 'ERR_NOT_STARTED'
+  | 'ERR_STOPPED'
+  | 'ERR_ABORTED'
+  | 'ERR_LISTEN'
+  | 'ERR_HANDLER';
+
+const brand = Symbol.for('@sipts/core.SipCoreError');
+
+export class SipCoreError extends Error {
+  readonly code: CoreErrorCode;
+
+  constructor(code: CoreErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SipCoreError';
+    this.code = code;
+    Object.defineProperty(this, brand, { value: true });
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return isSipCoreError(value);
+  }
+}
+
+export function isSipCoreError(value: unknown): value is SipCoreError {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true;
+}
