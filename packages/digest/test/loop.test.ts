@@ -378,3 +378,46 @@ describe('clusters', () => {
     expect(session.stale).toBe(true);
   });
 });
+
+describe('session bookkeeping', () => {
+  test('challenge twice on one response replaces the realm’s challenges, keeps other realms', () => {
+    const { digest } = clockedDigest();
+    const rs = response(request(), 401);
+    rs.headers['www-authenticate'] = [{ scheme: 'Digest', realm: '"other.example"', nonce: '"x"' }];
+    const session: DigestServerSession = { realm: 'example.com', algorithm: 'SHA-256,MD5' };
+    digest.challenge(session, rs);
+    digest.challenge(session, rs);
+    expect(rs.headers['www-authenticate']?.map((h) => h.realm)).toEqual(['"other.example"', '"example.com"', '"example.com"']);
+    expect(rs.headers['www-authenticate']?.[1]?.nonce).toBe(`"${session.nonce}"`);
+  });
+
+  test('a re-challenge with the same nonce keeps cnonce and count (no self-inflicted replay)', () => {
+    const { digest } = clockedDigest();
+    const server: DigestServerSession = { realm: 'example.com' };
+    const rq = request();
+    const rs = digest.challenge(server, response(rq, 401));
+    const client = digest.signRequest({}, rq, rs, alice) as DigestClientSession;
+    const cnonce = client.cnonce;
+    const again = request();
+    digest.signRequest(client, again, rs, alice);
+    expect(client.cnonce).toBe(cnonce);
+    expect(authorizationOf(again).nc).toBe('00000002');
+    // A new nonce starts over with a new cnonce.
+    const fresh = request();
+    digest.signRequest(client, fresh, digest.challenge(server, response(fresh, 401)), alice);
+    expect(client.cnonce).not.toBe(cnonce);
+    expect(authorizationOf(fresh).nc).toBe('00000001');
+  });
+
+  test('signRequest keeps credentials for other realms and replaces its own', () => {
+    const { digest } = clockedDigest();
+    const rq = request();
+    rq.headers.authorization = [{ scheme: 'Digest', realm: '"other.example"', username: '"x"' }];
+    const client = digest.signRequest({}, rq, digest.challenge({ realm: 'example.com' }, response(rq, 401)), alice) as DigestClientSession;
+    digest.signRequest(client, rq);
+    expect(rq.headers.authorization?.map((h) => [h.realm, h.nc])).toEqual([
+      ['"other.example"', undefined],
+      ['"example.com"', '00000002'],
+    ]);
+  });
+});

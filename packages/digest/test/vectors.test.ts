@@ -5,7 +5,10 @@ import {
   calculateUserRealmPasswordHash,
   calculateUserhash,
   kd,
+  verifyRequest,
+  type DigestServerSession,
 } from '@sipts/digest';
+import { parseAuthHeader, type SipRequest } from '@sipts/message';
 
 describe('RFC 2617 §3.5 (Mufasa, MD5, qop=auth)', () => {
   test('response digest', () => {
@@ -130,3 +133,29 @@ const MD5_AUTH_INT = '9110e9b482fc123c7ed07a7bc50ebb0d';
 const MD5_NO_QOP = 'dbe98f00688a08a2dbda0b12e8c71319';
 const USERHASH_512 = 'e2dfabd1a96ddf867710b653b6e6857d1f147086de7d7ef79dcd249859872570';
 const KD_ABC = '02cc8f08398a4f3113b554e8105ebe4c';
+
+describe('RFC 7616 §3.9.1 Authorization headers through the server path', () => {
+  // The RFC's nonce is not one of ours, so the best a correct answer can get is `stale`
+  // (a re-challenge without asking for the password); a wrong password gets `nonce`.
+  const headers = {
+    'SHA-256':
+      'Digest username="Mufasa", realm="http-auth@example.org", uri="/dir/index.html", algorithm=SHA-256, ' +
+      'nonce="7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v", nc=00000001, cnonce="f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ", ' +
+      'qop=auth, response="753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1", opaque="FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS"',
+    MD5:
+      'Digest username="Mufasa", realm="http-auth@example.org", uri="/dir/index.html", algorithm=MD5, ' +
+      'nonce="7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v", nc=00000001, cnonce="f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ", ' +
+      'qop=auth, response="8ca523f5e9506fed4657c9700eebdbec", opaque="FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS"',
+  };
+
+  test.each(Object.entries(headers))('%s', (_algorithm, value) => {
+    const rq: SipRequest = { method: 'GET', uri: '/dir/index.html', headers: { authorization: [parseAuthHeader(value)] } };
+    const session = (): DigestServerSession => ({
+      realm: 'http-auth@example.org',
+      algorithm: 'SHA-256,MD5',
+      opaque: 'FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS',
+    });
+    expect(verifyRequest(session(), rq, { user: 'Mufasa', password: 'Circle of Life' })).toEqual({ ok: false, reason: 'stale' });
+    expect(verifyRequest(session(), rq, { user: 'Mufasa', password: 'Circle Of Life' })).toEqual({ ok: false, reason: 'nonce' });
+  });
+});
