@@ -11,7 +11,7 @@ import type { Remote } from '@sipts/message';
  * - `ERR_UDP_TOO_LARGE`     datagram over 65,507 (IPv4) / 65,527 (IPv6) bytes: cannot be sent
  * - `ERR_UDP_MTU`           request over the RFC 3261 §18.1.1 allowance (1300 bytes) without `allowOversize`
  * - `ERR_UDP_SEND`          the socket reported a send error (`cause` holds the system error)
- * - `ERR_UDP_BIND`          listen() could not bind (`cause`: EADDRINUSE, EACCES, ...)
+ * - `ERR_LISTEN`            listen() could not bind (`cause`: EADDRINUSE, EACCES, ...)
  * - `ERR_UDP_SOCKET`        the bound socket reported an error (emitted as 'error')
  * - `ERR_UDP_BUFFER_SIZE`   setting the receive/send buffer size failed (reported, never thrown)
  * - `ERR_INVALID_MESSAGE`   a datagram was dropped: unparseable or missing mandatory headers (logged)
@@ -24,7 +24,7 @@ export type UdpTransportErrorCode =
   | 'ERR_UDP_TOO_LARGE'
   | 'ERR_UDP_MTU'
   | 'ERR_UDP_SEND'
-  | 'ERR_UDP_BIND'
+  | 'ERR_LISTEN'
   | 'ERR_UDP_SOCKET'
   | 'ERR_UDP_BUFFER_SIZE'
   | 'ERR_INVALID_MESSAGE';

@@ -191,7 +191,7 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
     return this.#bound === undefined ? undefined : { ...this.#bound };
   }
 
-  /** Bind the socket. Resolves with the bound address; rejects with `ERR_UDP_BIND`. */
+  /** Bind the socket. Resolves with the bound address; rejects with `ERR_LISTEN`. */
   listen(): Promise<UdpBoundAddress> {
     if (this.#state === 'closed') {
       return Promise.reject(new UdpTransportError('ERR_TRANSPORT_CLOSED', 'the UDP transport is closed'));
@@ -213,14 +213,14 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
       if (!plan.fallback || (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL' && code !== 'EPROTONOSUPPORT')) {
         this.#state = 'idle';
         this.#listening = undefined;
-        throw new UdpTransportError('ERR_UDP_BIND', `cannot bind UDP ${plan.address}:${port}: ${errorMessage(error)}`, { cause: error });
+        throw new UdpTransportError('ERR_LISTEN', `cannot bind UDP ${plan.address}:${port}: ${errorMessage(error)}`, { cause: error });
       }
       try {
         socket = await this.#bindSocket('udp4', '0.0.0.0', port);
       } catch (error2) {
         this.#state = 'idle';
         this.#listening = undefined;
-        throw new UdpTransportError('ERR_UDP_BIND', `cannot bind UDP 0.0.0.0:${port}: ${errorMessage(error2)}`, { cause: error2 });
+        throw new UdpTransportError('ERR_LISTEN', `cannot bind UDP 0.0.0.0:${port}: ${errorMessage(error2)}`, { cause: error2 });
       }
     }
     if ((this.#state as State) === 'closed') {

@@ -71,11 +71,11 @@ describe('UdpTransport shape and lifecycle', () => {
     expect(await transport.listen()).toEqual(bound);
   });
 
-  it('rejects a second bind of the same port with ERR_UDP_BIND and the system code as cause', async () => {
+  it('rejects a second bind of the same port with ERR_LISTEN and the system code as cause', async () => {
     const first = await listening();
     const second = track(new UdpTransport({ port: first.address()?.port ?? 0, address: '127.0.0.1' }));
     const error = await rejection(second.listen());
-    expect(error.code).toBe('ERR_UDP_BIND');
+    expect(error.code).toBe('ERR_LISTEN');
     expect((error.cause as NodeJS.ErrnoException).code).toBe('EADDRINUSE');
     expect(error.osCode).toBe('EADDRINUSE');
   });

@@ -8,10 +8,12 @@ import type { Remote } from '@sipts/message';
  * - `ERR_TRANSPORT_CLOSED`  send() or listen() after close(), or a queued send cut by close()
  * - `ERR_INVALID_TARGET`    no usable URL, address or port in the target
  * - `ERR_FLOW_GONE`         `target.local` names a connection that is closed or unknown
- * - `ERR_WS_CONNECT`        an outgoing connection failed (refused, TLS, handshake, no `sip` subprotocol)
+ * - `ERR_CONNECT_FAILED`    an outgoing connection failed (refused, TLS, handshake, no `sip` subprotocol)
+ * - `ERR_CONNECT_TIMEOUT`   an outgoing connection did not complete its handshake within `connectTimeout`
+ * - `ERR_MAX_CONNECTIONS`   `maxConnections` reached: no new outgoing connection
  * - `ERR_WS_SEND`           the WebSocket reported a write error
  * - `ERR_WS_QUEUE_FULL`     too many sends queued on a connection still opening
- * - `ERR_WS_LISTEN`         listen() could not bind (`cause`: EADDRINUSE, EACCES, ...)
+ * - `ERR_LISTEN`            listen() could not bind (`cause`: EADDRINUSE, EACCES, ...)
  * - `ERR_WS_SERVER`         the listening server reported an error (emitted as 'error')
  * - `ERR_WS_CONNECTION`     an open connection reported an error before closing (logged)
  * - `ERR_INVALID_MESSAGE`   a frame was not a valid SIP message and was dropped or answered 400 (logged)
@@ -20,10 +22,12 @@ export type WsTransportErrorCode =
   | 'ERR_TRANSPORT_CLOSED'
   | 'ERR_INVALID_TARGET'
   | 'ERR_FLOW_GONE'
-  | 'ERR_WS_CONNECT'
+  | 'ERR_CONNECT_FAILED'
+  | 'ERR_CONNECT_TIMEOUT'
+  | 'ERR_MAX_CONNECTIONS'
   | 'ERR_WS_SEND'
   | 'ERR_WS_QUEUE_FULL'
-  | 'ERR_WS_LISTEN'
+  | 'ERR_LISTEN'
   | 'ERR_WS_SERVER'
   | 'ERR_WS_CONNECTION'
   | 'ERR_INVALID_MESSAGE';

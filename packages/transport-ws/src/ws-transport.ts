@@ -295,7 +295,7 @@ export class WsTransport extends EventEmitter<WsTransportEvents> {
     return [...this.#flows.values()].map((flow) => copyRemote(flow.remote));
   }
 
-  /** Start the WebSocket server. Resolves with the bound address; rejects with `ERR_WS_LISTEN`. */
+  /** Start the WebSocket server. Resolves with the bound address; rejects with `ERR_LISTEN`. */
   listen(): Promise<WsBoundAddress> {
     if (this.#state === 'closed') {
       return Promise.reject(new WsTransportError('ERR_TRANSPORT_CLOSED', 'the WebSocket transport is closed'));
@@ -327,7 +327,7 @@ export class WsTransport extends EventEmitter<WsTransportEvents> {
         server.off('request', this.onPlainRequest);
         this.#server = undefined;
         this.#listening = undefined;
-        throw new WsTransportError('ERR_WS_LISTEN', `cannot listen on ${address ?? '*'}:${port}: ${errorMessage(error)}`, { cause: error });
+        throw new WsTransportError('ERR_LISTEN', `cannot listen on ${address ?? '*'}:${port}: ${errorMessage(error)}`, { cause: error });
       }
     }
     if (this.#state === 'closed') {
@@ -339,7 +339,7 @@ export class WsTransport extends EventEmitter<WsTransportEvents> {
     if (info === null || typeof info !== 'object') {
       this.#releaseServer();
       this.#listening = undefined;
-      throw new WsTransportError('ERR_WS_LISTEN', 'the given server is not listening (call its listen() first)');
+      throw new WsTransportError('ERR_LISTEN', 'the given server is not listening (call its listen() first)');
     }
     server.on('error', this.onServerError);
     this.#bound = { address: info.address, port: info.port, family: info.family === 'IPv6' ? 'IPv6' : 'IPv4' };
@@ -461,7 +461,9 @@ export class WsTransport extends EventEmitter<WsTransportEvents> {
   }
 
   #connectError(target: Remote, cause: unknown): WsTransportError {
-    return new WsTransportError('ERR_WS_CONNECT', `WebSocket connection to ${target.address}:${target.port} failed: ${errorMessage(cause)}`, { cause, remote: target });
+    // `ws` reports its handshake timer expiring with this message and no code.
+    const timedOut = cause instanceof Error && /timed out/i.test(cause.message);
+    return new WsTransportError(timedOut ? 'ERR_CONNECT_TIMEOUT' : 'ERR_CONNECT_FAILED', `WebSocket connection to ${target.address}:${target.port} failed: ${errorMessage(cause)}`, { cause, remote: target });
   }
 
   #onClosed(flow: Flow): void {
@@ -609,7 +611,7 @@ export class WsTransport extends EventEmitter<WsTransportEvents> {
     const existing = this.#byPeer.get(dialKeys[0] as string);
     if (existing !== undefined && existing.ws.readyState <= WebSocket.OPEN) return this.#enqueue(existing, data, binary, target);
     if (this.#all.size >= this.#maxConnections) {
-      return Promise.reject(new WsTransportError('ERR_WS_CONNECT', `connection limit (${this.#maxConnections}) reached`, { remote: target }));
+      return Promise.reject(new WsTransportError('ERR_MAX_CONNECTIONS', `connection limit (${this.#maxConnections}) reached`, { remote: target }));
     }
     const flow = this.#connect(dialUrl, dialKeys, target);
     if (flow instanceof Error) {

@@ -86,11 +86,11 @@ describe('WsTransport shape and lifecycle', () => {
     expect((await rejection(transport.listen())).code).toBe('ERR_TRANSPORT_CLOSED');
   });
 
-  it('rejects a busy port with ERR_WS_LISTEN', async () => {
+  it('rejects a busy port with ERR_LISTEN', async () => {
     const first = await server();
     const second = track(new WsTransport({ ws_port: first.port, address: '127.0.0.1' }));
     const error = await rejection(second.listen());
-    expect(error.code).toBe('ERR_WS_LISTEN');
+    expect(error.code).toBe('ERR_LISTEN');
     expect((error.cause as NodeJS.ErrnoException).code).toBe('EADDRINUSE');
     expect(error.osCode).toBe('EADDRINUSE');
   });
@@ -302,15 +302,16 @@ describe('outgoing connections and flow reuse', () => {
     expect(b.connections()).toEqual([bFlow]);
   });
 
-  it('rejects queued sends with ERR_WS_CONNECT when nothing listens', async () => {
+  it('rejects queued sends with ERR_CONNECT_FAILED (ECONNREFUSED) when nothing listens', async () => {
     const probe = createNetServer();
     const port = await new Promise<number>((resolve) => probe.listen(0, '127.0.0.1', () => resolve((probe.address() as { port: number }).port)));
     await new Promise<void>((resolve) => probe.close(() => resolve()));
     const b = track(new WsTransport());
     const target = { protocol: 'WS', address: '127.0.0.1', port };
     const [first, second] = await Promise.all([rejection(b.send(request(), target)), rejection(b.send(request(), target))]);
-    expect(first.code).toBe('ERR_WS_CONNECT');
-    expect(second.code).toBe('ERR_WS_CONNECT');
+    expect(first.code).toBe('ERR_CONNECT_FAILED');
+    expect(first.osCode).toBe('ECONNREFUSED');
+    expect(second.code).toBe('ERR_CONNECT_FAILED');
     expect(b.connections()).toEqual([]);
   });
 
@@ -322,7 +323,7 @@ describe('outgoing connections and flow reuse', () => {
     track({ close: () => new Promise<void>((resolve) => { wss.close(); plain.close(() => resolve()); plain.closeAllConnections(); }) });
     const b = track(new WsTransport());
     const error = await rejection(b.send(request(), { protocol: 'WS', address: '127.0.0.1', port: (plain.address() as { port: number }).port }));
-    expect(error.code).toBe('ERR_WS_CONNECT');
+    expect(error.code).toBe('ERR_CONNECT_FAILED');
     expect(error.message).toMatch(/subprotocol/);
   });
 
@@ -336,7 +337,7 @@ describe('outgoing connections and flow reuse', () => {
     const target = { protocol: 'WS', address: '127.0.0.1', port };
 
     const quick = track(new WsTransport({ connectTimeout: 50 }));
-    expect((await rejection(quick.send(request(), target))).code).toBe('ERR_WS_CONNECT');
+    expect((await rejection(quick.send(request(), target))).code).toBe('ERR_CONNECT_TIMEOUT');
 
     const b = new WsTransport();
     const pending = rejection(b.send(request(), target));
@@ -349,8 +350,7 @@ describe('outgoing connections and flow reuse', () => {
     const b = track(new WsTransport({ maxConnections: 1 }));
     await b.send(request(), { protocol: 'WS', address: '127.0.0.1', port: a.port });
     const error = await rejection(b.send(request(), { protocol: 'WS', address: '127.0.0.1', port: a.port, url: `ws://localhost:${a.port}/other` }));
-    expect(error.code).toBe('ERR_WS_CONNECT');
-    expect(error.message).toMatch(/limit/);
+    expect(error.code).toBe('ERR_MAX_CONNECTIONS');
   });
 
   it('rejects targets without a usable address or port', async () => {
