@@ -42,8 +42,8 @@ export interface TransactionLayerOptions {
   /**
    * How long (ms) an INVITE server transaction waits for the TU's final response, restarted by
    * each provisional the TU sends other than 100; on expiry the transaction answers 408.
-   * Default ringTimeLimit + 64*T1 (so a proxy's downstream ring limit fires first). 0 or
-   * Infinity disables it.
+   * Default ringTimeLimit + 64*T1 (so a proxy's downstream ring limit fires first), or
+   * disabled when ringTimeLimit is. 0 or Infinity disables it.
    */
   answerTimeLimit?: number;
   /** Concurrent server transactions; a new request beyond it is answered 503. Default 100000. */
@@ -87,6 +87,8 @@ export interface TransactionLayerEvents {
   transportError: [error: Error, transaction: Transaction | undefined];
   /** A TU callback threw (the layer caught it; for onRequest it answered 500). */
   tuError: [error: unknown, message: SipMessage];
+  /** A timer callback threw: a bug in this package, reported instead of crashing the process. */
+  internalError: [error: unknown];
   /** maxServerTransactions was reached: `request` was answered 503 without a transaction. */
   overload: [request: SipRequest, remote: Remote];
   /** `receive` dropped a message that cannot belong to a transaction. */
@@ -108,7 +110,7 @@ export interface TransactionStats extends TransactionCounts {
   terminated: number;
   /** Retransmissions by reason: A, E, G (timers), request (server answered a repeat), response (ACK resent). */
   retransmissions: Record<RetransmitReason, number>;
-  /** Requests and responses a transaction absorbed without passing them to the TU. */
+  /** Requests matched to an existing transaction (retransmissions, absorbed ACKs), not passed to the TU. */
   absorbed: number;
   timeouts: number;
   transportErrors: number;
@@ -173,11 +175,13 @@ export class TransactionLayer extends EventEmitter<TransactionLayerEvents> {
     const t2 = positive('t2', options.t2, 4000);
     const t4 = positive('t4', options.t4, 5000);
     const ringTimeLimit = positive('ringTimeLimit', options.ringTimeLimit, 180000, true);
-    const answerTimeLimit = positive('answerTimeLimit', options.answerTimeLimit, ringTimeLimit + 64 * t1, true);
+    // With no ring limit there is no answer limit either, unless one is given.
+    const answerDefault = ringTimeLimit > 0 ? ringTimeLimit + 64 * t1 : 0;
+    const answerTimeLimit = positive('answerTimeLimit', options.answerTimeLimit, answerDefault, true);
     this.values = { t1, t2, t4, ringTimeLimit, answerTimeLimit, tryingDelay: 200 };
     this.maxServerTransactions = positive('maxServerTransactions', options.maxServerTransactions, 100000);
     this.retryAfter = positive('retryAfter', options.retryAfter, 5, true);
-    this.timers = new TimerQueue(options.clock ?? realClock);
+    this.timers = new TimerQueue(options.clock ?? realClock, (e) => this.emit('internalError', e));
     if (typeof options.onRequest !== 'function') {
       throw new TransactionError('ERR_INVALID_OPTION', 'onRequest must be a function');
     }

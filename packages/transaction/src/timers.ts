@@ -31,7 +31,11 @@ export class TimerQueue {
   private running = false;
   private readonly fire = (): void => this.run();
 
-  constructor(private readonly clock: Clock) {}
+  constructor(
+    private readonly clock: Clock,
+    /** Anything a timer callback throws (a bug: transactions guard every TU callback). */
+    private readonly onError: (error: unknown) => void,
+  ) {}
 
   get size(): number {
     return this.heap.length;
@@ -99,7 +103,11 @@ export class TimerQueue {
         const head = heap[0];
         if (!head || head.at > this.clock.now()) break;
         this.cancel(head);
-        head.owner.onTimer(head.name);
+        try {
+          head.owner.onTimer(head.name);
+        } catch (e) {
+          this.onError(e);
+        }
       }
     } finally {
       this.running = false;

@@ -355,3 +355,12 @@ describe('ring time limit (Timer C-like) and answer time limit', () => {
     expect(h.udp.sent).toHaveLength(0);
   });
 });
+
+test('with ringTimeLimit 0 the INVITE server waits for its TU indefinitely too', () => {
+  const h = harness({ ringTimeLimit: 0 });
+  h.layer.receive(request(), peer, h.tcp);
+  h.clock.advance(3_600_000);
+  expect(h.requests[0]!.tx.state).toBe('proceeding');
+  expect(h.tcp.count('SIP/2.0 408')).toBe(0);
+  h.layer.shutdown();
+});
