@@ -90,6 +90,8 @@ export abstract class StreamTransport extends EventEmitter<StreamTransportEvents
 
   private readonly readyEvent: 'connect' | 'secureConnect';
   private readonly connections = new Set<StreamConnection>();
+  /** Sockets the server accepted and that are not closed yet (TLS: handshaking ones too). */
+  private readonly accepted = new Set<Socket>();
   /** remote|port|local|port -> connection (open ones). */
   private readonly byFlow = new Map<string, StreamConnection>();
   /** remote|port -> connection to reuse (open or still connecting). */
@@ -131,6 +133,9 @@ export abstract class StreamTransport extends EventEmitter<StreamTransportEvents
       const server = this.createServer(this.acceptSocket);
       // The kernel-level guard: sockets over the cap are closed on accept (before any TLS work).
       if (this.maxConnections > 0) server.maxConnections = this.maxConnections;
+      // Every accepted TCP socket, including TLS ones still in their handshake (not yet
+      // connections): close() must end them too, or server.close() would wait for them.
+      server.on('connection', this.trackAccepted);
       this.server = server;
       const onListenError = (error: Error): void => {
         this.server = undefined;
@@ -148,6 +153,12 @@ export abstract class StreamTransport extends EventEmitter<StreamTransportEvents
       if (this.bindAddress !== undefined) listenOptions.host = this.bindAddress;
       server.listen(listenOptions, () => {
         server.off('error', onListenError);
+        if (this.closing !== undefined) {
+          // close() ran while binding: do not leave a listening handle behind.
+          server.close();
+          reject(this.transportClosedError());
+          return;
+        }
         server.on('error', this.onServerError);
         const info = server.address() as AddressInfo;
         const family = (info.family as string | number) === 'IPv6' || (info.family as string | number) === 6 ? 'IPv6' : 'IPv4';
@@ -263,6 +274,7 @@ export abstract class StreamTransport extends EventEmitter<StreamTransportEvents
       else this.allClosed = resolve;
     });
     for (const c of this.connections) c.destroy(reason);
+    for (const socket of this.accepted) socket.destroy();
     this.closing = Promise.all([serverClosed, connectionsClosed]).then(() => undefined);
     return this.closing;
   }
@@ -297,6 +309,11 @@ export abstract class StreamTransport extends EventEmitter<StreamTransportEvents
     this.byRemote.set(connection.dialKey, connection);
     return connection;
   }
+
+  private readonly trackAccepted = (socket: Socket): void => {
+    this.accepted.add(socket);
+    socket.once('close', () => this.accepted.delete(socket));
+  };
 
   private readonly acceptSocket = (socket: Socket): void => {
     const remoteAddress = socket.remoteAddress;

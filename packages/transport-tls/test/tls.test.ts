@@ -2,7 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
+import { connect as netConnect, createServer } from 'node:net';
+import type { Socket } from 'node:net';
+import { once } from 'node:events';
 import type { Transport } from '@sipts/transaction';
 import type { Remote, SipMessage } from '@sipts/message';
 import { StreamTransportError, TlsTransport, createTlsTransport, DEFAULT_TLS_PORT } from '@sipts/transport-tls';
@@ -185,6 +187,35 @@ describe('TlsTransport', () => {
     const [remote] = await roundTrip(srv, client, { protocol: 'TLS', address: '127.0.0.1', port });
     expect(srv.peerAuthorized(remote)).toBe(true);
     expect(srv.peerCertificate(remote)?.subject.CN).toBe('localhost');
+  });
+
+  test('close() also ends sockets still in their TLS handshake', async () => {
+    if (!haveOpenssl) return;
+    const srv = server();
+    const { port } = await srv.listen();
+    const silent = netConnect({ port, host: '127.0.0.1' });
+    silent.on('error', () => undefined);
+    await once(silent, 'connect');
+    const ended = once(silent, 'close');
+    // Without tracking accepted sockets this would wait for the 120 s handshake timeout.
+    await srv.close();
+    await ended;
+  });
+
+  test('connectTimeout covers the handshake: ERR_CONNECT_TIMEOUT', async () => {
+    // A TCP server that accepts and never speaks TLS.
+    const held: Socket[] = [];
+    const mute = createServer((s) => held.push(s));
+    await new Promise<void>((resolve) => mute.listen(0, '127.0.0.1', () => resolve()));
+    const { port } = mute.address() as { port: number };
+    try {
+      const client = tlsTransport({ connectTimeout: 100, tls: { ca: cert } });
+      await expect(client.send(request('t'), { protocol: 'TLS', address: '127.0.0.1', port })).rejects.toMatchObject({ code: 'ERR_CONNECT_TIMEOUT' });
+      expect(client.connectionCount).toBe(0);
+    } finally {
+      for (const s of held) s.destroy();
+      await new Promise<void>((resolve) => mute.close(() => resolve()));
+    }
   });
 
   test('framing limits apply over TLS too', async () => {
