@@ -211,15 +211,13 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
       // The default address prefers dual-stack; a host without IPv6 gets plain udp4.
       const code = (error as NodeJS.ErrnoException).code;
       if (!plan.fallback || (code !== 'EAFNOSUPPORT' && code !== 'EADDRNOTAVAIL' && code !== 'EPROTONOSUPPORT')) {
-        this.#state = 'idle';
-        this.#listening = undefined;
+        this.#bindFailed();
         throw new UdpTransportError('ERR_LISTEN', `cannot bind UDP ${plan.address}:${port}: ${errorMessage(error)}`, { cause: error });
       }
       try {
         socket = await this.#bindSocket('udp4', '0.0.0.0', port);
       } catch (error2) {
-        this.#state = 'idle';
-        this.#listening = undefined;
+        this.#bindFailed();
         throw new UdpTransportError('ERR_LISTEN', `cannot bind UDP 0.0.0.0:${port}: ${errorMessage(error2)}`, { cause: error2 });
       }
     }
@@ -239,6 +237,14 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
     this.#setBufferSizes(socket);
     this.#state = 'listening';
     return { ...this.#bound };
+  }
+
+  /** A failed bind leaves the transport as before, so listen() may be tried again (unless closed). */
+  #bindFailed(): void {
+    if (this.#state !== 'closed') {
+      this.#state = 'idle';
+      this.#listening = undefined;
+    }
   }
 
   #plan(): BindPlan {

@@ -80,6 +80,21 @@ describe('UdpTransport shape and lifecycle', () => {
     expect(error.osCode).toBe('EADDRINUSE');
   });
 
+  it('can listen again after a failed bind, and a close() during the bind wins', async () => {
+    const first = await listening();
+    const port = first.address()?.port ?? 0;
+    const second = track(new UdpTransport({ port, address: '127.0.0.1' }));
+    expect((await rejection(second.listen())).code).toBe('ERR_LISTEN');
+    await first.close();
+    expect((await second.listen()).port).toBe(port);
+
+    const third = new UdpTransport({ port: 0, address: '127.0.0.1' });
+    const binding = third.listen();
+    await third.close();
+    expect((await rejection(binding)).code).toBe('ERR_TRANSPORT_CLOSED');
+    expect(third.address()).toBeUndefined();
+  });
+
   it('refuses sends before listen() and after close(); close() is idempotent', async () => {
     const transport = new UdpTransport({ port: 0, address: '127.0.0.1' });
     const target = { protocol: 'UDP', address: '127.0.0.1', port: 9 };

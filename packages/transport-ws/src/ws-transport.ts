@@ -316,16 +316,23 @@ export class WsTransport extends EventEmitter<WsTransportEvents> {
       const address = this.#options.address === undefined || this.#options.address === '' ? undefined : stripBrackets(this.#options.address);
       try {
         await new Promise<void>((resolve, reject) => {
+          // A close() before the bind completes cancels it: 'close' fires and 'listening' never does.
+          const onClose = (): void => reject(new Error('closed before listening'));
           server.once('error', reject);
+          server.once('close', onClose);
           server.listen(port, address, () => {
             server.off('error', reject);
+            server.off('close', onClose);
             resolve();
           });
         });
       } catch (error) {
         server.off('upgrade', this.onUpgrade);
         server.off('request', this.onPlainRequest);
-        this.#server = undefined;
+        if (this.#server === server) this.#server = undefined;
+        if ((this.#state as State) === 'closed') {
+          throw new WsTransportError('ERR_TRANSPORT_CLOSED', 'the WebSocket transport was closed while listening');
+        }
         this.#listening = undefined;
         throw new WsTransportError('ERR_LISTEN', `cannot listen on ${address ?? '*'}:${port}: ${errorMessage(error)}`, { cause: error });
       }
@@ -440,7 +447,8 @@ export class WsTransport extends EventEmitter<WsTransportEvents> {
     this.#startPings();
     // RFC 5923-style reuse: a request towards this peer's address and port goes on this flow.
     const peerKey = `${flow.remote.address} ${flow.remote.port}`;
-    if (!this.#byPeer.has(peerKey)) {
+    const current = this.#byPeer.get(peerKey);
+    if (current === undefined || current.ws.readyState !== WebSocket.OPEN) {
       this.#byPeer.set(peerKey, flow);
       flow.dialKeys.push(peerKey);
     }

@@ -86,6 +86,14 @@ describe('WsTransport shape and lifecycle', () => {
     expect((await rejection(transport.listen())).code).toBe('ERR_TRANSPORT_CLOSED');
   });
 
+  it('a close() during listen() wins and leaves nothing listening', async () => {
+    const transport = new WsTransport({ ws_port: 0, address: '127.0.0.1' });
+    const listening = transport.listen();
+    await transport.close();
+    expect((await rejection(listening)).code).toBe('ERR_TRANSPORT_CLOSED');
+    expect(transport.address()).toBeUndefined();
+  });
+
   it('rejects a busy port with ERR_LISTEN', async () => {
     const first = await server();
     const second = track(new WsTransport({ ws_port: first.port, address: '127.0.0.1' }));
