@@ -70,7 +70,7 @@ export abstract class ServerTransaction extends Transaction {
 export class InviteServerTransaction extends ServerTransaction {
   readonly kind: TransactionKind = 'invite-server';
   /** Kept until a final response is sent: the 100 Trying, 408, 487 and 500 are built from it. */
-  private request: SipRequest | undefined;
+  private pending: SipRequest | undefined;
   private interval = 0;
   private anyResponseSent = false;
   private cancelMatched = false;
@@ -82,11 +82,19 @@ export class InviteServerTransaction extends ServerTransaction {
   /** @internal created by the layer. */
   constructor(host: TransactionHost, request: SipRequest, branch: string, transport: Transport, remote: Remote) {
     super(host, 'INVITE', branch, transport, remote, 'proceeding');
-    this.request = request;
+    this.pending = request;
     const { tryingDelay, answerTimeLimit } = host.values;
     // RFC 3261 §17.2.1: 100 Trying unless the TU answers within 200 ms.
     this.startPrimary('trying', tryingDelay);
     if (answerTimeLimit > 0 && Number.isFinite(answerTimeLimit)) this.startSecondary('answerTimeLimit', answerTimeLimit);
+  }
+
+  /**
+   * The INVITE, until a final response is sent (then undefined): e.g. to build the 487 after a
+   * CANCEL with `makeResponse(tx.invite.request, 487)`.
+   */
+  get request(): SipRequest | undefined {
+    return this.pending;
   }
 
   /** True once a CANCEL matched this transaction (RFC 3261 §9.2). */
@@ -124,7 +132,7 @@ export class InviteServerTransaction extends ServerTransaction {
       }
       return true;
     }
-    this.request = undefined;
+    this.pending = undefined;
     this.stopPrimary();
     this.stopSecondary();
     const { t1 } = this.host.values;
@@ -191,20 +199,20 @@ export class InviteServerTransaction extends ServerTransaction {
   onTimer(name: TimerName): void {
     switch (name) {
       case 'trying':
-        if (this.currentState === 'proceeding' && !this.anyResponseSent && this.request) {
-          this.send(responseTo(this.request, 100));
+        if (this.currentState === 'proceeding' && !this.anyResponseSent && this.pending) {
+          this.send(responseTo(this.pending, 100));
         }
         return;
       case 'answerTimeLimit':
-        if (this.currentState === 'proceeding' && this.request) {
+        if (this.currentState === 'proceeding' && this.pending) {
           this.host.timedOut(this, 'answerTimeLimit');
-          this.send(responseTo(this.request, 408));
+          this.send(responseTo(this.pending, 408));
         }
         return;
       case 'cancelAnswer':
-        if (this.currentState === 'proceeding' && this.request) {
+        if (this.currentState === 'proceeding' && this.pending) {
           this.host.timedOut(this, 'cancelAnswer');
-          this.send(responseTo(this.request, 487));
+          this.send(responseTo(this.pending, 487));
         }
         return;
       case 'G': {
@@ -243,7 +251,7 @@ export class InviteServerTransaction extends ServerTransaction {
 
   protected override release(): void {
     super.release();
-    this.request = undefined;
+    this.pending = undefined;
   }
 }
 
