@@ -327,7 +327,7 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
           : new UdpTransportError('ERR_NOT_LISTENING', 'send() before listen() resolved', { remote: target }),
       );
     }
-    const address = typeof target.address === 'string' ? stripBrackets(target.address) : '';
+    const address = typeof target.address === 'string' ? unmapIPv4(stripBrackets(target.address)) : '';
     const family = isIP(address);
     const port = target.port;
     if (family === 0 || !Number.isInteger(port) || port < 1 || port > 65535) {

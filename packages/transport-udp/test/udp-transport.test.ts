@@ -312,6 +312,13 @@ describe('sending', () => {
     expect(error.message).toContain('65507');
   });
 
+  it('sends to an IPv4-mapped IPv6 address from a udp4 socket as plain IPv4', async () => {
+    const transport = await listening();
+    const alice = await client();
+    await transport.send(response(), { protocol: 'UDP', address: '[::ffff:127.0.0.1]', port: alice.port });
+    expect((await alice.next()).data.toString('utf8')).toBe(response());
+  });
+
   it('rejects names, bad ports and an unreachable address family with codes', async () => {
     const transport = await listening();
     expect((await rejection(transport.send(request(), { protocol: 'UDP', address: 'example.com', port: 5060 }))).code).toBe('ERR_INVALID_TARGET');
