@@ -130,6 +130,7 @@ export class SipStack extends EventEmitter<StackEvents> {
       ...(o.clock !== undefined ? { clock: o.clock } : {}),
       onRequest: (request, remote, transaction) => this.#onRequest(request, remote, transaction),
       onAck: (ack, remote) => this.#dispatch(ack, remote),
+      onStrayResponse: (response) => this.#onStrayResponse(response),
     });
     this.#layer.on('tuError', (error) => this.#reportError(error));
     // The sip-compatible methods work detached (`const { send } = stack`), as sip's did.
@@ -289,6 +290,43 @@ export class SipStack extends EventEmitter<StackEvents> {
     return true;
   }
 
+  /**
+   * Sends without a transaction (a stateless proxy, RFC 3261 §16.11): a response goes to its top
+   * Via (§18.2.2); a request keeps the Via list it carries (the caller adds its own Via) and goes
+   * to the first resolved target of its Route / Request-URI. A top Via naming this stack gets
+   * the protocol and port of the transport chosen.
+   */
+  sendStateless(message: SipMessage): void {
+    if (this.#destroyed) throw new SipCoreError('ERR_STOPPED', 'the stack is destroyed');
+    if (!('method' in message && typeof message.method === 'string')) {
+      this.#sendStatelessResponse(message as SipResponse);
+      return;
+    }
+    const rq = message;
+    this.#checkRequest(rq);
+    const hop = this.#nextHop(rq);
+    this.#ready
+      .then(() => this.#targets(hop))
+      .then((targets) => {
+        const target = targets[0];
+        if (target === undefined) {
+          this.#reportError(new SipCoreError('ERR_INVALID_MESSAGE', `cannot resolve ${String(hop.uri.host)}`));
+          return;
+        }
+        const protocol = target.protocol.toUpperCase() as TargetProtocol;
+        const transport = this.#transports.get(protocol);
+        if (transport === undefined) return;
+        const via = rq.headers.via?.[0];
+        if (via !== undefined && this.#isOwnVia(via)) {
+          via.protocol = protocol;
+          const port = this.#ports.get(protocol);
+          if (port !== undefined) via.port = port;
+        }
+        this.#write(transport, rq, { ...target, protocol }, true);
+      })
+      .catch((e: unknown) => this.#reportError(e));
+  }
+
   /** Transaction table sizes and counters (see @sipts/transaction). */
   stats(): ReturnType<TransactionLayer['stats']> {
     return this.#layer.stats();
@@ -430,6 +468,25 @@ export class SipStack extends EventEmitter<StackEvents> {
     }
     // A throw propagates to the layer, which answers 500 and reports it ('tuError').
     this.emit('request', request, remote);
+  }
+
+  /**
+   * RFC 3261 §16.7 step 1 / §16.11: a response matching no client transaction whose top Via is
+   * ours (a request we forwarded statelessly, or a 2xx retransmission after the transaction
+   * ended) loses that Via and goes on to the next one. A response for us alone is dropped.
+   */
+  #onStrayResponse(response: SipResponse): void {
+    const vias = response.headers.via;
+    if (vias === undefined || vias.length < 2 || !this.#isOwnVia(vias[0] as Via)) return;
+    vias.shift();
+    this.#sendStatelessResponse(response);
+  }
+
+  #isOwnVia(via: Via): boolean {
+    if (stripBrackets(via.host).toLowerCase() !== stripBrackets(this.#sentBy).toLowerCase()) return false;
+    if (via.port === undefined) return true;
+    for (const port of this.#ports.values()) if (port === via.port) return true;
+    return false;
   }
 
   #dispatch(request: SipRequest, remote: Remote): void {
