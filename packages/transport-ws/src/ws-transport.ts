@@ -460,7 +460,7 @@ export class WsTransport extends EventEmitter<WsTransportEvents> {
 
   #onConnectionError(flow: Flow, error: Error): void {
     if (!flow.open) {
-      // Failing to connect is reported to the queued senders (in #onClosed), not as an event.
+      // Failing to connect is reported to the queued senders, not as an event.
       flow.queue.forEach((pending) => pending.reject(this.#connectError(pending.target, error)));
       flow.queue = [];
       return;

@@ -1,5 +1,5 @@
-// (The same helper lives in @sipts/transport-udp; packages never import each other's internals.)
 // Address helpers: bracket stripping and the IPv4-mapped IPv6 addresses of a dual-stack socket.
+// A copy of the same file in @sipts/transport-udp: packages never import each other's internals.
 import { isIP } from 'node:net';
 
 const MAPPED_PREFIX = '::ffff:';

@@ -1,9 +1,9 @@
-// (The same helper lives in @sipts/transport-udp; packages never import each other's internals.)
 // RFC 3261 §8.2 / §18.3 / §21.4.1: a request whose start line is readable but which is
 // otherwise malformed (a mandatory header missing or broken, a bad Content-Length) is answered
 // 400 statelessly. The parser gave up on it, so the response is built from the raw bytes:
 // the start line is checked here and the Via, From, To, Call-ID and CSeq lines are copied as
 // they came, which is all a client needs to match the response to its transaction.
+// A copy of the same file in @sipts/transport-udp: packages never import each other's internals.
 import { randomBytes } from 'node:crypto';
 
 const utf8 = new TextDecoder('utf-8');

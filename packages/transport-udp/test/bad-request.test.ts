@@ -1,0 +1,49 @@
+import { buildBadRequest, requestLineMethod } from '../src/internal/bad-request.js';
+
+const text = (b: Buffer | undefined): string => (b === undefined ? '' : b.toString('utf8'));
+
+describe('requestLineMethod', () => {
+  it('accepts METHOD SP Request-URI SP SIP/x.y and nothing else', () => {
+    expect(requestLineMethod('INVITE sip:bob@example.com SIP/2.0')).toBe('INVITE');
+    expect(requestLineMethod('NEWMETHOD.x-y sip:a SIP/7.10')).toBe('NEWMETHOD.x-y');
+    expect(requestLineMethod('SIP/2.0 200 OK')).toBeUndefined();
+    expect(requestLineMethod('INVITE  sip:bob SIP/2.0')).toBeUndefined();
+    expect(requestLineMethod('INVITE sip:bob HTTP/1.1')).toBeUndefined();
+    expect(requestLineMethod('INVITE sip:bob SIP/2.')).toBeUndefined();
+    expect(requestLineMethod('INV@TE sip:bob SIP/2.0')).toBeUndefined();
+    expect(requestLineMethod('')).toBeUndefined();
+  });
+});
+
+describe('buildBadRequest', () => {
+  it('copies compact and folded Via, From, To, Call-ID and CSeq, accepting bare LF line ends', () => {
+    const raw = Buffer.from(
+      'MESSAGE sip:bob@example.com SIP/2.0\nv: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK1\nv: SIP/2.0/UDP\n 10.0.0.2;branch=z9hG4bK2\n' +
+        'f: <sip:a@example.com>;tag=1\nt: <sip:bob@example.com>;TAG=x\ni: abc\nCSeq: 1 MESSAGE\nContent-Length: 99\n\nbody',
+    );
+    expect(text(buildBadRequest(raw, 400, 'Bad Request', 60480))).toBe(
+      'SIP/2.0 400 Bad Request\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK1\r\nVia: SIP/2.0/UDP 10.0.0.2;branch=z9hG4bK2\r\n' +
+        'From: <sip:a@example.com>;tag=1\r\nTo: <sip:bob@example.com>;TAG=x\r\nCall-ID: abc\r\nCSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n',
+    );
+  });
+
+  it('answers nothing to responses, ACKs and unreadable start lines', () => {
+    expect(buildBadRequest(Buffer.from('SIP/2.0 200 OK\r\nVia: x\r\n\r\n'), 400, 'x', 60480)).toBeUndefined();
+    expect(buildBadRequest(Buffer.from('ACK sip:b SIP/2.0\r\nVia: x\r\n\r\n'), 400, 'x', 60480)).toBeUndefined();
+    expect(buildBadRequest(Buffer.from('\x00\x01garbage'), 400, 'x', 60480)).toBeUndefined();
+  });
+
+  it('keeps CR, LF and control characters out of the reason phrase', () => {
+    const out = text(buildBadRequest(Buffer.from('BYE sip:b SIP/2.0\r\n\r\n'), 400, 'Bad\r\nInjected: yes\u0000', 60480));
+    expect(out.split('\r\n')[0]).toBe('SIP/2.0 400 Bad  Injected: yes');
+    expect(out).not.toContain('\r\nInjected');
+  });
+
+  it('reads no further than the limit', () => {
+    const raw = Buffer.from(`OPTIONS sip:b SIP/2.0\r\nCall-ID: early\r\nX: ${'a'.repeat(100)}\r\nCSeq: 1 OPTIONS\r\n\r\n`);
+    const out = text(buildBadRequest(raw, 505, 'Version Not Supported', 60));
+    expect(out).toContain('\r\nCall-ID: early\r\n');
+    expect(out).not.toContain('CSeq');
+    expect(out.startsWith('SIP/2.0 505 Version Not Supported\r\n')).toBe(true);
+  });
+});
