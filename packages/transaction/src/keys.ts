@@ -56,6 +56,7 @@ function tagOf(params: Record<string, string | null | undefined> | undefined): s
 /** A stable string for a Request-URI given as a string or a parsed SipUri (a key, not wire text). */
 export function uriKey(uri: string | SipUri): string {
   if (typeof uri === 'string') return uri;
+  if (!uri || typeof uri !== 'object') return String(uri);
   let s = uri.schema + ':' + (uri.user !== undefined ? uri.user + '@' : '') + uri.host;
   if (uri.port !== undefined) s += ':' + uri.port;
   for (const name of Object.keys(uri.params)) {

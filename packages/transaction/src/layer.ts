@@ -271,7 +271,9 @@ export class TransactionLayer extends EventEmitter<TransactionLayerEvents> {
   receive(message: SipMessage, remote: Remote, transport: Transport): void {
     if (this.closed) return this.drop(message, remote, 'shutdown');
     const via = topVia(message);
-    if (!via || typeof via !== 'object' || !via.params) return this.drop(message, remote, 'missing-via');
+    if (!via || typeof via !== 'object' || !via.params || typeof via.host !== 'string') {
+      return this.drop(message, remote, 'missing-via');
+    }
     const cseq = message.headers.cseq;
     if (!cseq || typeof cseq.method !== 'string' || typeof cseq.seq !== 'number') {
       return this.drop(message, remote, 'missing-cseq');
@@ -289,7 +291,7 @@ export class TransactionLayer extends EventEmitter<TransactionLayerEvents> {
     const via = topVia(response);
     const cseq = response.headers.cseq;
     const callId = response.headers['call-id'];
-    if (!via || !via.params || !cseq || typeof callId !== 'string') return undefined;
+    if (!via || !via.params || typeof via.host !== 'string' || !cseq || typeof callId !== 'string') return undefined;
     const branch = branchOf(via);
     if (hasBranchCookie(branch)) return this.servers.get(serverKey(branch, via, callId, cseq.method));
     const f = legacyFields(via, callId, response.headers.from, response.headers.to, cseq.seq);
