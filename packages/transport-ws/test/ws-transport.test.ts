@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, get as httpGet, type Server } from 'node:http';
 import { createServer as createNetServer, type Socket } from 'node:net';
 import type { Transport } from '@sipts/transaction';
@@ -226,6 +227,21 @@ describe('accepting connections (RFC 7118 §4)', () => {
     expect(onMessage).toHaveBeenCalledTimes(1);
     expect(transport.stats()).toMatchObject({ dropped: 1, badRequests: 1, received: 1 });
     expect(logger.error).toHaveBeenCalledWith(expect.objectContaining({ code: 'ERR_INVALID_MESSAGE' }));
+  });
+
+  it('survives random binary frames and keeps the connection', async () => {
+    const { transport, url } = await server();
+    const c = await client(url);
+    for (let i = 0; i < 100; i++) {
+      const garbage = randomBytes(1 + ((i * 53) % 3000));
+      garbage[0] = 0x7f; // not whitespace, not a request line
+      c.ws.send(garbage, { binary: true });
+    }
+    const good = nextMessage(transport);
+    c.ws.send(request({ callId: 'after-garbage' }));
+    expect((await good).message.headers['call-id']).toBe('after-garbage');
+    expect(transport.stats()).toMatchObject({ dropped: 100, received: 1 });
+    expect(c.ws.readyState).toBe(c.ws.OPEN);
   });
 
   it('answers a CRLFCRLF keep-alive ping with CRLF (RFC 5626 §4.4.1)', async () => {
