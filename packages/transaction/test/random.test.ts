@@ -2,7 +2,7 @@
 // transport failures and time: nothing throws, and once time runs out every table is empty.
 import fc from 'fast-check';
 import type { Remote, SipMessage, SipRequest, SipResponse } from '@sipts/message';
-import { ManualClock, TransactionLayer, type ServerTransaction } from '@sipts/transaction';
+import { InviteClientTransaction, ManualClock, TransactionLayer, type ServerTransaction } from '@sipts/transaction';
 import { FakeTransport } from './helpers.js';
 
 const methods = ['INVITE', 'ACK', 'CANCEL', 'OPTIONS', 'BYE', 'invite'] as const;
@@ -107,7 +107,7 @@ test('random interleavings never throw and always drain', async () => {
           case 'cancel': {
             const rq = sent[s.which % Math.max(1, sent.length)];
             const tx = rq && layer.findClientTransaction(String(rq.headers.via![0]!.params.branch), 'INVITE');
-            if (tx && 'cancel' in tx) tx.cancel();
+            if (tx instanceof InviteClientTransaction) tx.cancel();
             break;
           }
           case 'fail':
