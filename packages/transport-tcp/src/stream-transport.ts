@@ -136,6 +136,7 @@ export abstract class StreamTransport extends EventEmitter<StreamTransportEvents
       // Every accepted TCP socket, including TLS ones still in their handshake (not yet
       // connections): close() must end them too, or server.close() would wait for them.
       server.on('connection', this.trackAccepted);
+      server.on('drop', this.onDrop);
       this.server = server;
       const onListenError = (error: Error): void => {
         this.server = undefined;
@@ -338,6 +339,12 @@ export abstract class StreamTransport extends EventEmitter<StreamTransportEvents
     const connection = new StreamConnection(this, socket, false, remote, this.readyEvent);
     this.connections.add(connection);
     this.connectionOpened(connection);
+  };
+
+  /** net.Server closed a socket over `maxConnections` on accept. */
+  private readonly onDrop = (data?: { remoteAddress?: string; remotePort?: number }): void => {
+    const from = data?.remoteAddress === undefined ? 'a peer' : `${data.remoteAddress}:${String(data.remotePort)}`;
+    this.reportError(new StreamTransportError('ERR_MAX_CONNECTIONS', `${this.protocol}: ${this.maxConnections} connections open, refused one from ${from}`));
   };
 
   private readonly onServerError = (error: Error): void => {

@@ -213,12 +213,14 @@ describe('many clients, idle timeout, connection cap', () => {
   test('maxConnections caps inbound connections', async () => {
     const server = tcp({ maxConnections: 2 });
     const { port } = await server.listen();
+    const errors = errorsOf(server);
     const a = await raw(port);
     const b = await raw(port);
     while (server.connectionCount < 2) await nextEvent(server, 'connectionOpen');
     const c = await raw(port);
     await closed(c);
     expect(server.connectionCount).toBe(2);
+    expect(errors.map((e) => e.code)).toEqual(['ERR_MAX_CONNECTIONS']);
     const got = collect(server);
     a.write(requestText({ callId: 'a' }));
     b.write(requestText({ callId: 'b' }));

@@ -41,6 +41,14 @@ export class TlsTransport extends StreamTransport {
     this.clientOptions = { ...options.tls, ...options.tlsClient };
   }
 
+  /**
+   * As the stream base's `send`; a target may add `servername`, the SIP domain its address was
+   * resolved from, which the server certificate is checked against (and sent as SNI).
+   */
+  override send(data: Uint8Array | string, target: TlsTarget): Promise<void> {
+    return super.send(data, target);
+  }
+
   /** The certificate the peer of `flow` presented (a server's, or a client's when `requestCert` was set). */
   peerCertificate(flow: Remote): PeerCertificate | undefined {
     const socket = this.socketOf(flow) as TLSSocket | undefined;

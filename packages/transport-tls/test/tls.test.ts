@@ -161,7 +161,7 @@ describe('TlsTransport', () => {
     const client = tlsTransport({ tls: { ca: cert } });
     await roundTrip(srv, client, { protocol: 'TLS', address: '127.0.0.1', port, servername: 'localhost' });
     const other = tlsTransport({ tls: { ca: cert } });
-    const error = await other.send(request('y'), { protocol: 'TLS', address: '127.0.0.1', port, servername: 'sip.example.com' } as Remote).catch((e: unknown) => e);
+    const error = await other.send(request('y'), { protocol: 'TLS', address: '127.0.0.1', port, servername: 'sip.example.com' }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'ERR_TLS_HANDSHAKE', osCode: 'ERR_TLS_CERT_ALTNAME_INVALID' });
   });
 
