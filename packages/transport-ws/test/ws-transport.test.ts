@@ -261,7 +261,7 @@ describe('accepting connections (RFC 7118 §4)', () => {
   });
 
   it('cuts a connection that stops answering pings and keeps the ones that answer', async () => {
-    const { transport, url } = await server({ pingInterval: 20 });
+    const { transport, url } = await server({ pingInterval: 100 });
     const live = await client(url);
     const deadOpened = nextEvent(transport, 'connectionOpen');
     const dead = track(await rawClient(url, 'sip', { autoPong: false }));
