@@ -398,6 +398,19 @@ describe('socket buffers', () => {
     expect(smallSize).toBeLessThan(normalSize);
   });
 
+  it('reports a buffer size the socket refuses as ERR_UDP_BUFFER_SIZE, never throwing', async () => {
+    const logger = { error: jest.fn() };
+    const transport = track(new UdpTransport({ port: 0, address: '127.0.0.1', recvBufferSize: 2 ** 32, logger }));
+    const errors: Error[] = [];
+    transport.on('error', (error) => errors.push(error));
+    await transport.listen();
+    expect(errors).toEqual([expect.objectContaining({ code: 'ERR_UDP_BUFFER_SIZE' })]);
+    expect(logger.error).toHaveBeenCalledWith(errors[0]);
+    // Without an 'error' listener the report goes to the logger only (an unheard 'error' would throw).
+    const quiet = track(new UdpTransport({ port: 0, address: '127.0.0.1', recvBufferSize: 2 ** 32 }));
+    await expect(quiet.listen()).resolves.toMatchObject({ family: 'IPv4' });
+  });
+
   it('reports a smaller grant than asked through logger.warn instead of failing', async () => {
     const warn = jest.fn();
     const asked = 1024 * 1024 * 1024;

@@ -177,8 +177,9 @@ describe('accepting connections (RFC 7118 §4)', () => {
     expect((await again).message.headers['call-id']).toBe('binary-frame');
   });
 
-  it('answers on the flow: text frames, exactly the bytes given', async () => {
-    const { transport, url } = await server();
+  it('answers on the flow: text frames, exactly the bytes given; the logger sees both ways', async () => {
+    const logger = { send: jest.fn(), recv: jest.fn() };
+    const { transport, url } = await server({ logger });
     const c = await client(url);
     const received = nextMessage(transport);
     c.ws.send(request());
@@ -187,6 +188,8 @@ describe('accepting connections (RFC 7118 §4)', () => {
     const reply = await c.next();
     expect(reply.binary).toBe(false);
     expect(reply.data.toString('utf8')).toBe(response());
+    expect(logger.recv).toHaveBeenCalledWith(expect.objectContaining({ method: 'REGISTER' }), remote);
+    expect(logger.send).toHaveBeenCalledWith(response(), remote);
     // Bytes that are not UTF-8 cannot go in a text frame.
     const bytes = Buffer.concat([Buffer.from(response().replace('Content-Length: 0', 'Content-Length: 2')), Buffer.from([0xff, 0xfe])]);
     await transport.send(bytes, remote);
