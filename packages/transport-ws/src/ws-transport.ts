@@ -141,7 +141,7 @@ class Flow {
   remote: Remote;
   /** Key in `#flows` once open: remote address, port, local address, port. */
   key: string | undefined;
-  /** Keys in `#outgoing` (address:port as dialled, and URL) for connections we opened. */
+  /** Its keys in `#byPeer`: `address port` of the peer, and the dialled URL or address for outgoing ones. */
   dialKeys: string[] = [];
   open = false;
   queue: PendingSend[] = [];
@@ -151,7 +151,6 @@ class Flow {
   constructor(
     readonly ws: WebSocket,
     remote: Remote,
-    readonly outgoing: boolean,
   ) {
     this.remote = remote;
   }
@@ -415,7 +414,7 @@ export class WsTransport extends EventEmitter<WsTransportEvents> {
       port: socket.remotePort ?? 0,
       local: { address: unmapIPv4(socket.localAddress ?? ''), port: socket.localPort ?? 0 },
     };
-    const flow = new Flow(ws, remote, false);
+    const flow = new Flow(ws, remote);
     this.#all.add(flow);
     this.#attach(flow);
     this.#opened(flow, socket);
@@ -672,7 +671,7 @@ export class WsTransport extends EventEmitter<WsTransportEvents> {
       // `ws` throws synchronously for a URL it cannot use (bad scheme, no host).
       return error instanceof Error ? error : new Error(String(error));
     }
-    const flow = new Flow(ws, { protocol: url.startsWith('wss:') ? 'WSS' : 'WS', address: target.address, port: target.port }, true);
+    const flow = new Flow(ws, { protocol: url.startsWith('wss:') ? 'WSS' : 'WS', address: target.address, port: target.port });
     this.#all.add(flow);
     for (const key of dialKeys) {
       this.#byPeer.set(key, flow);
