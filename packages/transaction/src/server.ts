@@ -264,7 +264,7 @@ export class NonInviteServerTransaction extends ServerTransaction {
     super(host, method, branch, transport, remote, 'trying');
     // Not in the RFC: a TU that never answers must not leave the transaction behind. After
     // 64*T1 the client has given up (its Timer F), so the transaction ends silently.
-    this.startSecondary('tuSilence', 64 * host.values.t1);
+    this.startPrimary('tuSilence', 64 * host.values.t1);
   }
 
   get finalSent(): boolean {
@@ -282,7 +282,7 @@ export class NonInviteServerTransaction extends ServerTransaction {
       this.sendBytes(bytes);
       return true;
     }
-    this.stopSecondary();
+    this.stopPrimary();
     this.setState('completed');
     this.sendBytes(bytes);
     // Timer J: 64*T1 on unreliable transports (absorbs request retransmissions), 0 on reliable.

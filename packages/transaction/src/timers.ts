@@ -55,7 +55,7 @@ export class TimerQueue {
       this.heap.push(slot);
       this.up(slot.index);
     } else {
-      // A later due time and a newer seq: the slot can only move down.
+      // Rescheduled in place: the due time may move either way.
       this.down(slot.index);
       this.up(slot.index);
     }
