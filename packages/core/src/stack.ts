@@ -212,6 +212,15 @@ export class SipStack extends EventEmitter<StackEvents> {
     return out;
   }
 
+  /**
+   * Does `uri` name this stack: its host is one of the stack's names or addresses, and it has no
+   * port or one of the stack's ports. (A proxy uses it to tell requests for itself from others.)
+   */
+  isLocalUri(uri: string | SipUri): boolean {
+    const parsed = parseUri(uri);
+    return parsed !== undefined && this.#isLocalUri(parsed);
+  }
+
   /** The address in Via sent-by: `publicAddress`, else the bound address, else an interface address. */
   sentBy(): string {
     return this.#sentBy;
