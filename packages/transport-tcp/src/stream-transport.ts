@@ -211,7 +211,8 @@ export abstract class StreamTransport extends EventEmitter<StreamTransportEvents
       }
     } else {
       connection = this.byRemote.get(remoteKey(address, target.port));
-      if (connection === undefined) {
+      // A connection already closing (idle timeout, reset) is not reused: open a fresh one.
+      if (connection === undefined || connection.state === ConnectionState.Closed || connection.socket.destroyed) {
         if (this.maxConnections > 0 && this.connections.size >= this.maxConnections) {
           return Promise.reject(
             new StreamTransportError('ERR_MAX_CONNECTIONS', `${this.protocol}: ${this.maxConnections} connections open, cannot open one to ${describe(target)}`, {

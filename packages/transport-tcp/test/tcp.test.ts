@@ -217,6 +217,22 @@ describe('TcpTransport send and receive', () => {
     expect(client.connectionCount).toBe(1);
   });
 
+  test('a connection being closed is not reused: the next send opens a new one', async () => {
+    const server = tcp();
+    const { port } = await server.listen();
+    const client = tcp();
+    const got = collect(server);
+    const target = { protocol: 'TCP', address: '127.0.0.1', port };
+    await client.send(requestText({ callId: 'first' }), target);
+    const [flow] = client.flows();
+    expect(client.closeFlow(flow!)).toBe(true);
+    // Same tick: the old socket is destroyed but its 'close' has not been emitted yet.
+    await client.send(requestText({ callId: 'second' }), target);
+    while (got.length < 2) await nextMessage(server);
+    expect(got.map(([m]) => callIdOf(m))).toEqual(['first', 'second']);
+    expect(got[0]?.[1].port).not.toBe(got[1]?.[1].port);
+  });
+
   test('connectionOpen and connectionClose name the flow on both sides', async () => {
     const server = tcp();
     const client = tcp();
