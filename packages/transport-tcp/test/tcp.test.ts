@@ -364,7 +364,7 @@ describe('TcpTransport errors', () => {
     expect(errors.map((e) => e.code)).toEqual(['ERR_CONNECTION_CLOSED']);
   });
 
-  test('a message missing Call-ID never reaches "message"; the stream goes on', async () => {
+  test('a message missing Call-ID or with a malformed CSeq never reaches "message"; the stream goes on', async () => {
     const server = tcp();
     const { port } = await server.listen();
     const errors: StreamTransportError[] = [];
@@ -372,10 +372,13 @@ describe('TcpTransport errors', () => {
     const got = collect(server);
     const s = await raw(port);
     s.write(requestText({ callId: 'bad' }).replace('Call-ID: bad\r\n', ''));
+    // A header that does not parse, in a message whose length is known: skipped too.
+    s.write(requestText({ callId: 'bad2', body: 'abc' }).replace('CSeq: 1 OPTIONS', 'CSeq: one OPTIONS'));
     s.write(requestText({ callId: 'good' }));
     await nextMessage(server);
     expect(got.map(([m]) => callIdOf(m))).toEqual(['good']);
-    expect(errors.map((e) => e.code)).toEqual(['ERR_INVALID_MESSAGE']);
+    expect(errors.map((e) => e.code)).toEqual(['ERR_INVALID_MESSAGE', 'ERR_INVALID_MESSAGE']);
+    expect(server.connectionCount).toBe(1);
   });
 
   test('an error with no "error" listener is not thrown', async () => {
