@@ -1,5 +1,6 @@
 // Framing over real TCP: split writes, limits, keep-alives, many clients, idle and caps.
 import type { Socket } from 'node:net';
+import fc from 'fast-check';
 import type { Remote } from '@sipts/message';
 import { TcpTransport } from '@sipts/transport-tcp';
 import type { StreamTransportError, TcpTransportOptions } from '@sipts/transport-tcp';
@@ -144,6 +145,40 @@ describe('framing over TCP', () => {
     await new Promise((resolve) => setImmediate(resolve));
     s.write('\n');
     expect(await readUntil(s, (t) => t.length >= 2)).toBe('\r\n');
+  });
+});
+
+describe('robustness', () => {
+  test('a thousand pipelined messages in one write are all delivered, in order', async () => {
+    const server = tcp();
+    const { port } = await server.listen();
+    const got = collect(server);
+    const s = await raw(port);
+    let text = '';
+    for (let i = 0; i < 1000; i++) text += requestText({ callId: `p${i}`, body: i % 2 ? 'ß' : '' }) + (i % 3 ? '' : '\r\n');
+    s.write(text);
+    while (got.length < 1000) await nextMessage(server);
+    expect(got.map(([m]) => callIdOf(m))).toEqual(Array.from({ length: 1000 }, (_, i) => `p${i}`));
+  });
+
+  test('arbitrary bytes never throw: the connection is closed or the bytes are skipped', async () => {
+    const server = tcp({ maxHeaderBytes: 512, maxContentLength: 64 });
+    const { port } = await server.listen();
+    server.on('error', () => undefined);
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.uint8Array({ maxLength: 300 }), { minLength: 1, maxLength: 4 }), async (chunks) => {
+        const s = await raw(port);
+        for (const c of chunks) s.write(c);
+        s.end();
+        await closed(s);
+      }),
+      { numRuns: 50 },
+    );
+    // Still serving.
+    const s = await raw(port);
+    const received = nextMessage(server);
+    s.write(requestText({ callId: 'alive' }));
+    expect(callIdOf((await received)[0])).toBe('alive');
   });
 });
 
