@@ -6,6 +6,14 @@ import type { SipUri, Via } from '@sipts/message';
 /** RFC 3261 §8.1.1.7: the magic cookie that starts every RFC 3261 branch. */
 export const BRANCH_COOKIE = 'z9hG4bK';
 
+/**
+ * A flat copy of `s`. Strings cut from a parsed message (and concatenations of them) keep the
+ * whole message text alive in V8; a transaction that lives 32 s keeps only its own copies.
+ */
+export function detach(s: string): string {
+  return s.length === 0 ? s : (' ' + s).slice(1);
+}
+
 /** A fresh branch: the cookie plus 122 random bits from `crypto` (32 hex digits). */
 export function generateBranch(): string {
   return BRANCH_COOKIE + randomUUID().replaceAll('-', '');

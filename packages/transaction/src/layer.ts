@@ -11,6 +11,7 @@ import type { ResponseHandler, RetransmitReason, TimerValues, TransactionHost } 
 import {
   branchOf,
   clientKey,
+  detach,
   generateBranch,
   hasBranchCookie,
   legacyDialogKey,
@@ -438,14 +439,14 @@ export class TransactionLayer extends EventEmitter<TransactionLayerEvents> {
 
     const tx =
       method === 'INVITE'
-        ? new InviteServerTransaction(this.host, request, branch ?? '', transport, remote)
-        : new NonInviteServerTransaction(this.host, method, branch ?? '', transport, remote);
-    tx.key = key;
-    this.servers.set(key, tx);
+        ? new InviteServerTransaction(this.host, request, detach(branch ?? ''), transport, remote)
+        : new NonInviteServerTransaction(this.host, detach(method), detach(branch ?? ''), transport, remote);
+    tx.key = detach(key);
+    this.servers.set(tx.key, tx);
     if (!modern) {
-      tx.key2 = legacyDialogKey(legacy!, method);
+      tx.key2 = detach(legacyDialogKey(legacy!, method));
       this.legacyServers.set(tx.key2, tx);
-      if (tx instanceof InviteServerTransaction) tx.requestUri = uri;
+      if (tx instanceof InviteServerTransaction) tx.requestUri = detach(uri);
     }
     this.counters.serverCreated++;
     this.emit('created', tx);

@@ -3,6 +3,7 @@
 // last response it must be able to resend; retransmissions resend those bytes as they are.
 import type { Remote, SipRequest, SipResponse } from '@sipts/message';
 import type { TransactionHost } from './host.js';
+import { detach } from './keys.js';
 import { responseTo } from './messages.js';
 import { TransactionError } from './errors.js';
 import type { TimerName } from './timers.js';
@@ -146,7 +147,7 @@ export class InviteServerTransaction extends ServerTransaction {
       return true;
     }
     const tag = response.headers.to?.params.tag;
-    this.responseToTag = typeof tag === 'string' ? tag : '';
+    this.responseToTag = typeof tag === 'string' ? detach(tag) : '';
     this.lastResponse = bytes;
     this.setState('completed');
     this.sendBytes(bytes);

@@ -36,10 +36,6 @@ export abstract class Transaction implements TimerOwner {
   key2 = '';
   private primarySlot: TimerSlot | undefined;
   private secondarySlot: TimerSlot | undefined;
-  /** One handler per transaction for every send's rejection (no closure per message). */
-  private readonly onSendRejected = (e: unknown): void => {
-    if (this.currentState !== 'terminated') this.sendFailed(toError(e));
-  };
 
   protected constructor(
     protected readonly host: TransactionHost,
@@ -95,12 +91,20 @@ export abstract class Transaction implements TimerOwner {
     this.host.timers.schedule(this.secondarySlot, name, ms);
   }
 
+  // A stopped slot is dropped rather than kept for reuse: a transaction spends most of its life
+  // waiting on one timer (L, M, J, D...), and every retained byte counts for 32 s.
   protected stopPrimary(): void {
-    if (this.primarySlot) this.host.timers.cancel(this.primarySlot);
+    if (this.primarySlot) {
+      this.host.timers.cancel(this.primarySlot);
+      this.primarySlot = undefined;
+    }
   }
 
   protected stopSecondary(): void {
-    if (this.secondarySlot) this.host.timers.cancel(this.secondarySlot);
+    if (this.secondarySlot) {
+      this.host.timers.cancel(this.secondarySlot);
+      this.secondarySlot = undefined;
+    }
   }
 
   /** The name of the running primary timer, if any. */
@@ -121,7 +125,11 @@ export abstract class Transaction implements TimerOwner {
       // so a TU never hears of a failure before the call that caused it returns.
       sent = Promise.reject(toError(e));
     }
-    sent.then(undefined, this.onSendRejected);
+    // A closure per send, not one per transaction: it is garbage as soon as the send settles,
+    // while a per-transaction one would be retained for the transaction's whole life.
+    sent.then(undefined, (e: unknown) => {
+      if (this.currentState !== 'terminated') this.sendFailed(toError(e));
+    });
   }
 
   /** Enters Terminated: stops every timer, leaves the tables (via the layer), drops messages. */
