@@ -3,6 +3,7 @@
 // response the TU must see, and report a timeout as 408 and a transport failure as 503.
 import type { Remote, SipRequest, SipResponse } from '@sipts/message';
 import type { ResponseHandler, TransactionHost } from './host.js';
+import { isTransactionError } from './errors.js';
 import { ackFor, cancelFor, responseTo } from './messages.js';
 import type { TimerName } from './timers.js';
 import { Transaction, type TransactionKind } from './transaction.js';
@@ -122,8 +123,9 @@ export class InviteClientTransaction extends ClientTransaction {
     try {
       this.host.startClient(cancelFor(request), this.transport, this.remote, onResponse, { allowOversize: true });
     } catch (e) {
-      // ERR_TRANSACTION_EXISTS: the TU already sent its own CANCEL; ERR_SHUTDOWN: nothing to do.
-      this.host.tuFailed(e, request);
+      // ERR_TRANSACTION_EXISTS: the TU already sent its own CANCEL; ERR_SHUTDOWN: nothing to
+      // do. Anything else is a bug worth hearing of.
+      if (!isTransactionError(e)) this.host.internalError(e);
     }
   }
 

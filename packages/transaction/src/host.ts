@@ -38,6 +38,7 @@ export interface TransactionHost {
   timedOut(tx: Transaction, timer: TimerName): void;
   transportFailed(tx: Transaction, error: Error): void;
   tuFailed(error: unknown, message: SipMessage): void;
+  internalError(error: unknown): void;
   startClient(
     request: SipRequest,
     transport: Transport,

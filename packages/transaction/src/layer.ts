@@ -88,7 +88,7 @@ export interface TransactionLayerEvents {
   transportError: [error: Error, transaction: Transaction | undefined];
   /** A TU callback threw (the layer caught it; for onRequest it answered 500). */
   tuError: [error: unknown, message: SipMessage];
-  /** A timer callback threw: a bug in this package, reported instead of crashing the process. */
+  /** A timer callback or an internal send threw: a bug, reported instead of crashing the process. */
   internalError: [error: unknown];
   /** maxServerTransactions was reached: `request` was answered 503 without a transaction. */
   overload: [request: SipRequest, remote: Remote];
@@ -207,6 +207,7 @@ export class TransactionLayer extends EventEmitter<TransactionLayerEvents> {
         this.emit('transportError', error, tx);
       },
       tuFailed: (error, message) => this.tuFailed(error, message),
+      internalError: (error) => this.emit('internalError', error),
       startClient: (request, transport, target, onResponse, sendOptions) =>
         this.sendRequest(request, transport, target, onResponse, sendOptions),
     };

@@ -364,3 +364,22 @@ test('with ringTimeLimit 0 the INVITE server waits for its TU indefinitely too',
   expect(h.tcp.count('SIP/2.0 408')).toBe(0);
   h.layer.shutdown();
 });
+
+test('the ring limit does not send a second CANCEL when the TU already sent one', () => {
+  const h = harness({ ringTimeLimit: 5000 });
+  const events: unknown[] = [];
+  h.layer.on('tuError', (e) => events.push(e));
+  h.layer.on('internalError', (e) => events.push(e));
+  const rq = outgoing('INVITE');
+  const tx = h.layer.sendRequest(rq, h.udp, peer, () => {});
+  h.layer.receive(response(rq, 180, 'r'), peer, h.udp);
+  const cancel = again(rq, 'CANCEL');
+  cancel.headers.via = [rq.headers.via![0]!];
+  h.layer.sendRequest(cancel, h.udp, peer, () => {});
+  h.clock.advance(5000);
+  expect(h.layer.stats().clientCreated).toBe(2); // the INVITE and the TU's CANCEL only
+  expect(new Set(h.udp.sent.filter((s) => s.text.startsWith('CANCEL')).map((s) => s.text)).size).toBe(1);
+  expect(events).toEqual([]);
+  expect(tx.state).toBe('proceeding');
+  h.layer.shutdown();
+});
