@@ -8,6 +8,7 @@ import { aggregate, makeLocalResponse } from './aggregate.js';
 import { SipProxyError } from './errors.js';
 import {
   type LocalIdentity,
+  isLocalUri,
   localIdentity,
   localRouteEntry,
   loopHash,
@@ -276,6 +277,11 @@ export class SipProxy extends EventEmitter<ProxyEvents> {
       final: bound.length > 0,
     };
     return this.identity;
+  }
+
+  /** Does `uri` name this proxy (one of its hosts and ports)? E.g. "is this request for my domain". */
+  isLocalUri(uri: string | SipUri): boolean {
+    return isLocalUri(uri, this.self.local);
   }
 
   /** Resolves when the stack listens (immediately for stacks that cannot tell). */

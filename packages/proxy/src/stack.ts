@@ -19,6 +19,8 @@ export interface ProxyStack {
   destroy(): void | Promise<void>;
   /** The host this stack names itself by (Via sent-by, flow URIs). */
   hostname?(): string;
+  /** A URI naming a connection (flow) of this stack, for Route / Record-Route (RFC 5626). */
+  encodeFlowUri?(flow: Remote): SipUri;
   /** A flow token URI (RFC 5626 style) minted by this stack decodes to its connection. */
   decodeFlowUri?(uri: string | SipUri): unknown;
   /** Where the stack listens, once it does (port 0 is resolved here). */
