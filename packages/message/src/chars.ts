@@ -32,20 +32,6 @@ export const PARAM_VALUE = (() => {
 /** URI scheme: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) (RFC 3986 §3.1). */
 export const SCHEME = table('+-.', true);
 
-export const SP = 32;
-export const HT = 9;
-export const CR = 13;
-export const LF = 10;
-export const DQUOTE = 34;
-export const SEMI = 59;
-export const COMMA = 44;
-export const COLON = 58;
-export const EQUAL = 61;
-export const LAQUOT = 60;
-export const RAQUOT = 62;
-export const SLASH = 47;
-export const BACKSLASH = 92;
-
 export function isTokenString(s: string): boolean {
   if (s.length === 0) return false;
   for (let i = 0; i < s.length; i++) {

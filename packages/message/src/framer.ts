@@ -3,9 +3,8 @@
 // the next push(). Limits are checked before buffering; bytes are handed on as views and
 // copied only when a header section or body spans several chunks.
 import { Buffer } from 'node:buffer';
-import { CR, LF } from './chars.js';
 import { SipParseError } from './errors.js';
-import { asBuffer, contentLimit, headContentLength, headerLimit, parseHead } from './parse.js';
+import { asBuffer, contentLimit, headContentLength, headerLimit, parseHeadBytes } from './parse.js';
 import type { ParseOptions } from './parse.js';
 import type { SipMessage } from './types.js';
 
@@ -26,6 +25,8 @@ export interface StreamFramerOptions extends ParseOptions {
   onKeepAlive?: (() => void) | undefined;
 }
 
+const CR = 13;
+const LF = 10;
 const SKIP = 0;
 const HEAD = 1;
 const BODY = 2;
@@ -195,11 +196,10 @@ export class StreamFramer {
     this.#match = 0;
     const start = this.#consumed;
     this.#consumed += headBytes;
-    const text = head.toString('utf8', 0, head.length - 2);
     let message: SipMessage | undefined;
     let cl: number;
     try {
-      message = parseHead(text, start);
+      message = parseHeadBytes(head, 0, head.length - 2, start);
       cl = headContentLength;
       if (cl < 0) {
         // RFC 3261 §18.3: on a stream, Content-Length is mandatory.
@@ -209,7 +209,7 @@ export class StreamFramer {
       this.#skipError = undefined;
     } catch (e) {
       const error = e instanceof SipParseError ? e : new SipParseError('ERR_HEADER_SYNTAX', String(e), start);
-      cl = error.code === 'ERR_CONTENT_LENGTH' ? -1 : recoverContentLength(text);
+      cl = error.code === 'ERR_CONTENT_LENGTH' ? -1 : recoverContentLength(head.toString('utf8', 0, head.length - 2));
       if (cl < 0) {
         this.#stop(error);
         return len;

@@ -45,6 +45,47 @@ for (const letter in COMPACT) {
   LOOKUP[letter.toUpperCase()] = COMPACT[letter] as string;
 }
 
+// Internalised copies (object keys are), so `===` against literals is a pointer compare.
+const intern = (x: string): string => Object.keys({ [x]: 0 })[0] as string;
+
+/** Every known lower-case long name; a header's id is its index here (parse dispatches on it). */
+export const HEADER_NAMES: readonly string[] = CANONICAL.map((n) => intern(n.toLowerCase()));
+
+/** The id of a known lower-case long name, -1 otherwise. */
+export function headerId(name: string): number {
+  return HEADER_NAMES.indexOf(name);
+}
+
+const BY_LENGTH: number[][] = [];
+HEADER_NAMES.forEach((n, id) => (BY_LENGTH[n.length] ??= []).push(id));
+const COMPACT_BY_CODE: number[] = [];
+for (const letter in COMPACT) COMPACT_BY_CODE[letter.charCodeAt(0)] = headerId(COMPACT[letter] as string);
+
+/**
+ * The id of the header name at [start, end) of the codes `b` (token characters only), read
+ * in place; -1 when it is not a known name. OR-ing 0x20 lower-cases letters and leaves every
+ * other token character unchanged or outside the names compared against.
+ */
+export function headerIdAt(b: Uint8Array, start: number, end: number): number {
+  const len = end - start;
+  if (len === 1) {
+    const compact = COMPACT_BY_CODE[(b[start] as number) | 0x20];
+    return compact === undefined ? -1 : compact;
+  }
+  const candidates = BY_LENGTH[len];
+  if (candidates === undefined) return -1;
+  const first = (b[start] as number) | 0x20;
+  for (let k = 0; k < candidates.length; k++) {
+    const id = candidates[k] as number;
+    const name = HEADER_NAMES[id] as string;
+    if (name.charCodeAt(0) !== first) continue;
+    let i = 1;
+    while (i < len && ((b[start + i] as number) | 0x20) === name.charCodeAt(i)) i++;
+    if (i === len) return id;
+  }
+  return -1;
+}
+
 /** The lower-case long name for a header name as written on the wire. */
 export function canonicalHeaderName(raw: string): string {
   const known = LOOKUP[raw];

@@ -3,21 +3,68 @@
 // char code, the body is cut by Content-Length in bytes and then decoded (RFC 3261 §7.4.1,
 // §7.5, §18.3, §20.14).
 import { Buffer } from 'node:buffer';
-import { CR, HT, LF, SP, TOKEN } from './chars.js';
+import * as chars from './chars.js';
 import { SipParseError } from './errors.js';
-import {
-  scanAuthInfo,
-  scanAuthList,
-  scanCSeq,
-  scanNameAddrList,
-  scanRouteList,
-  scanSingleNameAddr,
-  scanViaList,
-  setErrorContext,
-} from './headers.js';
-import { canonicalHeaderName } from './names.js';
-import { schemeLength } from './uri.js';
+import * as names from './names.js';
+import * as scan from './scan.js';
 import type { AuthHeader, NameAddr, RouteAddr, SipHeaders, SipMessage, SipRequest, SipResponse, Via } from './types.js';
+
+// Hot-path bindings copied into module constants: a CJS transform (ts-jest, tsx) turns
+// imported bindings into getters.
+const TOKEN = chars.TOKEN;
+const scanAuthInfo = scan.scanAuthInfo;
+const scanAuthList = scan.scanAuthList;
+const scanCallId = scan.scanCallId;
+const scanCSeq = scan.scanCSeq;
+const scanNameAddrList = scan.scanNameAddrList;
+const scanNumber = scan.scanNumber;
+const scanPos = scan.scanPos;
+const scanRaw = scan.scanRaw;
+const scanRouteList = scan.scanRouteList;
+const scanSingleNameAddr = scan.scanSingleNameAddr;
+const scanViaList = scan.scanViaList;
+const schemeAt = scan.schemeAt;
+const methodAt = scan.methodAt;
+const codesOf = scan.codesOf;
+const setContext = scan.setContext;
+const setHeader = scan.setHeader;
+const headerIdAt = names.headerIdAt;
+const HEADER_NAMES = names.HEADER_NAMES;
+
+// Dispatch on header ids (integers), not names: a switch over strings compares them one by one.
+function idOf(name: string): number {
+  const id = names.headerId(name);
+  if (id < 0) throw new Error(`${name} is not a known header`);
+  return id;
+}
+const ID_VIA = idOf('via');
+const ID_FROM = idOf('from');
+const ID_TO = idOf('to');
+const ID_REFER_TO = idOf('refer-to');
+const ID_CALL_ID = idOf('call-id');
+const ID_CSEQ = idOf('cseq');
+const ID_CONTACT = idOf('contact');
+const ID_ROUTE = idOf('route');
+const ID_RECORD_ROUTE = idOf('record-route');
+const ID_PATH = idOf('path');
+const ID_CONTENT_LENGTH = idOf('content-length');
+const ID_MAX_FORWARDS = idOf('max-forwards');
+const ID_WWW_AUTHENTICATE = idOf('www-authenticate');
+const ID_PROXY_AUTHENTICATE = idOf('proxy-authenticate');
+const ID_AUTHORIZATION = idOf('authorization');
+const ID_PROXY_AUTHORIZATION = idOf('proxy-authorization');
+const ID_AUTHENTICATION_INFO = idOf('authentication-info');
+const ID_PROXY_AUTHENTICATION_INFO = idOf('proxy-authentication-info');
+const ID_CONTENT_TYPE = idOf('content-type');
+const ID_SUBJECT = idOf('subject');
+const ID_USER_AGENT = idOf('user-agent');
+const ID_ALLOW = idOf('allow');
+const ID_SUPPORTED = idOf('supported');
+const ID_EXPIRES = idOf('expires');
+const HT = 9;
+const LF = 10;
+const CR = 13;
+const SP = 32;
 
 /** Limits shared by parse() and StreamFramer (defaults as in `sip`). */
 export interface ParseOptions {
@@ -52,266 +99,307 @@ function headerError(code: 'ERR_HEADER_SYNTAX' | 'ERR_DUPLICATE_HEADER' | 'ERR_C
   throw new SipParseError(code, message, offset, name);
 }
 
-/** SIP-Version = "SIP" "/" 1*DIGIT "." 1*DIGIT; returns the index after it or -1. */
-function scanVersion(s: string, p: number, end: number): number {
-  if (end - p < 7) return -1;
-  if ((s.charCodeAt(p) | 32) !== 115 || (s.charCodeAt(p + 1) | 32) !== 105 || (s.charCodeAt(p + 2) | 32) !== 112 || s.charCodeAt(p + 3) !== 47) {
-    return -1;
-  }
-  p += 4;
-  const major = p;
-  while (p < end && s.charCodeAt(p) >= 48 && s.charCodeAt(p) <= 57) p++;
-  if (p === major || s.charCodeAt(p) !== 46) return -1;
-  const minor = ++p;
-  while (p < end && s.charCodeAt(p) >= 48 && s.charCodeAt(p) <= 57) p++;
-  return p === minor ? -1 : p;
-}
-
 function startLineError(message: string, offset: number): never {
   throw new SipParseError('ERR_START_LINE', message, offset);
 }
 
-/** Parses the start line s[0, end) into a fresh message object. */
-function parseStartLine(s: string, end: number, headers: SipHeaders): SipMessage {
+/** SIP-Version = "SIP" "/" 1*DIGIT "." 1*DIGIT at p; returns the index after it or -1. */
+function versionEnd(b: Uint8Array, p: number): number {
+  if (((b[p] as number) | 0x20) !== 115 || ((b[p + 1] as number) | 0x20) !== 105 || ((b[p + 2] as number) | 0x20) !== 112 || b[p + 3] !== 47) {
+    return -1;
+  }
+  p += 4;
+  const major = p;
+  while ((b[p] as number) >= 48 && (b[p] as number) <= 57) p++;
+  if (p === major || b[p] !== 46) return -1;
+  const minor = ++p;
+  while ((b[p] as number) >= 48 && (b[p] as number) <= 57) p++;
+  return p === minor ? -1 : p;
+}
+
+function versionString(b: Uint8Array, s: string, start: number, end: number): string {
+  return end - start === 3 && b[start] === 50 && b[start + 1] === 46 && b[start + 2] === 48 ? '2.0' : s.slice(start, end);
+}
+
+/** Parses the start line [start, cr) into a fresh message object. */
+function parseStartLine(b: Uint8Array, s: string, start: number, cr: number, offset: number, headers: SipHeaders): SipMessage {
   // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase (RFC 3261 §7.2)
-  const v = scanVersion(s, 0, end);
+  const v = versionEnd(b, start);
   if (v > 0) {
-    if (s.charCodeAt(v) !== SP) startLineError('expected SP after SIP-Version', v);
+    if (b[v] !== SP) startLineError('expected SP after SIP-Version', offset + v);
     let p = v + 1;
     let status = 0;
     const digits = p;
-    while (p < end) {
-      const c = s.charCodeAt(p);
+    for (;;) {
+      const c = b[p] as number;
       if (c < 48 || c > 57) break;
       status = status * 10 + (c - 48);
       p++;
     }
-    // Status-Code = 3DIGIT; classes 1xx-6xx (RFC 3261 §21)
-    if (p - digits !== 3 || status < 100 || status > 699) startLineError('bad status code', digits);
+    // Status-Code = 3DIGIT, classes 1xx-6xx (RFC 3261 §21; RFC 4475 §3.1.2.19)
+    if (p - digits !== 3 || status < 100 || status > 699) startLineError('bad status code', offset + digits);
     let reason = '';
-    if (p < end) {
-      if (s.charCodeAt(p) !== SP) startLineError('expected SP after status code', p);
-      reason = s.slice(p + 1, end);
+    if (p < cr) {
+      if (b[p] !== SP) startLineError('expected SP after status code', offset + p);
+      reason = s.slice(p + 1, cr);
     }
-    const rs: SipResponse = { status, reason, version: s.slice(4, v), headers, content: '' };
+    const rs: SipResponse = { status, reason, version: versionString(b, s, start + 4, v), headers, content: '' };
     return rs;
   }
   // Request-Line = Method SP Request-URI SP SIP-Version CRLF (RFC 3261 §7.1): single SPs,
   // no LWS inside the URI (RFC 4475 §3.1.2.7-10 choices in the README).
-  let p = 0;
-  while (p < end) {
-    const c = s.charCodeAt(p);
+  let p = start;
+  for (;;) {
+    const c = b[p] as number;
     if (c >= 128 || TOKEN[c] !== 1) break;
     p++;
   }
-  if (p === 0 || s.charCodeAt(p) !== SP) startLineError('bad method', p);
-  const method = s.slice(0, p);
-  const uriStart = p + 1;
-  const uriEnd = s.indexOf(' ', uriStart);
-  if (uriEnd < 0 || uriEnd >= end || uriEnd === uriStart) startLineError('bad Request-URI', uriStart);
-  const uri = s.slice(uriStart, uriEnd);
-  if (schemeLength(uri) === 0) startLineError('Request-URI is not an absolute URI', uriStart);
-  for (let i = 0; i < uri.length; i++) {
-    const c = uri.charCodeAt(i);
-    if (c <= 0x20 || c === 0x7f || c === 60 || c === 62 || c === 34) startLineError('bad character in Request-URI', uriStart + i);
+  if (p === start || b[p] !== SP) startLineError('bad method', offset + p);
+  const methodEnd = p;
+  const uriStart = ++p;
+  for (;;) {
+    const c = b[p] as number;
+    if (c === SP || c === CR) break;
+    // never in a URI: CTLs, DEL, "<", ">", DQUOTE
+    if (c < 0x20 || c === 0x7f || c === 60 || c === 62 || c === 34) startLineError('bad character in Request-URI', offset + p);
+    p++;
   }
-  const ve = scanVersion(s, uriEnd + 1, end);
-  if (ve !== end) startLineError('bad SIP-Version', uriEnd + 1);
-  const rq: SipRequest = { method, uri, version: s.slice(uriEnd + 5, end), headers, content: '' };
+  if (p === uriStart || b[p] !== SP) startLineError('bad Request-URI', offset + uriStart);
+  const uriEnd = p;
+  if (schemeAt(b, uriStart, uriEnd) === 0) startLineError('Request-URI is not an absolute URI', offset + uriStart);
+  const ve = versionEnd(b, uriEnd + 1);
+  if (ve !== cr) startLineError('bad SIP-Version', offset + uriEnd + 1);
+  const rq: SipRequest = {
+    method: methodAt(b, s, start, methodEnd),
+    uri: s.slice(uriStart, uriEnd),
+    version: versionString(b, s, uriEnd + 5, cr),
+    headers,
+    content: '',
+  };
   return rq;
 }
 
 function appendGeneric(headers: SipHeaders, name: string, value: string): void {
-  if (Object.prototype.hasOwnProperty.call(headers, name)) {
-    const prev = headers[name];
-    headers[name] = typeof prev === 'string' ? prev + ', ' + value : value;
-  } else if (name === '__proto__') {
+  const prev = headers[name];
+  if (prev === undefined) headers[name] = value;
+  else if (typeof prev === 'string') headers[name] = prev + ', ' + value;
+  else if (name === '__proto__') {
+    // Never set the prototype from the network: store an own property of that name.
     Object.defineProperty(headers, name, { value, enumerable: true, writable: true, configurable: true });
   } else {
+    // An inherited name (constructor, toString...): shadow it with an own property.
     headers[name] = value;
   }
 }
 
 /**
- * Parses a decoded header section: start line and header lines, each ending in CRLF
- * (the empty line excluded). `offset` is where `s` starts in the input, for errors.
- * Sets headContentLength.
+ * Parses a header section. `s` is the decoded text and `b` its codes at the same indices
+ * (see scan.ts), `start` where the start line begins, `len` the index just past the CRLF of
+ * the last header line; `b` holds the empty line's CRLF after it. `offset` is added to error
+ * offsets. Sets headContentLength.
  */
-export function parseHead(s: string, offset: number): SipMessage {
-  const len = s.length;
-  let lf = s.indexOf('\n');
-  let cr = s.indexOf('\r');
-  // Every line must end in CRLF, and CR / LF may appear nowhere else (RFC 3261 §7).
-  if (lf <= 0 || cr !== lf - 1) throw new SipParseError('ERR_START_LINE', 'start line must end in CRLF', offset + Math.max(0, Math.min(cr, lf)));
+export function parseHead(b: Uint8Array, s: string, start: number, len: number, offset: number): SipMessage {
+  setContext(offset, '');
+  // Every line ends in CRLF; CR and LF appear nowhere else (RFC 3261 §7).
+  let cr = start;
+  for (;;) {
+    const c = b[cr];
+    if (c === CR || c === LF) break;
+    cr++;
+  }
+  if (b[cr] !== CR || b[cr + 1] !== LF || cr >= len) startLineError('bare CR or LF in the start line', offset + cr);
   const headers: SipHeaders = {};
-  const msg = parseStartLine(s, lf - 1, headers);
+  const msg = parseStartLine(b, s, start, cr, offset, headers);
   let contentLength = -1;
-  let p = lf + 1;
+  let p = cr + 2;
   while (p < len) {
     // header-name HCOLON
     let q = p;
-    while (q < len) {
-      const c = s.charCodeAt(q);
+    for (;;) {
+      const c = b[q] as number;
       if (c >= 128 || TOKEN[c] !== 1) break;
       q++;
     }
     if (q === p) headerError('ERR_HEADER_SYNTAX', 'expected a header name', offset + p);
     const nameEnd = q;
-    let c = s.charCodeAt(q);
-    while (c === SP || c === HT) c = s.charCodeAt(++q);
-    if (c !== 58) headerError('ERR_HEADER_SYNTAX', 'expected ":" after header name', offset + q);
+    while (b[q] === SP || b[q] === HT) q++;
+    if (b[q] !== 58) headerError('ERR_HEADER_SYNTAX', 'expected ":" after header name', offset + q);
     q++;
-    c = s.charCodeAt(q);
-    while (c === SP || c === HT) c = s.charCodeAt(++q);
-    // The value runs to CRLF; lines starting with SP/HT continue it (folding, RFC 3261 §7.3.1:
-    // the fold is equivalent to a single SP).
-    lf = s.indexOf('\n', q);
-    if (cr < q) cr = s.indexOf('\r', q);
-    if (cr !== lf - 1) headerError('ERR_HEADER_SYNTAX', 'bare CR or LF in header', offset + Math.min(cr, lf));
-    let valueEnd = lf - 1;
-    let value: string | undefined;
-    let next = lf + 1;
-    c = s.charCodeAt(next);
-    if (c === SP || c === HT) {
-      value = '';
-      let segStart = q;
-      for (;;) {
-        let e = valueEnd;
-        while (e > segStart && (s.charCodeAt(e - 1) === SP || s.charCodeAt(e - 1) === HT)) e--;
-        if (e > segStart) value = value === '' ? s.slice(segStart, e) : value + ' ' + s.slice(segStart, e);
-        c = s.charCodeAt(next);
-        if (c !== SP && c !== HT) break;
-        segStart = next;
-        while (c === SP || c === HT) c = s.charCodeAt(++segStart);
-        lf = s.indexOf('\n', segStart);
-        cr = s.indexOf('\r', segStart);
-        if (cr !== lf - 1) headerError('ERR_HEADER_SYNTAX', 'bare CR or LF in header', offset + Math.min(cr, lf));
-        valueEnd = lf - 1;
-        next = lf + 1;
-      }
-    } else {
-      while (valueEnd > q && (s.charCodeAt(valueEnd - 1) === SP || s.charCodeAt(valueEnd - 1) === HT)) valueEnd--;
-    }
-    const name = canonicalHeaderName(s.slice(p, nameEnd));
-    // Hot headers are scanned in place (s, q, valueEnd); folded ones from the joined value.
-    let vs = s;
-    let vStart = q;
-    let vEnd = valueEnd;
-    if (value !== undefined) {
-      vs = value;
-      vStart = 0;
-      vEnd = value.length;
-    }
-    setErrorContext(name, value === undefined ? offset : offset + q);
-    switch (name) {
-      case 'via': {
-        const list = headers.via;
-        if (list === undefined) {
-          const out: Via[] = [];
-          scanViaList(vs, vStart, vEnd, out);
-          headers.via = out;
-        } else scanViaList(vs, vStart, vEnd, list);
+    const id = headerIdAt(b, p, nameEnd);
+    const name = id >= 0 ? (HEADER_NAMES[id] as string) : s.slice(p, nameEnd).toLowerCase();
+    setHeader(name);
+    switch (id) {
+      case ID_VIA: {
+        let list = headers.via;
+        if (list === undefined) headers.via = list = [] as Via[];
+        cr = scanViaList(b, s, q, list);
         break;
       }
-      case 'from':
-      case 'to':
-      case 'refer-to':
-        if (headers[name] !== undefined) headerError('ERR_DUPLICATE_HEADER', `more than one ${name} header`, offset + p, name);
-        headers[name] = scanSingleNameAddr(vs, vStart, vEnd);
+      // Named (not keyed) stores throughout: see setParam in scan.ts.
+      case ID_FROM:
+        if (headers.from !== undefined) headerError('ERR_DUPLICATE_HEADER', 'more than one from header', offset + p, name);
+        headers.from = scanSingleNameAddr(b, s, q);
+        cr = scanPos();
         break;
-      case 'call-id': {
+      case ID_TO:
+        if (headers.to !== undefined) headerError('ERR_DUPLICATE_HEADER', 'more than one to header', offset + p, name);
+        headers.to = scanSingleNameAddr(b, s, q);
+        cr = scanPos();
+        break;
+      case ID_REFER_TO:
+        if (headers['refer-to'] !== undefined) headerError('ERR_DUPLICATE_HEADER', 'more than one refer-to header', offset + p, name);
+        headers['refer-to'] = scanSingleNameAddr(b, s, q);
+        cr = scanPos();
+        break;
+      case ID_CALL_ID:
         if (headers['call-id'] !== undefined) headerError('ERR_DUPLICATE_HEADER', 'more than one call-id header', offset + p, name);
-        if (vEnd === vStart) throw new SipParseError('ERR_HEADER_VALUE', 'call-id: empty', offset + q, name);
-        for (let i = vStart; i < vEnd; i++) {
-          const ch = vs.charCodeAt(i);
-          if (ch === SP || ch === HT) throw new SipParseError('ERR_HEADER_VALUE', 'call-id: whitespace inside', offset + q, name);
-        }
-        headers['call-id'] = vs.slice(vStart, vEnd);
+        cr = scanCallId(b, s, q, headers);
         break;
-      }
-      case 'cseq':
+      case ID_CSEQ:
         if (headers.cseq !== undefined) headerError('ERR_DUPLICATE_HEADER', 'more than one cseq header', offset + p, name);
-        headers.cseq = scanCSeq(vs, vStart, vEnd);
+        cr = scanCSeq(b, s, q, headers);
         break;
-      case 'contact': {
+      case ID_CONTACT: {
         const prev = headers.contact;
-        if (vEnd - vStart === 1 && vs.charCodeAt(vStart) === 42) {
+        let t = q;
+        while (b[t] === SP || b[t] === HT) t++;
+        if (b[t] === 42) {
           // RFC 3261 §10.2.2: "*" stands alone
-          if (prev !== undefined) throw new SipParseError('ERR_HEADER_VALUE', 'contact: "*" mixed with other values', offset + q, name);
+          t++;
+          while (b[t] === SP || b[t] === HT) t++;
+          if (b[t] !== CR || prev !== undefined) throw new SipParseError('ERR_HEADER_VALUE', 'contact: "*" mixed with other values', offset + q, name);
           headers.contact = '*';
+          cr = t;
         } else if (prev === '*') {
           throw new SipParseError('ERR_HEADER_VALUE', 'contact: "*" mixed with other values', offset + q, name);
-        } else if (prev === undefined) {
-          const out: NameAddr[] = [];
-          scanNameAddrList(vs, vStart, vEnd, out);
-          headers.contact = out;
-        } else scanNameAddrList(vs, vStart, vEnd, prev);
+        } else {
+          let list = prev;
+          if (list === undefined) headers.contact = list = [] as NameAddr[];
+          cr = scanNameAddrList(b, s, q, list);
+        }
         break;
       }
-      case 'route':
-      case 'record-route':
-      case 'path': {
-        const prev = headers[name];
-        if (prev === undefined) {
-          const out: RouteAddr[] = [];
-          scanRouteList(vs, vStart, vEnd, out);
-          headers[name] = out;
-        } else scanRouteList(vs, vStart, vEnd, prev);
+      case ID_ROUTE: {
+        let list = headers.route;
+        if (list === undefined) headers.route = list = [] as RouteAddr[];
+        cr = scanRouteList(b, s, q, list);
         break;
       }
-      case 'content-length': {
+      case ID_RECORD_ROUTE: {
+        let list = headers['record-route'];
+        if (list === undefined) headers['record-route'] = list = [] as RouteAddr[];
+        cr = scanRouteList(b, s, q, list);
+        break;
+      }
+      case ID_PATH: {
+        let list = headers.path;
+        if (list === undefined) headers.path = list = [] as RouteAddr[];
+        cr = scanRouteList(b, s, q, list);
+        break;
+      }
+      case ID_CONTENT_LENGTH: {
         // Content-Length = 1*DIGIT (RFC 3261 §20.14); a second, different value is a framing
         // error (RFC 4475 §3.3.9).
-        let n = 0;
-        if (vEnd === vStart || vEnd - vStart > 15) headerError('ERR_CONTENT_LENGTH', 'bad Content-Length', offset + q, name);
-        for (let i = vStart; i < vEnd; i++) {
-          const ch = vs.charCodeAt(i);
-          if (ch < 48 || ch > 57) headerError('ERR_CONTENT_LENGTH', 'bad Content-Length', offset + q, name);
-          n = n * 10 + (ch - 48);
-        }
+        const n = scanNumber(b, q);
+        if (n < 0) headerError('ERR_CONTENT_LENGTH', 'bad Content-Length', offset + q, name);
         if (contentLength >= 0 && contentLength !== n) headerError('ERR_CONTENT_LENGTH', 'conflicting Content-Length values', offset + p, name);
         contentLength = n;
         headers['content-length'] = n;
+        cr = scanPos();
         break;
       }
-      case 'max-forwards': {
+      case ID_MAX_FORWARDS: {
         // Max-Forwards = 1*DIGIT, 0-255 (RFC 3261 §20.22, RFC 4475 §3.1.2.4); kept as a string.
         if (headers['max-forwards'] !== undefined) headerError('ERR_DUPLICATE_HEADER', 'more than one max-forwards header', offset + p, name);
-        let n = 0;
-        if (vEnd === vStart) throw new SipParseError('ERR_HEADER_VALUE', 'max-forwards: empty', offset + q, name);
-        for (let i = vStart; i < vEnd; i++) {
-          const ch = vs.charCodeAt(i);
-          if (ch < 48 || ch > 57 || (n = n * 10 + (ch - 48)) > 255) {
-            throw new SipParseError('ERR_HEADER_VALUE', 'max-forwards: not a number from 0 to 255', offset + q, name);
-          }
-        }
-        headers['max-forwards'] = vs.slice(vStart, vEnd);
+        const n = scanNumber(b, q);
+        if (n < 0 || n > 255) throw new SipParseError('ERR_HEADER_VALUE', 'max-forwards: not a number from 0 to 255', offset + q, name);
+        cr = scanPos();
+        let t = cr;
+        while (b[t - 1] === SP || b[t - 1] === HT) t--;
+        let f = q;
+        while (b[f] === SP || b[f] === HT) f++;
+        headers['max-forwards'] = t - f === 2 && b[f] === 55 && b[f + 1] === 48 ? '70' : s.slice(f, t);
         break;
       }
-      case 'www-authenticate':
-      case 'proxy-authenticate':
-      case 'authorization':
-      case 'proxy-authorization': {
-        const prev = headers[name];
-        if (prev === undefined) {
-          const out: AuthHeader[] = [];
-          scanAuthList(vs, vStart, vEnd, out);
-          headers[name] = out;
-        } else scanAuthList(vs, vStart, vEnd, prev);
+      case ID_WWW_AUTHENTICATE:
+      case ID_PROXY_AUTHENTICATE:
+      case ID_AUTHORIZATION:
+      case ID_PROXY_AUTHORIZATION: {
+        let list = headers[name] as AuthHeader[] | undefined;
+        if (list === undefined) headers[name] = list = [] as AuthHeader[];
+        cr = scanAuthList(b, s, q, list);
         break;
       }
-      case 'authentication-info':
-      case 'proxy-authentication-info':
+      case ID_AUTHENTICATION_INFO:
+      case ID_PROXY_AUTHENTICATION_INFO: {
         if (headers[name] !== undefined) headerError('ERR_DUPLICATE_HEADER', `more than one ${name} header`, offset + p, name);
-        headers[name] = scanAuthInfo(vs, vStart, vEnd);
+        const info: Record<string, string> = {};
+        cr = scanAuthInfo(b, s, q, info);
+        headers[name] = info;
         break;
+      }
+      // Common raw headers, with named stores; repeats are joined with ", ".
+      case ID_CONTENT_TYPE: {
+        const v = scanRaw(b, s, q);
+        const prev = headers['content-type'];
+        headers['content-type'] = typeof prev === 'string' ? prev + ', ' + v : v;
+        cr = scanPos();
+        break;
+      }
+      case ID_SUBJECT: {
+        const v = scanRaw(b, s, q);
+        const prev = headers.subject;
+        headers.subject = typeof prev === 'string' ? prev + ', ' + v : v;
+        cr = scanPos();
+        break;
+      }
+      case ID_USER_AGENT: {
+        const v = scanRaw(b, s, q);
+        const prev = headers['user-agent'];
+        headers['user-agent'] = typeof prev === 'string' ? prev + ', ' + v : v;
+        cr = scanPos();
+        break;
+      }
+      case ID_ALLOW: {
+        const v = scanRaw(b, s, q);
+        const prev = headers.allow;
+        headers.allow = typeof prev === 'string' ? prev + ', ' + v : v;
+        cr = scanPos();
+        break;
+      }
+      case ID_SUPPORTED: {
+        const v = scanRaw(b, s, q);
+        const prev = headers.supported;
+        headers.supported = typeof prev === 'string' ? prev + ', ' + v : v;
+        cr = scanPos();
+        break;
+      }
+      case ID_EXPIRES: {
+        const v = scanRaw(b, s, q);
+        const prev = headers.expires;
+        headers.expires = typeof prev === 'string' ? prev + ', ' + v : v;
+        cr = scanPos();
+        break;
+      }
       default:
-        appendGeneric(headers, name, value ?? s.slice(vStart, vEnd));
+        appendGeneric(headers, name, scanRaw(b, s, q));
+        cr = scanPos();
     }
-    p = next;
+    p = cr + 2;
   }
   headContentLength = contentLength;
   return msg;
+}
+
+/**
+ * Decodes the header section buf[0, headEnd) (headEnd just past the last header line's CRLF)
+ * and parses it from `start`. When the text is not ASCII, codes are built from the string.
+ */
+export function parseHeadBytes(buf: Buffer, start: number, headEnd: number, offset: number): SipMessage {
+  const s = buf.toString('utf8', 0, headEnd);
+  if (s.length === headEnd) return parseHead(buf, s, start, headEnd, offset);
+  // UTF-8 (or invalid bytes) in the header: byte and character indices differ.
+  return parseHead(codesOf(s), s, start, s.length, offset);
 }
 
 function decodeBody(buf: Buffer, start: number, end: number): string {
@@ -341,7 +429,7 @@ export function parse(input: Uint8Array | string, options?: ParseOptions): SipMe
     throw new SipParseError('ERR_INCOMPLETE', 'no empty line ends the header section', len);
   }
   if (he + 4 - start > maxHeader) throw new SipParseError('ERR_TOO_LARGE', `header section larger than ${maxHeader} bytes`, start + maxHeader);
-  const msg = parseHead(buf.toString('utf8', start, he + 2), start);
+  const msg = parseHeadBytes(buf, start, he + 2, 0);
   const cl = headContentLength;
   const bodyStart = he + 4;
   const maxContent = contentLimit(options);
@@ -360,33 +448,6 @@ export function parse(input: Uint8Array | string, options?: ParseOptions): SipMe
 }
 
 function parseString(input: string, options: ParseOptions | undefined): SipMessage {
-  const maxHeader = headerLimit(options);
-  let start = 0;
-  while (start < input.length && (input.charCodeAt(start) === CR || input.charCodeAt(start) === LF)) start++;
-  const he = input.indexOf('\r\n\r\n', start);
-  if (he < 0) {
-    if (input.length - start > maxHeader) throw new SipParseError('ERR_TOO_LARGE', `header section larger than ${maxHeader} bytes`, start + maxHeader);
-    throw new SipParseError('ERR_INCOMPLETE', 'no empty line ends the header section', input.length);
-  }
-  const head = input.slice(start, he + 2);
-  // chars <= bytes <= 3 * chars: count bytes only when the character count cannot decide
-  const headChars = he + 4 - start;
-  if (headChars > maxHeader || (headChars * 3 > maxHeader && Buffer.byteLength(head) + 2 > maxHeader)) {
-    throw new SipParseError('ERR_TOO_LARGE', `header section larger than ${maxHeader} bytes`, start);
-  }
-  const msg = parseHead(head, start);
-  const cl = headContentLength;
-  const rest = input.slice(he + 4);
-  const maxContent = contentLimit(options);
-  const restBytes = Buffer.byteLength(rest);
-  if (cl >= 0) {
-    if (cl > maxContent) throw new SipParseError('ERR_TOO_LARGE', `body larger than ${maxContent} bytes`, he + 4);
-    if (cl > restBytes) throw new SipParseError('ERR_CONTENT_LENGTH', `Content-Length ${cl} exceeds the ${restBytes} bytes received`, input.length, 'content-length');
-    msg.content = cl === restBytes ? rest : Buffer.from(rest, 'utf8').toString('utf8', 0, cl);
-  } else {
-    if (restBytes > maxContent) throw new SipParseError('ERR_TOO_LARGE', `body larger than ${maxContent} bytes`, he + 4);
-    msg.content = rest;
-    msg.headers['content-length'] = restBytes;
-  }
-  return msg;
+  // Strings are encoded so that limits and Content-Length count bytes (RFC 3261 §20.14).
+  return parse(Buffer.from(input, 'utf8'), options);
 }

@@ -2,10 +2,18 @@
 // Content-Length is always recomputed as the UTF-8 byte length of `content` (RFC 3261 §20.14)
 // and written where the message had it, or last. The message is not modified.
 import { Buffer } from 'node:buffer';
-import { stringifyAuthHeader, stringifyNameAddr, stringifyVia } from './headers.js';
-import { prettyHeaderName } from './names.js';
-import { stringifyUri } from './uri.js';
+import * as headerFormats from './headers.js';
+import * as names from './names.js';
+import * as uriModule from './uri.js';
 import type { AuthHeader, CSeq, NameAddr, RouteAddr, SipMessage, Via } from './types.js';
+
+// Hot-path bindings copied into module constants (see headers.ts).
+const stringifyAuthHeader = headerFormats.stringifyAuthHeader;
+const stringifyNameAddr = headerFormats.stringifyNameAddr;
+const stringifyVia = headerFormats.stringifyVia;
+const prettyHeaderName = names.prettyHeaderName;
+const stringifyUri = uriModule.stringifyUri;
+const byteLength = Buffer.byteLength;
 
 function addrList(name: string, list: readonly (NameAddr | RouteAddr)[]): string {
   if (list.length === 0) return '';
@@ -46,7 +54,7 @@ export function stringify(msg: SipMessage): string {
     s = 'SIP/' + version + ' ' + rs.status + ' ' + (rs.reason ?? '') + '\r\n';
   }
   const content = msg.content ?? '';
-  const contentLength = content.length === 0 ? 0 : Buffer.byteLength(content, 'utf8');
+  const contentLength = content.length === 0 ? 0 : byteLength(content, 'utf8');
   let wroteLength = false;
   const headers = msg.headers;
   for (const name in headers) {

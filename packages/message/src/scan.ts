@@ -1,0 +1,815 @@
+// Byte scanners for the header section (RFC 3261 §25.1 grammar), linear, no regex.
+//
+// Every scanner reads `b`, an array of codes (the received bytes when the header section is
+// ASCII, else one code per UTF-16 unit of `s` with everything >= 0x80 clamped to 0x80), and
+// slices values from `s`, the decoded text, at the same indices. Reading bytes is several times
+// cheaper than String#charCodeAt. `b` always extends at least two codes past the last CRLF
+// (the empty line), so looking two ahead of a CR never reads out of bounds.
+//
+// Folding (RFC 3261 §7.3.1) is handled where LWS is allowed: skipLws steps over
+// CRLF + SP/HT, and the few values that may span a fold are normalised with unfold().
+// Scanners leave their end position in `pos`; module state is safe because nothing here
+// calls out to user code.
+import * as chars from './chars.js';
+import { SipParseError } from './errors.js';
+import type { AuthHeader, AuthInfo, NameAddr, Params, RouteAddr, SipHeaders, SipUri, Via } from './types.js';
+
+// Hot-path bindings copied into module constants: a CJS transform (ts-jest, tsx) turns
+// imported bindings into getters.
+const TOKEN = chars.TOKEN;
+const HOST = chars.HOST;
+const PARAM_VALUE = chars.PARAM_VALUE;
+const SCHEME = chars.SCHEME;
+
+const HT = 9;
+const LF = 10;
+const CR = 13;
+const SP = 32;
+const DQUOTE = 34;
+const AMP = 38;
+const COMMA = 44;
+const DOT = 46;
+const SLASH = 47;
+const COLON = 58;
+const SEMI = 59;
+const LAQUOT = 60;
+const EQUAL = 61;
+const RAQUOT = 62;
+const QUESTION = 63;
+const AT = 64;
+const LBRACKET = 91;
+const BACKSLASH = 92;
+const RBRACKET = 93;
+
+let pos = 0;
+/** The extent of the URI inside <> found by the last scanNameAddr (-1: an addr-spec). */
+let uriFrom = -1;
+let uriTo = -1;
+let base = 0;
+let header = '';
+/** Set when skipLws or a quoted string crossed a fold since the last reset. */
+let folded = false;
+
+/** Where `s` starts in the input (for error offsets) and which header is being read. */
+export function setContext(offset: number, name: string): void {
+  base = offset;
+  header = name;
+}
+
+export function setHeader(name: string): void {
+  header = name;
+}
+
+function fail(message: string, at: number): never {
+  throw new SipParseError('ERR_HEADER_VALUE', `${header || 'header'}: ${message}`, base + at, header || undefined);
+}
+
+/** Codes for a string: one per UTF-16 unit, >= 0x80 clamped to 0x80, plus CRLF CRLF. */
+export function codesOf(s: string): Uint8Array {
+  const n = s.length;
+  const b = new Uint8Array(n + 4);
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    b[i] = c < 0x80 ? c : 0x80;
+  }
+  b[n] = CR;
+  b[n + 1] = LF;
+  b[n + 2] = CR;
+  b[n + 3] = LF;
+  return b;
+}
+
+/** Replaces each fold (optional WSP, CRLF, WSP run) in a sliced value with one SP. */
+function unfold(v: string): string {
+  let out = '';
+  let i = 0;
+  for (;;) {
+    const cr = v.indexOf('\r', i);
+    if (cr < 0) return out + v.slice(i);
+    let e = cr;
+    while (e > i && (v.charCodeAt(e - 1) === SP || v.charCodeAt(e - 1) === HT)) e--;
+    out += v.slice(i, e) + ' ';
+    i = cr + 2;
+    while (v.charCodeAt(i) === SP || v.charCodeAt(i) === HT) i++;
+  }
+}
+
+function sliceValue(s: string, start: number, end: number): string {
+  const v = s.slice(start, end);
+  return folded ? unfold(v) : v;
+}
+
+/** LWS = [*WSP CRLF] 1*WSP; also plain *WSP. */
+function skipLws(b: Uint8Array, p: number): number {
+  for (;;) {
+    const c = b[p];
+    if (c === SP || c === HT) p++;
+    else if (c === CR && b[p + 1] === LF && (b[p + 2] === SP || b[p + 2] === HT)) {
+      folded = true;
+      p += 3;
+    } else return p;
+  }
+}
+
+function scanToken(b: Uint8Array, p: number): number {
+  for (;;) {
+    const c = b[p] as number;
+    if (c >= 128 || TOKEN[c] !== 1) return p;
+    p++;
+  }
+}
+
+/** Index just past the quoted-string whose opening quote is at `p`. */
+function scanQuoted(b: Uint8Array, p: number): number {
+  const start = p;
+  p++;
+  for (;;) {
+    const c = b[p];
+    if (c === DQUOTE) return p + 1;
+    if (c === BACKSLASH) {
+      // quoted-pair = "\" (%x00-09 / %x0B-0C / %x0E-7F)
+      const n = b[p + 1];
+      if (n === CR || n === LF) fail('unterminated quoted string', start);
+      p += 2;
+    } else if (c === CR || c === LF) {
+      if (c === CR && b[p + 1] === LF && (b[p + 2] === SP || b[p + 2] === HT)) {
+        folded = true;
+        p += 3;
+      } else fail('unterminated quoted string', start);
+    } else p++;
+  }
+}
+
+/** The end of a line's value: `p` must be at optional LWS followed by CRLF. */
+function expectEnd(b: Uint8Array, p: number): number {
+  p = skipLws(b, p);
+  if (b[p] !== CR) fail('unexpected character', p);
+  return p;
+}
+
+// ---- Names looked up in place: constants avoid slicing and re-hashing property keys ----
+
+/** Known names by length, as indices into `list` (the hottest first). */
+interface NameTable {
+  list: readonly string[];
+  byLength: number[][];
+}
+
+function makeNameTable(list: readonly string[]): NameTable {
+  const byLength: number[][] = [];
+  list.forEach((n, i) => (byLength[n.length] ??= []).push(i));
+  return { list, byLength };
+}
+
+/** Index in its table's list of the name found by the last nameAt(), -1 if unknown. */
+let nameIndex = -1;
+
+/**
+ * The name at [start, end) as a constant from the table when known (no slice, and the
+ * constant is already a property key), matched case-insensitively when `fold`.
+ */
+function nameAt(table: NameTable, b: Uint8Array, s: string, start: number, end: number, fold: boolean): string {
+  const len = end - start;
+  const candidates = table.byLength[len];
+  if (candidates !== undefined) {
+    const first = fold ? (b[start] as number) | 0x20 : b[start];
+    for (let k = 0; k < candidates.length; k++) {
+      const index = candidates[k] as number;
+      const name = table.list[index] as string;
+      if (name.charCodeAt(0) !== first) continue;
+      let i = 1;
+      if (fold) while (i < len && ((b[start + i] as number) | 0x20) === name.charCodeAt(i)) i++;
+      else while (i < len && b[start + i] === name.charCodeAt(i)) i++;
+      if (i === len) {
+        nameIndex = index;
+        return name;
+      }
+    }
+  }
+  nameIndex = -1;
+  const v = s.slice(start, end);
+  return fold ? v.toLowerCase() : v;
+}
+
+// The first eleven entries are stored by setParam with named stores, in this order.
+const PARAM_NAMES = makeNameTable([
+  'branch', 'tag', 'rport', 'received', 'lr', 'transport', 'expires', 'q', 'maddr', 'user', 'ftag',
+  'ttl', 'method', 'did', 'ob', 'reg-id', '+sip.instance', 'comp', 'alias',
+  'refresher', 'purpose', 'duration', 'reason', 'handling', 'rinstance', 'gr', 'ttag', 'phone-context',
+]);
+
+// ---- Parameters ----
+
+/**
+ * `*( SEMI generic-param )` from `p` (RFC 3261 §25.1); names lower-cased as `sip` does,
+ * flags null. Returns the position after the last parameter and its trailing LWS.
+ */
+function scanParams(b: Uint8Array, s: string, p: number, params: Params): number {
+  for (;;) {
+    p = skipLws(b, p);
+    if (b[p] !== SEMI) return p;
+    p = skipLws(b, p + 1);
+    const nameStart = p;
+    p = scanToken(b, p);
+    if (p === nameStart) fail('empty parameter', p);
+    const name = nameAt(PARAM_NAMES, b, s, nameStart, p, true);
+    const index = nameIndex;
+    p = skipLws(b, p);
+    let value: string | null = null;
+    if (b[p] === EQUAL) {
+      p = skipLws(b, p + 1);
+      const valueStart = p;
+      folded = false;
+      if (b[p] === DQUOTE) {
+        p = scanQuoted(b, p);
+        value = sliceValue(s, valueStart, p);
+      } else {
+        for (;;) {
+          const c = b[p] as number;
+          if (c >= 128 || PARAM_VALUE[c] !== 1) break;
+          p++;
+        }
+        if (p === valueStart) fail('empty parameter value', p);
+        value = s.slice(valueStart, p);
+      }
+    }
+    setParam(params, index, name, value);
+  }
+}
+
+/**
+ * params[name] = value, with named stores for the common names: a keyed store that adds a
+ * property with a varying name is several times slower than a named one.
+ */
+function setParam(params: Params, index: number, name: string, value: string | null): void {
+  switch (index) {
+    case 0:
+      params.branch = value;
+      break;
+    case 1:
+      params.tag = value;
+      break;
+    case 2:
+      params.rport = value;
+      break;
+    case 3:
+      params.received = value;
+      break;
+    case 4:
+      params.lr = value;
+      break;
+    case 5:
+      params.transport = value;
+      break;
+    case 6:
+      params.expires = value;
+      break;
+    case 7:
+      params.q = value;
+      break;
+    case 8:
+      params.maddr = value;
+      break;
+    case 9:
+      params.user = value;
+      break;
+    case 10:
+      params.ftag = value;
+      break;
+    default:
+      if (name === '__proto__') Object.defineProperty(params, name, { value, enumerable: true, writable: true, configurable: true });
+      else params[name] = value;
+  }
+}
+
+// ---- URIs (RFC 3261 §19.1, RFC 3966, RFC 3986) ----
+
+/** Length of the scheme at `start` (excluding the colon), 0 when there is none. */
+export function schemeAt(b: Uint8Array, start: number, end: number): number {
+  const first = (b[start] as number) | 0x20;
+  if (first < 97 || first > 122) return 0;
+  let i = start + 1;
+  while (i < end) {
+    const c = b[i] as number;
+    if (c >= 128 || SCHEME[c] !== 1) break;
+    i++;
+  }
+  return i < end && b[i] === COLON ? i - start : 0;
+}
+
+// URI parameter names keep their case (as in `sip`), so they are matched exactly.
+const URI_PARAM_NAMES = PARAM_NAMES;
+
+function uriParams(b: Uint8Array, s: string, i: number, end: number, params: Params): number {
+  while (i < end && b[i] === SEMI) {
+    const nameStart = ++i;
+    while (i < end) {
+      const c = b[i];
+      if (c === EQUAL || c === SEMI || c === QUESTION) break;
+      i++;
+    }
+    if (i === nameStart) return -1;
+    const name = nameAt(URI_PARAM_NAMES, b, s, nameStart, i, false);
+    const index = nameIndex;
+    let value: string | null = null;
+    if (b[i] === EQUAL) {
+      const valueStart = ++i;
+      while (i < end && b[i] !== SEMI && b[i] !== QUESTION) i++;
+      if (i === valueStart) return -1;
+      value = s.slice(valueStart, i);
+    }
+    setParam(params, index, name, value);
+  }
+  return i;
+}
+
+function isHex(c: number): boolean {
+  return (c >= 48 && c <= 57) || ((c | 0x20) >= 97 && (c | 0x20) <= 102);
+}
+
+/** A URI occupying s[start, end) exactly; undefined when malformed. */
+export function uriAt(b: Uint8Array, s: string, start: number, end: number): SipUri | undefined {
+  const schemeLen = schemeAt(b, start, end);
+  if (schemeLen === 0 || start + schemeLen + 1 >= end) return undefined;
+  for (let j = start; j < end; j++) {
+    const c = b[j] as number;
+    // never in a URI: CTLs, SP, DEL, "<", ">", DQUOTE
+    if (c <= 0x20 || c === 0x7f || c === LAQUOT || c === RAQUOT || c === DQUOTE) return undefined;
+  }
+  const c0 = (b[start] as number) | 0x20;
+  let schema: string;
+  if (schemeLen === 3 && c0 === 115 && ((b[start + 1] as number) | 0x20) === 105 && ((b[start + 2] as number) | 0x20) === 112) schema = 'sip';
+  else if (schemeLen === 4 && c0 === 115 && ((b[start + 1] as number) | 0x20) === 105 && ((b[start + 2] as number) | 0x20) === 112 && ((b[start + 3] as number) | 0x20) === 115) schema = 'sips';
+  else schema = s.slice(start, start + schemeLen).toLowerCase();
+  let i = start + schemeLen + 1;
+  const params: Params = {};
+  const headers: Record<string, string> = {};
+
+  if (schema === 'tel') {
+    // RFC 3966: the number goes in `user`, as in the equivalent sip: URI (RFC 3261 §19.1.6).
+    const numberStart = i;
+    while (i < end && b[i] !== SEMI) i++;
+    if (i === numberStart) return undefined;
+    const user = s.slice(numberStart, i);
+    if (uriParams(b, s, i, end, params) !== end) return undefined;
+    return { schema, user, password: undefined, host: '', port: undefined, params, headers };
+  }
+  if (schema !== 'sip' && schema !== 'sips') {
+    return { schema, user: undefined, password: undefined, host: '', port: undefined, params, headers, opaque: s.slice(i, end) };
+  }
+
+  let user: string | undefined;
+  let password: string | undefined;
+  // RFC 3261 §19.1.1: "@" cannot appear unescaped in params or headers, so the first one
+  // ends the userinfo (which may itself hold ";", "?", "," and ":").
+  let at = -1;
+  for (let j = i; j < end; j++) {
+    if (b[j] === AT) {
+      at = j;
+      break;
+    }
+  }
+  if (at >= 0) {
+    let colon = -1;
+    for (let j = i; j < at; j++) {
+      if (b[j] === COLON) {
+        colon = j;
+        break;
+      }
+    }
+    if (colon >= 0) {
+      user = s.slice(i, colon);
+      password = s.slice(colon + 1, at);
+    } else user = s.slice(i, at);
+    if (at === i || colon === i) return undefined;
+    i = at + 1;
+  }
+
+  const hostStart = i;
+  if (b[i] === LBRACKET) {
+    // IPv6reference: brackets are kept in `host`
+    i++;
+    while (i < end && b[i] !== RBRACKET) {
+      const c = b[i] as number;
+      if (!isHex(c) && c !== COLON && c !== DOT) return undefined;
+      i++;
+    }
+    if (i >= end) return undefined;
+    i++;
+  } else {
+    while (i < end) {
+      const c = b[i] as number;
+      if (c >= 128 || HOST[c] !== 1) break;
+      i++;
+    }
+  }
+  if (i === hostStart) return undefined;
+  const host = s.slice(hostStart, i);
+
+  let port: number | undefined;
+  if (i < end && b[i] === COLON) {
+    const portStart = ++i;
+    let n = 0;
+    while (i < end) {
+      const c = b[i] as number;
+      if (c < 48 || c > 57) break;
+      n = n * 10 + (c - 48);
+      i++;
+    }
+    if (i === portStart || i - portStart > 5 || n > 65535) return undefined;
+    port = n;
+  }
+
+  i = uriParams(b, s, i, end, params);
+  if (i < 0) return undefined;
+
+  if (i < end && b[i] === QUESTION) {
+    // headers = "?" header *( "&" header ), header = hname "=" hvalue
+    i++;
+    if (i === end) return undefined;
+    while (i < end) {
+      const nameStart = i;
+      while (i < end && b[i] !== EQUAL && b[i] !== AMP) i++;
+      if (i === nameStart || b[i] !== EQUAL) return undefined;
+      const name = s.slice(nameStart, i);
+      const valueStart = ++i;
+      while (i < end && b[i] !== AMP) i++;
+      headers[name] = s.slice(valueStart, i);
+      if (i < end) {
+        i++;
+        if (i === end) return undefined;
+      }
+    }
+  }
+  if (i !== end) return undefined;
+  return { schema, user, password, host, port, params, headers };
+}
+
+// ---- Via (RFC 3261 §20.42) ----
+
+function isSip(b: Uint8Array, p: number): boolean {
+  return ((b[p] as number) | 0x20) === 115 && ((b[p + 1] as number) | 0x20) === 105 && ((b[p + 2] as number) | 0x20) === 112;
+}
+
+function transportAt(b: Uint8Array, s: string, start: number, end: number): string {
+  const len = end - start;
+  if (len === 3) {
+    const c0 = b[start];
+    const c1 = b[start + 1];
+    const c2 = b[start + 2];
+    if (c0 === 85 && c1 === 68 && c2 === 80) return 'UDP';
+    if (c0 === 84 && c1 === 67 && c2 === 80) return 'TCP';
+    if (c0 === 84 && c1 === 76 && c2 === 83) return 'TLS';
+    if (c0 === 87 && c1 === 83 && c2 === 83) return 'WSS';
+  } else if (len === 2 && b[start] === 87 && b[start + 1] === 83) return 'WS';
+  return s.slice(start, end);
+}
+
+function scanVia(b: Uint8Array, s: string, p: number): Via {
+  p = skipLws(b, p);
+  let q = scanToken(b, p);
+  if (q - p !== 3 || !isSip(b, p)) fail('expected SIP/2.0/transport', p);
+  p = skipLws(b, q);
+  if (b[p] !== SLASH) fail('expected "/"', p);
+  p = skipLws(b, p + 1);
+  q = scanToken(b, p);
+  if (q === p) fail('expected protocol version', p);
+  const version = q - p === 3 && b[p] === 50 && b[p + 1] === DOT && b[p + 2] === 48 ? '2.0' : s.slice(p, q);
+  p = skipLws(b, q);
+  if (b[p] !== SLASH) fail('expected "/"', p);
+  p = skipLws(b, p + 1);
+  q = scanToken(b, p);
+  if (q === p) fail('expected transport', p);
+  const protocol = transportAt(b, s, p, q);
+  p = skipLws(b, q);
+  if (p === q) fail('expected whitespace before sent-by', p);
+  const hostStart = p;
+  if (b[p] === LBRACKET) {
+    p++;
+    while (b[p] !== RBRACKET) {
+      const c = b[p] as number;
+      if (!isHex(c) && c !== COLON && c !== DOT) fail('bad IPv6 reference', p);
+      p++;
+    }
+    p++;
+  } else {
+    for (;;) {
+      const c = b[p] as number;
+      if (c >= 128 || HOST[c] !== 1) break;
+      p++;
+    }
+  }
+  if (p === hostStart) fail('expected sent-by host', p);
+  const host = s.slice(hostStart, p);
+  let port: number | undefined;
+  p = skipLws(b, p);
+  if (b[p] === COLON) {
+    p = skipLws(b, p + 1);
+    const portStart = p;
+    let n = 0;
+    for (;;) {
+      const c = b[p] as number;
+      if (c < 48 || c > 57) break;
+      n = n * 10 + (c - 48);
+      p++;
+    }
+    if (p === portStart || p - portStart > 5 || n > 65535) fail('bad port', portStart);
+    port = n;
+  }
+  const params: Params = {};
+  pos = scanParams(b, s, p, params);
+  return { version, protocol, host, port, params };
+}
+
+/** Via values from `p` to the end of the line, appended to `out`. Returns the CR index. */
+export function scanViaList(b: Uint8Array, s: string, p: number, out: Via[]): number {
+  for (;;) {
+    out.push(scanVia(b, s, p));
+    p = pos;
+    if (b[p] !== COMMA) return expectEnd(b, p);
+    p++;
+  }
+}
+
+// ---- name-addr / addr-spec (From, To, Contact, Route, Record-Route, Path, Refer-To) ----
+
+function scanNameAddr(b: Uint8Array, s: string, p: number, inList: boolean): NameAddr {
+  p = skipLws(b, p);
+  let name: string | undefined;
+  const c0 = b[p];
+  if (c0 === DQUOTE) {
+    // The display name keeps its quotes, as in `sip`; stringify writes it back unchanged.
+    folded = false;
+    const q = scanQuoted(b, p);
+    name = sliceValue(s, p, q);
+    p = skipLws(b, q);
+    if (b[p] !== LAQUOT) fail('expected "<" after display name', p);
+  } else if (c0 !== LAQUOT) {
+    // *(token LWS) "<", or an addr-spec ("scheme:..."). UTF-8 in an unquoted display name is
+    // outside the grammar but common: accepted here, quoted again by stringify.
+    let q = p;
+    let last = p;
+    let sawSpace = false;
+    folded = false;
+    for (;;) {
+      const c = b[q] as number;
+      if (c >= 128 || TOKEN[c] === 1) {
+        q++;
+        last = q;
+      } else if (c === SP || c === HT || (c === CR && b[q + 1] === LF && (b[q + 2] === SP || b[q + 2] === HT))) {
+        sawSpace = true;
+        q = skipLws(b, q);
+      } else break;
+    }
+    const c = b[q];
+    if (c === LAQUOT) {
+      name = last > p ? sliceValue(s, p, last) : undefined;
+      p = q;
+    } else if (c === COLON && !sawSpace && q > p) {
+      // addr-spec: RFC 3261 §20.10 says a URI with ";", "," or "?" needs <>, so ";" and ","
+      // end it (then come header parameters); "?" is kept liberally (RFC 4475 §3.1.2.13).
+      const uriStart = p;
+      q++;
+      for (;;) {
+        const ch = b[q] as number;
+        if (ch === SEMI || ch === SP || ch === HT || ch === CR || (inList && ch === COMMA)) break;
+        if (ch === LAQUOT || ch === RAQUOT || ch === DQUOTE || ch < 0x20 || ch === 0x7f) fail('bad character in URI', q);
+        q++;
+      }
+      const schemeLen = schemeAt(b, uriStart, q);
+      if (schemeLen === 0 || q === uriStart + schemeLen + 1) fail('bad URI', uriStart);
+      const params: Params = {};
+      const uri = s.slice(uriStart, q);
+      pos = scanParams(b, s, q, params);
+      return { name: undefined, uri, params };
+    } else {
+      return fail('expected name-addr or addr-spec', q);
+    }
+  }
+  // "<" addr-spec ">"; whitespace inside the brackets is tolerated (RFC 4475 §3.1.2.14).
+  p = skipLws(b, p + 1);
+  const uriStart = p;
+  for (;;) {
+    const ch = b[p] as number;
+    if (ch === RAQUOT || ch === SP || ch === HT || ch === CR) break;
+    if (ch === LAQUOT || ch === DQUOTE || ch < 0x20 || ch === 0x7f) fail('bad character in URI', p);
+    p++;
+  }
+  const uriEnd = p;
+  p = skipLws(b, p);
+  if (b[p] !== RAQUOT) fail('missing ">"', p);
+  if (schemeAt(b, uriStart, uriEnd) === 0) fail('bad URI', uriStart);
+  const uri = s.slice(uriStart, uriEnd);
+  const params: Params = {};
+  pos = scanParams(b, s, p + 1, params);
+  // the URI's extent is reported through uriFrom/uriTo for Route parsing
+  uriFrom = uriStart;
+  uriTo = uriEnd;
+  return { name, uri, params };
+}
+
+/** One name-addr filling the line (From, To, Refer-To). Returns the CR index. */
+export function scanSingleNameAddr(b: Uint8Array, s: string, p: number): NameAddr {
+  const v = scanNameAddr(b, s, p, false);
+  pos = expectEnd(b, pos);
+  return v;
+}
+
+export function scanNameAddrList(b: Uint8Array, s: string, p: number, out: NameAddr[]): number {
+  for (;;) {
+    out.push(scanNameAddr(b, s, p, true));
+    p = pos;
+    if (b[p] !== COMMA) return expectEnd(b, p);
+    p++;
+  }
+}
+
+export function scanRouteList(b: Uint8Array, s: string, p: number, out: RouteAddr[]): number {
+  for (;;) {
+    const at = p;
+    uriFrom = -1;
+    const v = scanNameAddr(b, s, p, true);
+    // the URI was inside <> (uriFrom/uriTo) or an addr-spec (parse the string)
+    const uri = uriFrom >= 0 ? uriAt(b, s, uriFrom, uriTo) : uriAt(codesOf(v.uri as string), v.uri as string, 0, (v.uri as string).length);
+    if (uri === undefined) fail('bad URI', at);
+    out.push({ name: v.name, uri, params: v.params });
+    p = pos;
+    if (b[p] !== COMMA) return expectEnd(b, p);
+    p++;
+  }
+}
+
+// ---- CSeq (RFC 3261 §20.16), Content-Length, Max-Forwards, Call-ID ----
+
+const METHODS = makeNameTable(['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'REGISTER', 'PRACK', 'SUBSCRIBE', 'NOTIFY', 'PUBLISH', 'INFO', 'REFER', 'MESSAGE', 'UPDATE']);
+
+/** Reads a method token at [start, end) as a constant when it is a known method. */
+export function methodAt(b: Uint8Array, s: string, start: number, end: number): string {
+  return nameAt(METHODS, b, s, start, end, false);
+}
+
+export function scanCSeq(b: Uint8Array, s: string, p: number, headers: SipHeaders): number {
+  p = skipLws(b, p);
+  const digitsStart = p;
+  let seq = 0;
+  for (;;) {
+    const c = b[p] as number;
+    if (c < 48 || c > 57) break;
+    seq = seq * 10 + (c - 48);
+    p++;
+  }
+  // RFC 3261 §8.1.1.5: a 32-bit unsigned integer
+  if (p === digitsStart || seq > 0xffffffff) fail('bad sequence number', digitsStart);
+  const q = skipLws(b, p);
+  if (q === p) fail('expected method', q);
+  p = scanToken(b, q);
+  if (p === q) fail('bad method', q);
+  headers.cseq = { seq, method: methodAt(b, s, q, p) };
+  return expectEnd(b, p);
+}
+
+/** 1*DIGIT up to 15 digits (RFC 3261 §20.14, §20.22); -1 when malformed. Sets pos to the CR. */
+export function scanNumber(b: Uint8Array, p: number): number {
+  p = skipLws(b, p);
+  const start = p;
+  let n = 0;
+  for (;;) {
+    const c = b[p] as number;
+    if (c < 48 || c > 57) break;
+    n = n * 10 + (c - 48);
+    p++;
+  }
+  if (p === start || p - start > 15) return -1;
+  p = skipLws(b, p);
+  if (b[p] !== CR) return -1;
+  pos = p;
+  return n;
+}
+
+export function scanPos(): number {
+  return pos;
+}
+
+/** Call-ID = word ["@" word]: visible characters, no whitespace (RFC 3261 §20.8). */
+export function scanCallId(b: Uint8Array, s: string, p: number, headers: SipHeaders): number {
+  p = skipLws(b, p);
+  const start = p;
+  for (;;) {
+    const c = b[p] as number;
+    if (c <= 0x20 || c === 0x7f) break;
+    p++;
+  }
+  if (p === start) fail('empty', p);
+  headers['call-id'] = s.slice(start, p);
+  return expectEnd(b, p);
+}
+
+/** A header kept as its raw value: folds become one SP, trailing whitespace is trimmed. */
+export function scanRaw(b: Uint8Array, s: string, p: number): string {
+  p = skipLws(b, p);
+  const start = p;
+  let hasFold = false;
+  let end = p;
+  for (;;) {
+    const c = b[p];
+    if (c === CR) {
+      if (b[p + 1] !== LF) break;
+      if (b[p + 2] === SP || b[p + 2] === HT) {
+        hasFold = true;
+        p += 3;
+        continue;
+      }
+      pos = p;
+      const v = s.slice(start, end);
+      return hasFold ? unfold(v).trim() : v;
+    }
+    if (c === LF) break;
+    p++;
+    if (c !== SP && c !== HT) end = p;
+  }
+  throw new SipParseError('ERR_HEADER_SYNTAX', `${header}: bare CR or LF in header`, base + p, header);
+}
+
+// ---- Authentication headers (RFC 3261 §20.7, §20.27, §20.28, §20.44, RFC 7616) ----
+
+function scanAuthParam(b: Uint8Array, s: string, p: number, into: Record<string, string>): number {
+  const nameStart = p;
+  p = scanToken(b, p);
+  if (p === nameStart) fail('expected auth-param', p);
+  const name = s.slice(nameStart, p);
+  p = skipLws(b, p);
+  if (b[p] !== EQUAL) fail('expected "="', p);
+  p = skipLws(b, p + 1);
+  const valueStart = p;
+  folded = false;
+  if (b[p] === DQUOTE) {
+    p = scanQuoted(b, p);
+  } else {
+    for (;;) {
+      const c = b[p] as number;
+      if (c >= 128 || PARAM_VALUE[c] !== 1) break;
+      p++;
+    }
+    // token68-style trailing "=" padding (base64) stays with the value
+    while (b[p] === EQUAL) p++;
+  }
+  if (p === valueStart) fail('empty auth-param value', p);
+  const value = sliceValue(s, valueStart, p);
+  if (name === '__proto__') Object.defineProperty(into, name, { value, enumerable: true, writable: true, configurable: true });
+  else into[name] = value;
+  return skipLws(b, p);
+}
+
+/** One challenge or credentials: scheme, then comma-separated params (as on the wire). */
+function scanAuth(b: Uint8Array, s: string, p: number): AuthHeader {
+  p = skipLws(b, p);
+  const schemeStart = p;
+  p = scanToken(b, p);
+  if (p === schemeStart) fail('expected auth scheme', p);
+  const auth: AuthHeader = { scheme: s.slice(schemeStart, p) };
+  const q = skipLws(b, p);
+  if (b[q] === CR || b[q] === COMMA) {
+    pos = q;
+    return auth;
+  }
+  if (q === p) fail('expected whitespace after scheme', q);
+  p = scanAuthParam(b, s, q, auth);
+  while (b[p] === COMMA) {
+    // A comma starts either the next param or the next challenge ("token LWS token").
+    const next = skipLws(b, p + 1);
+    const t = skipLws(b, scanToken(b, next));
+    if (b[t] !== EQUAL) break;
+    p = scanAuthParam(b, s, next, auth);
+  }
+  pos = p;
+  return auth;
+}
+
+export function scanAuthList(b: Uint8Array, s: string, p: number, out: AuthHeader[]): number {
+  for (;;) {
+    out.push(scanAuth(b, s, p));
+    p = pos;
+    if (b[p] !== COMMA) return expectEnd(b, p);
+    p++;
+  }
+}
+
+/** Authentication-Info: comma-separated params. Returns the CR index. */
+export function scanAuthInfo(b: Uint8Array, s: string, p: number, into: AuthInfo): number {
+  p = scanAuthParam(b, s, skipLws(b, p), into);
+  while (b[p] === COMMA) p = scanAuthParam(b, s, skipLws(b, p + 1), into);
+  return expectEnd(b, p);
+}
+
+/** Single-value scanners for the public helpers: the value must fill the line. */
+export function scanNameAddrValue(b: Uint8Array, s: string): NameAddr {
+  const v = scanNameAddr(b, s, 0, false);
+  expectEnd(b, pos);
+  return v;
+}
+
+export function scanAuthValue(b: Uint8Array, s: string): AuthHeader {
+  const v = scanAuth(b, s, 0);
+  if (b[pos] !== CR) fail('more than one value; use parseAuthHeaders', pos);
+  return v;
+}
