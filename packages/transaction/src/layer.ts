@@ -452,7 +452,7 @@ export class TransactionLayer extends EventEmitter<TransactionLayerEvents> {
     this.counters.serverCreated++;
     this.emit('created', tx);
     if (invite) {
-      tx.invite = invite;
+      tx.linkInvite(invite);
       invite.cancelReceived();
     }
     try {

@@ -24,12 +24,7 @@ const responseSendOptions = { allowOversize: true } as const;
 export abstract class ServerTransaction extends Transaction {
   /** The serialised last response a request retransmission (or Timer G) resends. */
   protected lastResponse: Uint8Array | undefined;
-  /**
-   * For a CANCEL: the INVITE server transaction it matched (RFC 3261 §9.2), so the TU can
-   * answer that INVITE with 487. Undefined for other methods, or when nothing matched (the TU
-   * answers such a CANCEL 481).
-   */
-  invite: InviteServerTransaction | undefined;
+  private cancelTarget: InviteServerTransaction | undefined;
 
   protected constructor(
     host: TransactionHost,
@@ -40,6 +35,20 @@ export abstract class ServerTransaction extends Transaction {
     initial: TransactionState,
   ) {
     super(host, method, branch, transport, remote, initial, responseSendOptions);
+  }
+
+  /**
+   * For a CANCEL: the INVITE server transaction it matched (RFC 3261 §9.2), so the TU can
+   * answer that INVITE with 487. Undefined for other methods, or when nothing matched (the TU
+   * answers such a CANCEL 481).
+   */
+  get invite(): InviteServerTransaction | undefined {
+    return this.cancelTarget;
+  }
+
+  /** @internal the layer links a CANCEL's transaction to the INVITE it matched. */
+  linkInvite(invite: InviteServerTransaction): void {
+    this.cancelTarget = invite;
   }
 
   /**
@@ -63,7 +72,7 @@ export abstract class ServerTransaction extends Transaction {
 
   protected release(): void {
     this.lastResponse = undefined;
-    this.invite = undefined;
+    this.cancelTarget = undefined;
   }
 }
 
