@@ -1,6 +1,6 @@
 // The layer's timer queue: one clock timer for every SIP timer, in due order, with cancel and
 // reschedule, and a thrown callback reported instead of escaping.
-import { ManualClock } from '@sipts/transaction';
+import { ManualClock, realClock } from '@sipts/transaction';
 import { TimerQueue, TimerSlot, type TimerName } from '../src/timers.js';
 
 function owner(log: string[], label: string, clock: ManualClock, fail = false): { onTimer(name: TimerName): void } {
@@ -86,4 +86,11 @@ test('a heap of many slots with random cancels fires the rest in order', () => {
   clock.advance(6000);
   expect(fired).toHaveLength(2000 - Math.ceil(2000 / 3));
   expect([...fired].sort((a, b) => a - b)).toEqual(fired);
+});
+
+test('the default clock unrefs its timers and clears them', () => {
+  const handle = realClock.setTimeout(() => {}, 60_000) as ReturnType<typeof setTimeout>;
+  expect(handle.hasRef()).toBe(false);
+  realClock.clearTimeout(handle);
+  expect(typeof realClock.now()).toBe('number');
 });
