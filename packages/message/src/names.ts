@@ -58,6 +58,7 @@ export function headerId(name: string): number {
 
 const BY_LENGTH: number[][] = [];
 HEADER_NAMES.forEach((n, id) => (BY_LENGTH[n.length] ??= []).push(id));
+const NAME_CODES: readonly Uint8Array[] = HEADER_NAMES.map((n) => Uint8Array.from(n, (c) => c.charCodeAt(0)));
 const COMPACT_BY_CODE: number[] = [];
 for (const letter in COMPACT) COMPACT_BY_CODE[letter.charCodeAt(0)] = headerId(COMPACT[letter] as string);
 
@@ -77,10 +78,10 @@ export function headerIdAt(b: Uint8Array, start: number, end: number): number {
   const first = (b[start] as number) | 0x20;
   for (let k = 0; k < candidates.length; k++) {
     const id = candidates[k] as number;
-    const name = HEADER_NAMES[id] as string;
-    if (name.charCodeAt(0) !== first) continue;
+    const codes = NAME_CODES[id] as Uint8Array;
+    if (codes[0] !== first) continue;
     let i = 1;
-    while (i < len && ((b[start + i] as number) | 0x20) === name.charCodeAt(i)) i++;
+    while (i < len && ((b[start + i] as number) | 0x20) === codes[i]) i++;
     if (i === len) return id;
   }
   return -1;

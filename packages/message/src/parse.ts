@@ -31,36 +31,36 @@ const setHeader = scan.setHeader;
 const headerIdAt = names.headerIdAt;
 const HEADER_NAMES = names.HEADER_NAMES;
 
-// Dispatch on header ids (integers), not names: a switch over strings compares them one by one.
-function idOf(name: string): number {
-  const id = names.headerId(name);
-  if (id < 0) throw new Error(`${name} is not a known header`);
-  return id;
+// Dispatch on header ids (integers), not names: a switch over strings compares them one by
+// one. The case labels are literals (a jump table); these constants name them and are checked
+// against names.ts when the module loads.
+const ID_VIA = 0;
+const ID_FROM = 1;
+const ID_TO = 2;
+const ID_REFER_TO = 21;
+const ID_CALL_ID = 3;
+const ID_CSEQ = 4;
+const ID_CONTACT = 5;
+const ID_ROUTE = 6;
+const ID_RECORD_ROUTE = 7;
+const ID_PATH = 8;
+const ID_CONTENT_LENGTH = 9;
+const ID_MAX_FORWARDS = 14;
+const ID_WWW_AUTHENTICATE = 15;
+const ID_PROXY_AUTHENTICATE = 16;
+const ID_AUTHORIZATION = 17;
+const ID_PROXY_AUTHORIZATION = 18;
+const ID_AUTHENTICATION_INFO = 19;
+const ID_PROXY_AUTHENTICATION_INFO = 20;
+const ID_CONTENT_TYPE = 10;
+const ID_SUBJECT = 23;
+const ID_USER_AGENT = 30;
+const ID_ALLOW = 25;
+const ID_SUPPORTED = 24;
+const ID_EXPIRES = 28;
+for (const [name, id] of Object.entries({ 'via': ID_VIA, 'from': ID_FROM, 'to': ID_TO, 'refer-to': ID_REFER_TO, 'call-id': ID_CALL_ID, 'cseq': ID_CSEQ, 'contact': ID_CONTACT, 'route': ID_ROUTE, 'record-route': ID_RECORD_ROUTE, 'path': ID_PATH, 'content-length': ID_CONTENT_LENGTH, 'max-forwards': ID_MAX_FORWARDS, 'www-authenticate': ID_WWW_AUTHENTICATE, 'proxy-authenticate': ID_PROXY_AUTHENTICATE, 'authorization': ID_AUTHORIZATION, 'proxy-authorization': ID_PROXY_AUTHORIZATION, 'authentication-info': ID_AUTHENTICATION_INFO, 'proxy-authentication-info': ID_PROXY_AUTHENTICATION_INFO, 'content-type': ID_CONTENT_TYPE, 'subject': ID_SUBJECT, 'user-agent': ID_USER_AGENT, 'allow': ID_ALLOW, 'supported': ID_SUPPORTED, 'expires': ID_EXPIRES })) {
+  if (names.headerId(name) !== id) throw new Error(`@sipts/message: header id table out of date (${name})`);
 }
-const ID_VIA = idOf('via');
-const ID_FROM = idOf('from');
-const ID_TO = idOf('to');
-const ID_REFER_TO = idOf('refer-to');
-const ID_CALL_ID = idOf('call-id');
-const ID_CSEQ = idOf('cseq');
-const ID_CONTACT = idOf('contact');
-const ID_ROUTE = idOf('route');
-const ID_RECORD_ROUTE = idOf('record-route');
-const ID_PATH = idOf('path');
-const ID_CONTENT_LENGTH = idOf('content-length');
-const ID_MAX_FORWARDS = idOf('max-forwards');
-const ID_WWW_AUTHENTICATE = idOf('www-authenticate');
-const ID_PROXY_AUTHENTICATE = idOf('proxy-authenticate');
-const ID_AUTHORIZATION = idOf('authorization');
-const ID_PROXY_AUTHORIZATION = idOf('proxy-authorization');
-const ID_AUTHENTICATION_INFO = idOf('authentication-info');
-const ID_PROXY_AUTHENTICATION_INFO = idOf('proxy-authentication-info');
-const ID_CONTENT_TYPE = idOf('content-type');
-const ID_SUBJECT = idOf('subject');
-const ID_USER_AGENT = idOf('user-agent');
-const ID_ALLOW = idOf('allow');
-const ID_SUPPORTED = idOf('supported');
-const ID_EXPIRES = idOf('expires');
 const HT = 9;
 const LF = 10;
 const CR = 13;
@@ -229,37 +229,37 @@ export function parseHead(b: Uint8Array, s: string, start: number, len: number, 
     const name = id >= 0 ? (HEADER_NAMES[id] as string) : s.slice(p, nameEnd).toLowerCase();
     setHeader(name);
     switch (id) {
-      case ID_VIA: {
+      case 0 /* ID_VIA */: {
         let list = headers.via;
         if (list === undefined) headers.via = list = [] as Via[];
         cr = scanViaList(b, s, q, list);
         break;
       }
       // Named (not keyed) stores throughout: see setParam in scan.ts.
-      case ID_FROM:
+      case 1 /* ID_FROM */:
         if (headers.from !== undefined) headerError('ERR_DUPLICATE_HEADER', 'more than one from header', offset + p, name);
         headers.from = scanSingleNameAddr(b, s, q);
         cr = scanPos();
         break;
-      case ID_TO:
+      case 2 /* ID_TO */:
         if (headers.to !== undefined) headerError('ERR_DUPLICATE_HEADER', 'more than one to header', offset + p, name);
         headers.to = scanSingleNameAddr(b, s, q);
         cr = scanPos();
         break;
-      case ID_REFER_TO:
+      case 21 /* ID_REFER_TO */:
         if (headers['refer-to'] !== undefined) headerError('ERR_DUPLICATE_HEADER', 'more than one refer-to header', offset + p, name);
         headers['refer-to'] = scanSingleNameAddr(b, s, q);
         cr = scanPos();
         break;
-      case ID_CALL_ID:
+      case 3 /* ID_CALL_ID */:
         if (headers['call-id'] !== undefined) headerError('ERR_DUPLICATE_HEADER', 'more than one call-id header', offset + p, name);
         cr = scanCallId(b, s, q, headers);
         break;
-      case ID_CSEQ:
+      case 4 /* ID_CSEQ */:
         if (headers.cseq !== undefined) headerError('ERR_DUPLICATE_HEADER', 'more than one cseq header', offset + p, name);
         cr = scanCSeq(b, s, q, headers);
         break;
-      case ID_CONTACT: {
+      case 5 /* ID_CONTACT */: {
         const prev = headers.contact;
         let t = q;
         while (b[t] === SP || b[t] === HT) t++;
@@ -279,25 +279,25 @@ export function parseHead(b: Uint8Array, s: string, start: number, len: number, 
         }
         break;
       }
-      case ID_ROUTE: {
+      case 6 /* ID_ROUTE */: {
         let list = headers.route;
         if (list === undefined) headers.route = list = [] as RouteAddr[];
         cr = scanRouteList(b, s, q, list);
         break;
       }
-      case ID_RECORD_ROUTE: {
+      case 7 /* ID_RECORD_ROUTE */: {
         let list = headers['record-route'];
         if (list === undefined) headers['record-route'] = list = [] as RouteAddr[];
         cr = scanRouteList(b, s, q, list);
         break;
       }
-      case ID_PATH: {
+      case 8 /* ID_PATH */: {
         let list = headers.path;
         if (list === undefined) headers.path = list = [] as RouteAddr[];
         cr = scanRouteList(b, s, q, list);
         break;
       }
-      case ID_CONTENT_LENGTH: {
+      case 9 /* ID_CONTENT_LENGTH */: {
         // Content-Length = 1*DIGIT (RFC 3261 §20.14); a second, different value is a framing
         // error (RFC 4475 §3.3.9).
         const n = scanNumber(b, q);
@@ -308,7 +308,7 @@ export function parseHead(b: Uint8Array, s: string, start: number, len: number, 
         cr = scanPos();
         break;
       }
-      case ID_MAX_FORWARDS: {
+      case 14 /* ID_MAX_FORWARDS */: {
         // Max-Forwards = 1*DIGIT, 0-255 (RFC 3261 §20.22, RFC 4475 §3.1.2.4); kept as a string.
         if (headers['max-forwards'] !== undefined) headerError('ERR_DUPLICATE_HEADER', 'more than one max-forwards header', offset + p, name);
         const n = scanNumber(b, q);
@@ -321,17 +321,17 @@ export function parseHead(b: Uint8Array, s: string, start: number, len: number, 
         headers['max-forwards'] = t - f === 2 && b[f] === 55 && b[f + 1] === 48 ? '70' : s.slice(f, t);
         break;
       }
-      case ID_WWW_AUTHENTICATE:
-      case ID_PROXY_AUTHENTICATE:
-      case ID_AUTHORIZATION:
-      case ID_PROXY_AUTHORIZATION: {
+      case 15 /* ID_WWW_AUTHENTICATE */:
+      case 16 /* ID_PROXY_AUTHENTICATE */:
+      case 17 /* ID_AUTHORIZATION */:
+      case 18 /* ID_PROXY_AUTHORIZATION */: {
         let list = headers[name] as AuthHeader[] | undefined;
         if (list === undefined) headers[name] = list = [] as AuthHeader[];
         cr = scanAuthList(b, s, q, list);
         break;
       }
-      case ID_AUTHENTICATION_INFO:
-      case ID_PROXY_AUTHENTICATION_INFO: {
+      case 19 /* ID_AUTHENTICATION_INFO */:
+      case 20 /* ID_PROXY_AUTHENTICATION_INFO */: {
         if (headers[name] !== undefined) headerError('ERR_DUPLICATE_HEADER', `more than one ${name} header`, offset + p, name);
         const info: Record<string, string> = {};
         cr = scanAuthInfo(b, s, q, info);
@@ -339,42 +339,42 @@ export function parseHead(b: Uint8Array, s: string, start: number, len: number, 
         break;
       }
       // Common raw headers, with named stores; repeats are joined with ", ".
-      case ID_CONTENT_TYPE: {
+      case 10 /* ID_CONTENT_TYPE */: {
         const v = scanRaw(b, s, q);
         const prev = headers['content-type'];
         headers['content-type'] = typeof prev === 'string' ? prev + ', ' + v : v;
         cr = scanPos();
         break;
       }
-      case ID_SUBJECT: {
+      case 23 /* ID_SUBJECT */: {
         const v = scanRaw(b, s, q);
         const prev = headers.subject;
         headers.subject = typeof prev === 'string' ? prev + ', ' + v : v;
         cr = scanPos();
         break;
       }
-      case ID_USER_AGENT: {
+      case 30 /* ID_USER_AGENT */: {
         const v = scanRaw(b, s, q);
         const prev = headers['user-agent'];
         headers['user-agent'] = typeof prev === 'string' ? prev + ', ' + v : v;
         cr = scanPos();
         break;
       }
-      case ID_ALLOW: {
+      case 25 /* ID_ALLOW */: {
         const v = scanRaw(b, s, q);
         const prev = headers.allow;
         headers.allow = typeof prev === 'string' ? prev + ', ' + v : v;
         cr = scanPos();
         break;
       }
-      case ID_SUPPORTED: {
+      case 24 /* ID_SUPPORTED */: {
         const v = scanRaw(b, s, q);
         const prev = headers.supported;
         headers.supported = typeof prev === 'string' ? prev + ', ' + v : v;
         cr = scanPos();
         break;
       }
-      case ID_EXPIRES: {
+      case 28 /* ID_EXPIRES */: {
         const v = scanRaw(b, s, q);
         const prev = headers.expires;
         headers.expires = typeof prev === 'string' ? prev + ', ' + v : v;
@@ -419,32 +419,60 @@ export function parse(input: Uint8Array | string, options?: ParseOptions): SipMe
   if (!(input instanceof Uint8Array)) throw new SipParseError('ERR_START_LINE', 'input must be a Uint8Array or a string', 0);
   const buf = asBuffer(input);
   const len = buf.length;
-  const maxHeader = headerLimit(options);
+  const maxHeader = options === undefined ? DEFAULT_MAX_HEADER_BYTES : headerLimit(options);
+  const maxContent = options === undefined ? DEFAULT_MAX_CONTENT_LENGTH : contentLimit(options);
   let start = 0;
   while (start < len && (buf[start] === CR || buf[start] === LF)) start++;
+  if (len <= ONE_DECODE_LIMIT) {
+    // One decode for the whole datagram. When every byte became one UTF-16 unit (ASCII, the
+    // usual case) byte and string indices agree: the header end is found on the string and
+    // the body is a slice of it.
+    const s = buf.toString(); // no arguments: Buffer's fastest path to utf8Slice
+    if (s.length === len) {
+      const he = s.indexOf('\r\n\r\n', start);
+      checkHeaderEnd(he, start, len, maxHeader);
+      const msg = parseHead(buf, s, start, he + 2, 0);
+      const bodyStart = he + 4;
+      const cl = checkBody(msg, headContentLength, bodyStart, len, maxContent);
+      msg.content = cl === 0 ? '' : s.slice(bodyStart, bodyStart + cl);
+      return msg;
+    }
+  }
   // Search no further than the limit allows, so a huge header line is refused in bounded time.
   const he = len - start <= maxHeader + 4 ? buf.indexOf(HEADER_END, start) : buf.subarray(0, start + maxHeader).indexOf(HEADER_END, start);
+  checkHeaderEnd(he, start, len, maxHeader);
+  const msg = parseHeadBytes(buf, start, he + 2, 0);
+  const bodyStart = he + 4;
+  const cl = checkBody(msg, headContentLength, bodyStart, len, maxContent);
+  msg.content = decodeBody(buf, bodyStart, bodyStart + cl);
+  return msg;
+}
+
+/** Datagrams up to this size are decoded in one piece (a UDP datagram is at most 65535). */
+const ONE_DECODE_LIMIT = 65535;
+
+function checkHeaderEnd(he: number, start: number, len: number, maxHeader: number): void {
   if (he < 0) {
     if (len - start > maxHeader) throw new SipParseError('ERR_TOO_LARGE', `header section larger than ${maxHeader} bytes`, start + maxHeader);
     throw new SipParseError('ERR_INCOMPLETE', 'no empty line ends the header section', len);
   }
   if (he + 4 - start > maxHeader) throw new SipParseError('ERR_TOO_LARGE', `header section larger than ${maxHeader} bytes`, start + maxHeader);
-  const msg = parseHeadBytes(buf, start, he + 2, 0);
-  const cl = headContentLength;
-  const bodyStart = he + 4;
-  const maxContent = contentLimit(options);
+}
+
+/**
+ * The body length in bytes: Content-Length when present (which must fit in the datagram,
+ * RFC 4475 §3.1.2.2), else the rest of the datagram, recorded as the message's
+ * content-length so it reads like one that carried the header (stringify writes it back).
+ */
+function checkBody(msg: SipMessage, cl: number, bodyStart: number, len: number, maxContent: number): number {
   if (cl >= 0) {
     if (cl > maxContent) throw new SipParseError('ERR_TOO_LARGE', `body larger than ${maxContent} bytes`, bodyStart);
     if (cl > len - bodyStart) throw new SipParseError('ERR_CONTENT_LENGTH', `Content-Length ${cl} exceeds the ${len - bodyStart} bytes received`, len, 'content-length');
-    msg.content = decodeBody(buf, bodyStart, bodyStart + cl);
-  } else {
-    if (len - bodyStart > maxContent) throw new SipParseError('ERR_TOO_LARGE', `body larger than ${maxContent} bytes`, bodyStart);
-    msg.content = decodeBody(buf, bodyStart, len);
-    // The body is the rest of the datagram; record its length so the message reads the same
-    // as one that carried the header (and stringify writes it back).
-    msg.headers['content-length'] = len - bodyStart;
+    return cl;
   }
-  return msg;
+  if (len - bodyStart > maxContent) throw new SipParseError('ERR_TOO_LARGE', `body larger than ${maxContent} bytes`, bodyStart);
+  msg.headers['content-length'] = len - bodyStart;
+  return len - bodyStart;
 }
 
 function parseString(input: string, options: ParseOptions | undefined): SipMessage {

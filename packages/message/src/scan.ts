@@ -99,7 +99,11 @@ function sliceValue(s: string, start: number, end: number): string {
   return folded ? unfold(v) : v;
 }
 
-/** LWS = [*WSP CRLF] 1*WSP; also plain *WSP. */
+/**
+ * LWS = [*WSP CRLF] 1*WSP; also plain *WSP. Hot callers test the first code themselves
+ * (`b[p] === SP || b[p] === HT || b[p] === CR`) and call this only then: the call is not
+ * always inlined, and most positions hold no whitespace.
+ */
 function skipLws(b: Uint8Array, p: number): number {
   for (;;) {
     const c = b[p];
@@ -142,23 +146,24 @@ function scanQuoted(b: Uint8Array, p: number): number {
 
 /** The end of a line's value: `p` must be at optional LWS followed by CRLF. */
 function expectEnd(b: Uint8Array, p: number): number {
-  p = skipLws(b, p);
+  if (b[p] === SP || b[p] === HT || b[p] === CR) p = skipLws(b, p);
   if (b[p] !== CR) fail('unexpected character', p);
   return p;
 }
 
 // ---- Names looked up in place: constants avoid slicing and re-hashing property keys ----
 
-/** Known names by length, as indices into `list` (the hottest first). */
+/** Known names by length, as indices into `list` (the hottest first), with their codes. */
 interface NameTable {
   list: readonly string[];
+  codes: readonly Uint8Array[];
   byLength: number[][];
 }
 
 function makeNameTable(list: readonly string[]): NameTable {
   const byLength: number[][] = [];
   list.forEach((n, i) => (byLength[n.length] ??= []).push(i));
-  return { list, byLength };
+  return { list, codes: list.map((n) => Uint8Array.from(n, (c) => c.charCodeAt(0))), byLength };
 }
 
 /** Index in its table's list of the name found by the last nameAt(), -1 if unknown. */
@@ -172,17 +177,17 @@ function nameAt(table: NameTable, b: Uint8Array, s: string, start: number, end: 
   const len = end - start;
   const candidates = table.byLength[len];
   if (candidates !== undefined) {
-    const first = fold ? (b[start] as number) | 0x20 : b[start];
+    const mask = fold ? 0x20 : 0;
+    const first = (b[start] as number) | mask;
     for (let k = 0; k < candidates.length; k++) {
       const index = candidates[k] as number;
-      const name = table.list[index] as string;
-      if (name.charCodeAt(0) !== first) continue;
+      const codes = table.codes[index] as Uint8Array;
+      if (codes[0] !== first) continue;
       let i = 1;
-      if (fold) while (i < len && ((b[start + i] as number) | 0x20) === name.charCodeAt(i)) i++;
-      else while (i < len && b[start + i] === name.charCodeAt(i)) i++;
+      while (i < len && ((b[start + i] as number) | mask) === codes[i]) i++;
       if (i === len) {
         nameIndex = index;
-        return name;
+        return table.list[index] as string;
       }
     }
   }
@@ -206,18 +211,20 @@ const PARAM_NAMES = makeNameTable([
  */
 function scanParams(b: Uint8Array, s: string, p: number, params: Params): number {
   for (;;) {
-    p = skipLws(b, p);
+    if (b[p] === SP || b[p] === HT || b[p] === CR) p = skipLws(b, p);
     if (b[p] !== SEMI) return p;
-    p = skipLws(b, p + 1);
+    p = p + 1;
+    if (b[p] === SP || b[p] === HT || b[p] === CR) p = skipLws(b, p);
     const nameStart = p;
     p = scanToken(b, p);
     if (p === nameStart) fail('empty parameter', p);
     const name = nameAt(PARAM_NAMES, b, s, nameStart, p, true);
     const index = nameIndex;
-    p = skipLws(b, p);
+    if (b[p] === SP || b[p] === HT || b[p] === CR) p = skipLws(b, p);
     let value: string | null = null;
     if (b[p] === EQUAL) {
-      p = skipLws(b, p + 1);
+      p = p + 1;
+      if (b[p] === SP || b[p] === HT || b[p] === CR) p = skipLws(b, p);
       const valueStart = p;
       folded = false;
       if (b[p] === DQUOTE) {
@@ -466,23 +473,51 @@ function transportAt(b: Uint8Array, s: string, start: number, end: number): stri
 }
 
 function scanVia(b: Uint8Array, s: string, p: number): Via {
-  p = skipLws(b, p);
-  let q = scanToken(b, p);
-  if (q - p !== 3 || !isSip(b, p)) fail('expected SIP/2.0/transport', p);
-  p = skipLws(b, q);
-  if (b[p] !== SLASH) fail('expected "/"', p);
-  p = skipLws(b, p + 1);
-  q = scanToken(b, p);
-  if (q === p) fail('expected protocol version', p);
-  const version = q - p === 3 && b[p] === 50 && b[p + 1] === DOT && b[p + 2] === 48 ? '2.0' : s.slice(p, q);
-  p = skipLws(b, q);
-  if (b[p] !== SLASH) fail('expected "/"', p);
-  p = skipLws(b, p + 1);
-  q = scanToken(b, p);
-  if (q === p) fail('expected transport', p);
-  const protocol = transportAt(b, s, p, q);
-  p = skipLws(b, q);
-  if (p === q) fail('expected whitespace before sent-by', p);
+  if (b[p] === SP || b[p] === HT || b[p] === CR) p = skipLws(b, p);
+  let version: string;
+  let protocol: string;
+  let q: number;
+  if (b[p] === 83 && b[p + 1] === 73 && b[p + 2] === 80 && b[p + 3] === SLASH && b[p + 4] === 50 && b[p + 5] === DOT && b[p + 6] === 48 && b[p + 7] === SLASH) {
+    // "SIP/2.0/" as nearly everyone writes it: no LWS to look for
+    version = '2.0';
+    p += 8;
+    q = p;
+    for (;;) {
+      const c = b[q] as number;
+      if (c >= 128 || TOKEN[c] !== 1) break;
+      q++;
+    }
+    if (q === p) fail('expected transport', p);
+    protocol = transportAt(b, s, p, q);
+    p = q;
+  } else {
+    q = scanToken(b, p);
+    if (q - p !== 3 || !isSip(b, p)) fail('expected SIP/2.0/transport', p);
+    p = q;
+    if (b[p] === SP || b[p] === HT || b[p] === CR) p = skipLws(b, p);
+    if (b[p] !== SLASH) fail('expected "/"', p);
+    p = p + 1;
+    if (b[p] === SP || b[p] === HT || b[p] === CR) p = skipLws(b, p);
+    q = scanToken(b, p);
+    if (q === p) fail('expected protocol version', p);
+    version = q - p === 3 && b[p] === 50 && b[p + 1] === DOT && b[p + 2] === 48 ? '2.0' : s.slice(p, q);
+    p = q;
+    if (b[p] === SP || b[p] === HT || b[p] === CR) p = skipLws(b, p);
+    if (b[p] !== SLASH) fail('expected "/"', p);
+    p = p + 1;
+    if (b[p] === SP || b[p] === HT || b[p] === CR) p = skipLws(b, p);
+    q = scanToken(b, p);
+    if (q === p) fail('expected transport', p);
+    protocol = transportAt(b, s, p, q);
+    p = q;
+  }
+  if (b[p] === SP) {
+    p++;
+    if (b[p] === SP || b[p] === HT || b[p] === CR) p = skipLws(b, p);
+  } else {
+    if (b[p] === HT || b[p] === CR) p = skipLws(b, p);
+    if (p === q) fail('expected whitespace before sent-by', p);
+  }
   const hostStart = p;
   if (b[p] === LBRACKET) {
     p++;
@@ -502,9 +537,10 @@ function scanVia(b: Uint8Array, s: string, p: number): Via {
   if (p === hostStart) fail('expected sent-by host', p);
   const host = s.slice(hostStart, p);
   let port: number | undefined;
-  p = skipLws(b, p);
+  if (b[p] === SP || b[p] === HT || b[p] === CR) p = skipLws(b, p);
   if (b[p] === COLON) {
-    p = skipLws(b, p + 1);
+    p = p + 1;
+    if (b[p] === SP || b[p] === HT || b[p] === CR) p = skipLws(b, p);
     const portStart = p;
     let n = 0;
     for (;;) {
@@ -534,7 +570,7 @@ export function scanViaList(b: Uint8Array, s: string, p: number, out: Via[]): nu
 // ---- name-addr / addr-spec (From, To, Contact, Route, Record-Route, Path, Refer-To) ----
 
 function scanNameAddr(b: Uint8Array, s: string, p: number, inList: boolean): NameAddr {
-  p = skipLws(b, p);
+  if (b[p] === SP || b[p] === HT || b[p] === CR) p = skipLws(b, p);
   let name: string | undefined;
   const c0 = b[p];
   if (c0 === DQUOTE) {
@@ -542,7 +578,8 @@ function scanNameAddr(b: Uint8Array, s: string, p: number, inList: boolean): Nam
     folded = false;
     const q = scanQuoted(b, p);
     name = sliceValue(s, p, q);
-    p = skipLws(b, q);
+    p = q;
+    if (b[p] === SP || b[p] === HT || b[p] === CR) p = skipLws(b, p);
     if (b[p] !== LAQUOT) fail('expected "<" after display name', p);
   } else if (c0 !== LAQUOT) {
     // *(token LWS) "<", or an addr-spec ("scheme:..."). UTF-8 in an unquoted display name is
@@ -558,7 +595,7 @@ function scanNameAddr(b: Uint8Array, s: string, p: number, inList: boolean): Nam
         last = q;
       } else if (c === SP || c === HT || (c === CR && b[q + 1] === LF && (b[q + 2] === SP || b[q + 2] === HT))) {
         sawSpace = true;
-        q = skipLws(b, q);
+        if (b[q] === SP || b[q] === HT || b[q] === CR) q = skipLws(b, q);
       } else break;
     }
     const c = b[q];
@@ -587,7 +624,8 @@ function scanNameAddr(b: Uint8Array, s: string, p: number, inList: boolean): Nam
     }
   }
   // "<" addr-spec ">"; whitespace inside the brackets is tolerated (RFC 4475 §3.1.2.14).
-  p = skipLws(b, p + 1);
+  p = p + 1;
+  if (b[p] === SP || b[p] === HT || b[p] === CR) p = skipLws(b, p);
   const uriStart = p;
   for (;;) {
     const ch = b[p] as number;
@@ -596,7 +634,7 @@ function scanNameAddr(b: Uint8Array, s: string, p: number, inList: boolean): Nam
     p++;
   }
   const uriEnd = p;
-  p = skipLws(b, p);
+  if (b[p] === SP || b[p] === HT || b[p] === CR) p = skipLws(b, p);
   if (b[p] !== RAQUOT) fail('missing ">"', p);
   if (schemeAt(b, uriStart, uriEnd) === 0) fail('bad URI', uriStart);
   const uri = s.slice(uriStart, uriEnd);
@@ -649,7 +687,7 @@ export function methodAt(b: Uint8Array, s: string, start: number, end: number): 
 }
 
 export function scanCSeq(b: Uint8Array, s: string, p: number, headers: SipHeaders): number {
-  p = skipLws(b, p);
+  if (b[p] === SP || b[p] === HT || b[p] === CR) p = skipLws(b, p);
   const digitsStart = p;
   let seq = 0;
   for (;;) {
@@ -670,7 +708,7 @@ export function scanCSeq(b: Uint8Array, s: string, p: number, headers: SipHeader
 
 /** 1*DIGIT up to 15 digits (RFC 3261 §20.14, §20.22); -1 when malformed. Sets pos to the CR. */
 export function scanNumber(b: Uint8Array, p: number): number {
-  p = skipLws(b, p);
+  if (b[p] === SP || b[p] === HT || b[p] === CR) p = skipLws(b, p);
   const start = p;
   let n = 0;
   for (;;) {
@@ -680,7 +718,7 @@ export function scanNumber(b: Uint8Array, p: number): number {
     p++;
   }
   if (p === start || p - start > 15) return -1;
-  p = skipLws(b, p);
+  if (b[p] === SP || b[p] === HT || b[p] === CR) p = skipLws(b, p);
   if (b[p] !== CR) return -1;
   pos = p;
   return n;
@@ -692,7 +730,7 @@ export function scanPos(): number {
 
 /** Call-ID = word ["@" word]: visible characters, no whitespace (RFC 3261 §20.8). */
 export function scanCallId(b: Uint8Array, s: string, p: number, headers: SipHeaders): number {
-  p = skipLws(b, p);
+  if (b[p] === SP || b[p] === HT || b[p] === CR) p = skipLws(b, p);
   const start = p;
   for (;;) {
     const c = b[p] as number;
@@ -706,22 +744,32 @@ export function scanCallId(b: Uint8Array, s: string, p: number, headers: SipHead
 
 /** A header kept as its raw value: folds become one SP, trailing whitespace is trimmed. */
 export function scanRaw(b: Uint8Array, s: string, p: number): string {
-  p = skipLws(b, p);
+  if (b[p] === SP || b[p] === HT || b[p] === CR) p = skipLws(b, p);
+  // The line end by native search: values are long and need no per-character work unless
+  // they hold a bare LF (an error) or continue on the next line (folding).
+  const cr = s.indexOf('\r', p);
+  if (cr >= 0 && s.charCodeAt(cr + 1) === LF && b[cr + 2] !== SP && b[cr + 2] !== HT && s.lastIndexOf('\n', cr) < p) {
+    let end = cr;
+    while (end > p && (b[end - 1] === SP || b[end - 1] === HT)) end--;
+    pos = cr;
+    return s.slice(p, end);
+  }
+  return scanRawFolded(b, s, p);
+}
+
+function scanRawFolded(b: Uint8Array, s: string, p: number): string {
   const start = p;
-  let hasFold = false;
   let end = p;
   for (;;) {
     const c = b[p];
     if (c === CR) {
       if (b[p + 1] !== LF) break;
       if (b[p + 2] === SP || b[p + 2] === HT) {
-        hasFold = true;
         p += 3;
         continue;
       }
       pos = p;
-      const v = s.slice(start, end);
-      return hasFold ? unfold(v).trim() : v;
+      return unfold(s.slice(start, end)).trim();
     }
     if (c === LF) break;
     p++;
@@ -737,9 +785,10 @@ function scanAuthParam(b: Uint8Array, s: string, p: number, into: Record<string,
   p = scanToken(b, p);
   if (p === nameStart) fail('expected auth-param', p);
   const name = s.slice(nameStart, p);
-  p = skipLws(b, p);
+  if (b[p] === SP || b[p] === HT || b[p] === CR) p = skipLws(b, p);
   if (b[p] !== EQUAL) fail('expected "="', p);
-  p = skipLws(b, p + 1);
+  p = p + 1;
+  if (b[p] === SP || b[p] === HT || b[p] === CR) p = skipLws(b, p);
   const valueStart = p;
   folded = false;
   if (b[p] === DQUOTE) {
@@ -762,7 +811,7 @@ function scanAuthParam(b: Uint8Array, s: string, p: number, into: Record<string,
 
 /** One challenge or credentials: scheme, then comma-separated params (as on the wire). */
 function scanAuth(b: Uint8Array, s: string, p: number): AuthHeader {
-  p = skipLws(b, p);
+  if (b[p] === SP || b[p] === HT || b[p] === CR) p = skipLws(b, p);
   const schemeStart = p;
   p = scanToken(b, p);
   if (p === schemeStart) fail('expected auth scheme', p);
