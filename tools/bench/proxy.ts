@@ -2,7 +2,9 @@
 // for @sipts/proxy (examples/proxy-registrar.ts) and for the same routing on sip@0.0.6's proxy
 // (tools/bench/proxy-sip-registrar.cjs), in the same run. For each proxy: the highest call rate
 // held for BENCH_SECONDS (20) with zero failed calls, the proxy's CPU% (from /proc/<pid>/stat)
-// and SIPp's retransmission counts; then an RSS run of BENCH_RSS_SECONDS (60) at half that rate.
+// and SIPp's retransmission counts; then an RSS run at half that rate: BENCH_RSS_WARMUP (40) s to
+// fill the 32 s windows that RFC 3261 / 6026 transactions are kept for, then BENCH_RSS_SECONDS (60)
+// s measured: the largest RSS in the window against the RSS at its start.
 //
 //   pnpm bench:proxy
 //   BENCH_RATES=100,200,400 BENCH_SECONDS=10 BENCH_RSS_SECONDS=30 pnpm bench:proxy
@@ -57,6 +59,7 @@ async function main(): Promise<void> {
   const env = process.env;
   const seconds = Number(env['BENCH_SECONDS'] ?? 20);
   const rssSeconds = Number(env['BENCH_RSS_SECONDS'] ?? 60);
+  const rssWarmup = Number(env['BENCH_RSS_WARMUP'] ?? 40);
   const rates = (env['BENCH_RATES'] ?? '100,200,300,400,500,600,800,1000,1200,1400,1600,1800,2000,2400,2800,3200')
     .split(',')
     .map(Number)
@@ -286,8 +289,8 @@ async function main(): Promise<void> {
       }
       if (report.best !== undefined && rssSeconds > 0) {
         const rate = Math.max(1, Math.round(report.best.rate / 2));
-        const r = await step(pid, proxyPort, uasPort, rate, rssSeconds, true);
-        const warm = Math.min(10, Math.floor(r.samples.length / 3));
+        const r = await step(pid, proxyPort, uasPort, rate, rssWarmup + rssSeconds, true);
+        const warm = Math.min(rssWarmup, r.samples.length - 1);
         const base = r.samples[warm] ?? r.samples[0] ?? NaN;
         const after = r.samples.slice(warm);
         const max = after.length > 0 ? Math.max(...after) : NaN;
@@ -301,7 +304,8 @@ async function main(): Promise<void> {
           cpuPercent: r.cpuPercent,
         };
         console.log(
-          `${name.padEnd(6)} RSS run ${rate} calls/s for ${rssSeconds} s: ${r.successful} ok, ${r.failed} failed, RSS ${base.toFixed(1)} -> max ${max.toFixed(1)} MiB (+${report.rss.growthPercent.toFixed(1)}%)`,
+          `${name.padEnd(6)} RSS run ${rate} calls/s, ${rssWarmup} s warm-up + ${rssSeconds} s: ${r.successful} ok, ${r.failed} failed, ` +
+            `RSS ${base.toFixed(1)} -> max ${max.toFixed(1)} MiB (+${report.rss.growthPercent.toFixed(1)}%), samples ${r.samples.map((x) => x.toFixed(0)).join(' ')}`,
         );
       }
     } finally {

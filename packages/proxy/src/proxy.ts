@@ -105,7 +105,8 @@ interface PendingTarget {
 
 /** One response context (§16.7): the incoming request and every branch forwarded for it. */
 class ProxyContext {
-  readonly request: SipRequest;
+  /** The incoming request; replaced by a stub on release, so late branches keep no message alive. */
+  request: SipRequest;
   readonly method: string;
   readonly expiresAt: number;
   /** Max-Forwards the forwarded copies carry, or -1 when the request must not be forwarded. */
@@ -127,9 +128,8 @@ class ProxyContext {
   released = false;
 
   constructor(
-    readonly key: string,
+    public key: string,
     request: SipRequest,
-    readonly remote: Remote,
     now: number,
     lifetime: number,
     maxForwards: number,
@@ -145,9 +145,13 @@ class ProxyContext {
 
 /** One forwarded copy of a request (a client transaction in the stack). */
 class Branch {
-  /** Request-URI and Route as handed to the stack, for the CANCEL (§9.1). */
-  readonly uri: string | SipUri;
-  readonly route: RouteAddr[] | undefined;
+  /** What the CANCEL copies (§9.1): Request-URI and Route as handed to the stack, From, To, Call-ID, CSeq. */
+  uri: string | SipUri;
+  route: RouteAddr[] | undefined;
+  from: SipRequest['headers']['from'];
+  to: SipRequest['headers']['to'];
+  callId: string | undefined;
+  readonly seq: number;
   /** Our Via, learnt from the first response (the stack adds it when it sends). */
   via: Via | undefined;
   provisional = false;
@@ -160,11 +164,18 @@ class Branch {
   constructor(
     readonly proxy: SipProxy,
     readonly ctx: ProxyContext,
-    readonly request: SipRequest,
+    request: SipRequest,
     readonly callback: ResponseCallback | undefined,
   ) {
+    // Only what a CANCEL needs is kept: the stack holds the branch callback as long as its client
+    // transaction lives (32 s after a 2xx, RFC 6026), so the request itself must not be held here.
+    const h = request.headers;
     this.uri = request.uri;
-    this.route = request.headers.route === undefined ? undefined : request.headers.route.slice();
+    this.route = h.route === undefined ? undefined : h.route.slice();
+    this.from = h.from;
+    this.to = h.to;
+    this.callId = h['call-id'];
+    this.seq = h.cseq?.seq ?? 1;
     // One bound function per branch: the stack keeps it for the life of the client transaction.
     this.onResponse = (rs, remote) => proxy.branchResponse(this, rs, remote);
   }
@@ -446,7 +457,6 @@ export class SipProxy extends EventEmitter<ProxyEvents> {
     const ctx = new ProxyContext(
       key,
       rq,
-      remote,
       Date.now(),
       this.contextTimeout,
       mf,
@@ -602,15 +612,20 @@ export class SipProxy extends EventEmitter<ProxyEvents> {
       b.provisional = true;
       // §9.1: a CANCEL waits for a provisional response.
       if (b.cancelRequested && !b.cancelSent) this.sendCancel(b);
-      if (b.done) return;
+      if (b.done) {
+        forget(b);
+        return;
+      }
     } else {
       if (b.done) {
         // A late final response after we gave the branch up: only a 2xx to INVITE still
         // matters (§16.7 step 9); it goes upstream through the normal path.
+        forget(b);
         if (statusClass(status) !== TWO_XX_CLASS || ctx.method !== 'INVITE') return;
       } else {
         b.done = true;
         ctx.pending--;
+        if (!owesCancel(b)) forget(b);
         if (b.timer !== undefined) {
           clearTimeout(b.timer);
           b.timer = undefined;
@@ -721,6 +736,13 @@ export class SipProxy extends EventEmitter<ProxyEvents> {
         status: ctx.finalStatus,
       });
     }
+    // Branches still pending (being cancelled, or a late 2xx) keep `ctx` alive through the stack's
+    // callbacks; they need none of the messages.
+    ctx.request = RELEASED_REQUEST;
+    ctx.key = '';
+    ctx.responses = [];
+    ctx.queue = undefined;
+    ctx.branches = ctx.branches.filter((b) => !b.done);
   }
 
   // ---- cancellation and timers ----
@@ -757,17 +779,16 @@ export class SipProxy extends EventEmitter<ProxyEvents> {
     const params = { ...via.params };
     delete params['received'];
     if (params['rport'] !== undefined) params['rport'] = null;
-    const h = b.request.headers;
     const cancel: SipRequest = {
       method: 'CANCEL',
       uri: b.uri,
       version: '2.0',
       headers: {
         via: [{ version: via.version, protocol: via.protocol, host: via.host, port: via.port, params }],
-        from: h.from,
-        to: h.to,
-        'call-id': h['call-id'],
-        cseq: { seq: h.cseq?.seq ?? 1, method: 'CANCEL' },
+        from: b.from,
+        to: b.to,
+        'call-id': b.callId,
+        cseq: { seq: b.seq, method: 'CANCEL' },
         'max-forwards': 70,
       },
       content: '',
@@ -798,6 +819,15 @@ export class SipProxy extends EventEmitter<ProxyEvents> {
   /** A final response the proxy makes up for a branch (timeout, transport failure). */
   private synthesize(b: Branch, status: number): void {
     const ctx = b.ctx;
+    if (ctx.released) {
+      // Nobody upstream waits for this branch any more: just account for it.
+      if (!b.done) {
+        b.done = true;
+        ctx.pending--;
+        if (!owesCancel(b)) forget(b);
+      }
+      return;
+    }
     const rs = makeLocalResponse(ctx.request, status);
     const ours: Via = b.via ?? { version: '2.0', protocol: 'UDP', host: this.self.routeHost, port: this.self.routePort, params: {} };
     rs.headers.via = [ours, ...(ctx.request.headers.via ?? [])];
@@ -815,6 +845,27 @@ export class SipProxy extends EventEmitter<ProxyEvents> {
       this.release(ctx, 'timeout');
     }
   }
+}
+
+const RELEASED_REQUEST: SipRequest = Object.freeze({ method: '', uri: '', headers: Object.freeze({}) }) as SipRequest;
+
+/**
+ * A finished branch lives on in the stack's callback (a late 2xx still goes upstream) for as long
+ * as its client transaction does: drop every piece of the message, since parsed header strings
+ * are often slices that keep the whole datagram text alive.
+ */
+function forget(b: Branch): void {
+  b.uri = '';
+  b.route = undefined;
+  b.from = undefined;
+  b.to = undefined;
+  b.callId = undefined;
+  b.via = undefined;
+}
+
+/** A CANCEL was asked for before any provisional response: a late one still gets it (§9.1). */
+function owesCancel(b: Branch): boolean {
+  return b.cancelRequested && !b.cancelSent;
 }
 
 function ignoreResponse(): void {
