@@ -80,7 +80,7 @@ export function stringifyVia(via: Via): string {
     via.protocol.toUpperCase() +
     ' ' +
     formatHost(via.host) +
-    (typeof via.port === 'number' && via.port > 0 ? ':' + via.port : '') +
+    (Number.isInteger(via.port) ? ':' + via.port : '') +
     stringifyParams(via.params)
   );
 }
@@ -89,7 +89,7 @@ export function stringifyVia(via: Via): string {
 function isPlainDisplayName(name: string): boolean {
   for (let i = 0; i < name.length; i++) {
     const c = name.charCodeAt(i);
-    if (c === SP) continue;
+    if (c === SP || c === 9) continue;
     if (c >= 128 || TOKEN[c] !== 1) return false;
   }
   return true;
@@ -97,12 +97,7 @@ function isPlainDisplayName(name: string): boolean {
 
 /** Quotes a display name for the wire (RFC 3261 §25.1 quoted-string). */
 export function quoteDisplayName(name: string): string {
-  let s = '"';
-  for (let i = 0; i < name.length; i++) {
-    const ch = name[i] as string;
-    s += ch === '"' || ch === '\\' ? '\\' + ch : ch;
-  }
-  return s + '"';
+  return scan.quote(name);
 }
 
 export function stringifyNameAddr(na: NameAddr): string {

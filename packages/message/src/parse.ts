@@ -263,11 +263,15 @@ export function parseHead(b: Uint8Array, s: string, start: number, len: number, 
         const prev = headers.contact;
         let t = q;
         while (b[t] === SP || b[t] === HT) t++;
+        let star = false;
         if (b[t] === 42) {
-          // RFC 3261 §10.2.2: "*" stands alone
+          // RFC 3261 §10.2.2: "*" stands alone ("*" also starts tokens, as in a display name)
           t++;
           while (b[t] === SP || b[t] === HT) t++;
-          if (b[t] !== CR || prev !== undefined) throw new SipParseError('ERR_HEADER_VALUE', 'contact: "*" mixed with other values', offset + q, name);
+          star = b[t] === CR;
+        }
+        if (star) {
+          if (prev !== undefined) throw new SipParseError('ERR_HEADER_VALUE', 'contact: "*" mixed with other values', offset + q, name);
           headers.contact = '*';
           cr = t;
         } else if (prev === '*') {

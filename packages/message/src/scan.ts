@@ -94,6 +94,16 @@ function unfold(v: string): string {
   }
 }
 
+/** A display name as a quoted-string (RFC 3261 §25.1). */
+export function quote(name: string): string {
+  let out = '"';
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    out += c === DQUOTE || c === BACKSLASH ? '\\' + name[i] : name[i];
+  }
+  return out + '"';
+}
+
 function sliceValue(s: string, start: number, end: number): string {
   const v = s.slice(start, end);
   return folded ? unfold(v) : v;
@@ -469,7 +479,8 @@ function transportAt(b: Uint8Array, s: string, start: number, end: number): stri
     if (c0 === 84 && c1 === 76 && c2 === 83) return 'TLS';
     if (c0 === 87 && c1 === 83 && c2 === 83) return 'WSS';
   } else if (len === 2 && b[start] === 87 && b[start + 1] === 83) return 'WS';
-  return s.slice(start, end);
+  // Transports are case-insensitive (RFC 3261 §7.3.1) and written upper-case.
+  return s.slice(start, end).toUpperCase();
 }
 
 function scanVia(b: Uint8Array, s: string, p: number): Via {
@@ -600,7 +611,17 @@ function scanNameAddr(b: Uint8Array, s: string, p: number, inList: boolean): Nam
     }
     const c = b[q];
     if (c === LAQUOT) {
-      name = last > p ? sliceValue(s, p, last) : undefined;
+      if (last > p) {
+        name = sliceValue(s, p, last);
+        // Non-ASCII is only valid quoted: hold such a name in its quoted form, as stringify
+        // writes it, so that it reads the same after a round trip.
+        for (let i = p; i < last; i++) {
+          if ((b[i] as number) >= 128) {
+            name = quote(name);
+            break;
+          }
+        }
+      }
       p = q;
     } else if (c === COLON && !sawSpace && q > p) {
       // addr-spec: RFC 3261 §20.10 says a URI with ";", "," or "?" needs <>, so ";" and ","

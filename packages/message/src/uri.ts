@@ -44,7 +44,7 @@ export function stringifyUri(uri: string | SipUri): string {
     s += '@';
   }
   s += formatHost(uri.host);
-  if (typeof uri.port === 'number' && uri.port > 0) s += ':' + uri.port;
+  if (Number.isInteger(uri.port)) s += ':' + uri.port; // sip's parseUri leaves NaN: no port
   s += stringifyParams(uri.params);
   if (uri.headers !== undefined && uri.headers !== null) {
     let sep = '?';

@@ -246,9 +246,9 @@ describe('parse: bodies and Content-Length in bytes', () => {
     expect(parse(text).headers.from!.name).toBe('"Zoë, \\"Z\\""');
   });
 
-  it('accepts an unquoted UTF-8 display name and writes it back quoted (RFC 3261 §25.1)', () => {
+  it('accepts an unquoted UTF-8 display name and holds it quoted, as it goes out (RFC 3261 §25.1)', () => {
     const m = parse(Buffer.from('OPTIONS sip:a@b SIP/2.0\r\nTo: 山田 太郎 <sip:y@h>\r\nContent-Length: 0\r\n\r\n'));
-    expect(m.headers.to).toEqual({ name: '山田 太郎', uri: 'sip:y@h', params: {} });
+    expect(m.headers.to).toEqual({ name: '"山田 太郎"', uri: 'sip:y@h', params: {} });
     expect(stringify(m)).toContain('To: "山田 太郎" <sip:y@h>\r\n');
   });
 });
