@@ -179,10 +179,16 @@ function parseStartLine(b: Uint8Array, s: string, start: number, cr: number, off
   return rq;
 }
 
+/** Repeated headers combine into one comma-separated value (RFC 3261 §7.3.1); empty ones add nothing. */
+function joinValues(prev: unknown, value: string): string {
+  if (typeof prev !== 'string' || prev === '') return value;
+  return value === '' ? prev : prev + ', ' + value;
+}
+
 function appendGeneric(headers: SipHeaders, name: string, value: string): void {
   const prev = headers[name];
   if (prev === undefined) headers[name] = value;
-  else if (typeof prev === 'string') headers[name] = prev + ', ' + value;
+  else if (typeof prev === 'string') headers[name] = joinValues(prev, value);
   else if (name === '__proto__') {
     // Never set the prototype from the network: store an own property of that name.
     Object.defineProperty(headers, name, { value, enumerable: true, writable: true, configurable: true });
@@ -346,42 +352,42 @@ export function parseHead(b: Uint8Array, s: string, start: number, len: number, 
       case 10 /* ID_CONTENT_TYPE */: {
         const v = scanRaw(b, s, q);
         const prev = headers['content-type'];
-        headers['content-type'] = typeof prev === 'string' ? prev + ', ' + v : v;
+        headers['content-type'] = joinValues(prev, v);
         cr = scanPos();
         break;
       }
       case 23 /* ID_SUBJECT */: {
         const v = scanRaw(b, s, q);
         const prev = headers.subject;
-        headers.subject = typeof prev === 'string' ? prev + ', ' + v : v;
+        headers.subject = joinValues(prev, v);
         cr = scanPos();
         break;
       }
       case 30 /* ID_USER_AGENT */: {
         const v = scanRaw(b, s, q);
         const prev = headers['user-agent'];
-        headers['user-agent'] = typeof prev === 'string' ? prev + ', ' + v : v;
+        headers['user-agent'] = joinValues(prev, v);
         cr = scanPos();
         break;
       }
       case 25 /* ID_ALLOW */: {
         const v = scanRaw(b, s, q);
         const prev = headers.allow;
-        headers.allow = typeof prev === 'string' ? prev + ', ' + v : v;
+        headers.allow = joinValues(prev, v);
         cr = scanPos();
         break;
       }
       case 24 /* ID_SUPPORTED */: {
         const v = scanRaw(b, s, q);
         const prev = headers.supported;
-        headers.supported = typeof prev === 'string' ? prev + ', ' + v : v;
+        headers.supported = joinValues(prev, v);
         cr = scanPos();
         break;
       }
       case 28 /* ID_EXPIRES */: {
         const v = scanRaw(b, s, q);
         const prev = headers.expires;
-        headers.expires = typeof prev === 'string' ? prev + ', ' + v : v;
+        headers.expires = joinValues(prev, v);
         cr = scanPos();
         break;
       }

@@ -1,6 +1,7 @@
 // Robustness: whatever the bytes, parse() returns a message or throws SipParseError; every
 // accepted message survives stringify -> parse; limits cut work short. No timing assertions:
 // jest's timeout is the guard against a hang, the assertions check where the work stopped.
+// FUZZ_RUNS=50000 pnpm exec jest packages/message/test/robustness runs the properties longer.
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -114,7 +115,7 @@ describe('parse: only a message or a SipParseError', () => {
         tryParse(s);
         tryParse('OPTIONS sip:a@b SIP/2.0\r\nVia: ' + s + '\r\nFrom: ' + s + '\r\nX: ' + s + '\r\n\r\n');
       }),
-      { numRuns: 1000 },
+      { numRuns: Number(process.env.FUZZ_RUNS ?? 1000) },
     );
   });
 
@@ -145,7 +146,7 @@ describe('parse: only a message or a SipParseError', () => {
         expect(errors).toBeLessThanOrEqual(1);
         expect(framer.bufferedBytes).toBeLessThanOrEqual(framer.maxHeaderBytes + framer.maxContentLength);
       }),
-      { numRuns: 500 },
+      { numRuns: Number(process.env.FUZZ_RUNS ?? 500) },
     );
   });
 });
@@ -237,7 +238,7 @@ describe('generated messages', () => {
         expect(parse(Buffer.from(text))).toEqual(m);
         expect(parse(text)).toEqual(m);
       }),
-      { numRuns: 1000 },
+      { numRuns: Number(process.env.FUZZ_RUNS ?? 1000) },
     );
   });
 });
