@@ -427,7 +427,7 @@ export class SipProxy extends EventEmitter<ProxyEvents> {
     this.timed.clear();
     for (const ctx of this.contexts.values()) this.release(ctx, 'stopped');
     this.contexts.clear();
-    return this.stack.destroy();
+    return this.stack.close !== undefined ? this.stack.close() : this.stack.destroy();
   }
 
   // ---- incoming requests ----

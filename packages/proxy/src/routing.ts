@@ -204,8 +204,8 @@ export function loopHash(rq: SipRequest): string {
 export function viaBelowOurs(rq: SipRequest, local: LocalIdentity): Via | undefined {
   const vias = rq.headers.via;
   if (vias === undefined) return undefined;
-  // The top Via is the previous hop's; ours, if any, is further down.
-  for (let i = 1; i < vias.length - 1; i++) {
+  // Any Via may be ours, the top one too (we may be the previous hop, forwarding to ourselves).
+  for (let i = 0; i < vias.length - 1; i++) {
     const via = vias[i] as Via;
     if (!local.hosts.has(normalHost(via.host))) continue;
     if (!local.ports.has(via.port ?? (via.protocol.toUpperCase() === 'TLS' ? 5061 : 5060))) continue;

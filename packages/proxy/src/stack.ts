@@ -17,6 +17,8 @@ export interface ProxyStack {
   send(message: SipMessage, callback?: ResponseCallback): void;
   /** Release every socket, transaction and timer. */
   destroy(): void | Promise<void>;
+  /** Like destroy, resolving once every socket is closed (preferred by `stop()` when present). */
+  close?(): Promise<void>;
   /** The host this stack names itself by (Via sent-by, flow URIs). */
   hostname?(): string;
   /** A URI naming a connection (flow) of this stack, for Route / Record-Route (RFC 5626). */
