@@ -348,8 +348,10 @@ export class SipProxy extends EventEmitter<ProxyEvents> {
   fork(rq: SipRequest, targets: readonly ForkTarget[], options: ForkOptions = {}): void {
     if (this.stopped) throw new SipProxyError('ERR_STOPPED', 'the proxy is stopped');
     const key = contextKey(rq);
-    const ctx = key === undefined ? undefined : this.contexts.get(key);
+    const ctx = this.handedOut.get(rq) ?? (key === undefined ? undefined : this.contexts.get(key));
     if (ctx === undefined) throw new SipProxyError('ERR_NO_CONTEXT', 'fork: the request has no proxy context');
+    // The context ended while the application was deciding (CANCEL, expiry): nothing to fork.
+    if (ctx.released) return;
     for (const t of targets) {
       const uri = targetUri(t);
       if (typeof uri !== 'string' && (typeof uri !== 'object' || uri === null || typeof uri.host !== 'string')) {

@@ -178,6 +178,18 @@ describe('CANCEL (RFC 3261 §16.10)', () => {
     expect(stack.sent('INVITE')).toHaveLength(0);
   });
 
+  test('fork after the context was cancelled does nothing (no orphan branches, no throw)', () => {
+    let later: (() => void) | undefined;
+    const { stack } = setup((p, rq) => {
+      later = () => p.fork(rq, ['sip:b1@10.0.0.3']);
+    });
+    const rq = invite();
+    stack.receive(rq);
+    stack.receive(cancelFor(rq));
+    expect(() => later?.()).not.toThrow();
+    expect(stack.sent('INVITE')).toHaveLength(0);
+  });
+
   test('CANCEL is propagated to every pending branch', () => {
     const { stack } = setup((p, rq) => p.fork(rq, ['sip:b1@10.0.0.3', 'sip:b2@10.0.0.4']));
     const rq = invite();
