@@ -130,3 +130,31 @@ test('Max-Forwards 0 gets 483 and nothing is forwarded', async () => {
   expect(final.status).toBe(483);
   await expect(callee!.next(300)).rejects.toThrow('no message');
 });
+
+test('an ACK for a 2xx is forwarded statelessly: our Via on top of the caller\'s, Max-Forwards - 1, no context', async () => {
+  const [caller, callee] = await peers(2);
+  const { proxy, port } = await start((p, rq) => p.send(rq));
+  caller!.send(
+    [
+      `ACK sip:bob@127.0.0.1:${callee!.port} SIP/2.0`,
+      `Via: SIP/2.0/UDP 127.0.0.1:${caller!.port};branch=z9hG4bKack1`,
+      'From: <sip:alice@127.0.0.1>;tag=a',
+      'To: <sip:bob@example.com>;tag=b',
+      `Call-ID: ack-test-${process.pid}@127.0.0.1`,
+      'CSeq: 1 ACK',
+      'Max-Forwards: 70',
+      'Content-Length: 0',
+      '',
+      '',
+    ].join('\n'),
+    port,
+  );
+  const ack = (await callee!.next()) as SipRequest;
+  expect(ack.method).toBe('ACK');
+  expect(ack.headers.via).toHaveLength(2);
+  expect(ack.headers.via?.[0]?.port).toBe(port);
+  expect(ack.headers.via?.[1]?.params['branch']).toBe('z9hG4bKack1');
+  expect(ack.headers.via?.[1]?.port).toBe(caller!.port);
+  expect(Number(ack.headers['max-forwards'])).toBe(69);
+  expect(proxy.contextCount).toBe(0);
+});
