@@ -12,7 +12,6 @@
  *   (datagram) or is missing on a stream (RFC 3261 §18.3).
  * - `ERR_TOO_LARGE`: the header section exceeds `maxHeaderBytes` or the body `maxContentLength`.
  * - `ERR_INCOMPLETE`: no empty line ends the header section (datagram).
- * - `ERR_URI`: a URI given to `parseUri`-based helpers is malformed.
  * - `ERR_MISSING_HEADER`: `validateMessage` found a mandatory header missing (RFC 3261 §8.1.1).
  * - `ERR_VERSION`: `validateMessage` found a SIP version other than 2.0 (answer 505).
  */
@@ -24,7 +23,6 @@ export type ParseErrorCode =
   | 'ERR_CONTENT_LENGTH'
   | 'ERR_TOO_LARGE'
   | 'ERR_INCOMPLETE'
-  | 'ERR_URI'
   | 'ERR_MISSING_HEADER'
   | 'ERR_VERSION';
 
@@ -37,7 +35,6 @@ export const PARSE_ERROR_CODES: readonly ParseErrorCode[] = [
   'ERR_CONTENT_LENGTH',
   'ERR_TOO_LARGE',
   'ERR_INCOMPLETE',
-  'ERR_URI',
   'ERR_MISSING_HEADER',
   'ERR_VERSION',
 ];

@@ -348,10 +348,14 @@ function isHex(c: number): boolean {
 export function uriAt(b: Uint8Array, s: string, start: number, end: number): SipUri | undefined {
   const schemeLen = schemeAt(b, start, end);
   if (schemeLen === 0 || start + schemeLen + 1 >= end) return undefined;
-  for (let j = start; j < end; j++) {
+  // One pass: characters never in a URI (CTLs, SP, DEL, "<", ">", DQUOTE), and the first "@"
+  // (RFC 3261 §19.1.1: "@" cannot appear unescaped in params or headers, so it ends the
+  // userinfo, which may itself hold ";", "?", "," and ":").
+  let at = -1;
+  for (let j = start + schemeLen + 1; j < end; j++) {
     const c = b[j] as number;
-    // never in a URI: CTLs, SP, DEL, "<", ">", DQUOTE
     if (c <= 0x20 || c === 0x7f || c === LAQUOT || c === RAQUOT || c === DQUOTE) return undefined;
+    if (c === AT && at < 0) at = j;
   }
   const c0 = (b[start] as number) | 0x20;
   let schema: string;
@@ -377,15 +381,6 @@ export function uriAt(b: Uint8Array, s: string, start: number, end: number): Sip
 
   let user: string | undefined;
   let password: string | undefined;
-  // RFC 3261 §19.1.1: "@" cannot appear unescaped in params or headers, so the first one
-  // ends the userinfo (which may itself hold ";", "?", "," and ":").
-  let at = -1;
-  for (let j = i; j < end; j++) {
-    if (b[j] === AT) {
-      at = j;
-      break;
-    }
-  }
   if (at >= 0) {
     let colon = -1;
     for (let j = i; j < at; j++) {
