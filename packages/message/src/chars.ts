@@ -1,8 +1,8 @@
-// Character classes as lookup tables indexed by char code (ASCII only; codes >= 128 are
-// never in a class). Scanners test `TABLE[c] === 1`, which is one bounds-checked load.
+// Character classes as lookup tables indexed by byte (256 entries; codes >= 128 are never in
+// a class, so scanners need no separate range check). Scanners test `TABLE[c] === 1`.
 
 function table(chars: string, alnum: boolean): Uint8Array {
-  const t = new Uint8Array(128);
+  const t = new Uint8Array(256);
   if (alnum) {
     for (let c = 48; c <= 57; c++) t[c] = 1;
     for (let c = 65; c <= 90; c++) t[c] = 1;
@@ -23,7 +23,7 @@ export const HOST = table('-._', true);
  * read liberally: any visible ASCII except the separators that end a value.
  */
 export const PARAM_VALUE = (() => {
-  const t = new Uint8Array(128);
+  const t = new Uint8Array(256);
   for (let c = 0x21; c < 0x7f; c++) t[c] = 1;
   for (const c of ';,"<>=\\') t[c.charCodeAt(0)] = 0;
   return t;
@@ -36,7 +36,21 @@ export function isTokenString(s: string): boolean {
   if (s.length === 0) return false;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c >= 128 || TOKEN[c] !== 1) return false;
+    if (c >= 256 || TOKEN[c] !== 1) return false;
   }
   return true;
 }
+
+/** Inside "<" ... ">": 1 ends the URI (">", SP, HT, CR), 2 is never allowed (CTLs, DEL, "<", DQUOTE). */
+export const URI_IN_BRACKETS = (() => {
+  const t = new Uint8Array(256);
+  for (let c = 0; c < 0x20; c++) t[c] = 2;
+  t[0x7f] = 2;
+  t[60] = 2;
+  t[34] = 2;
+  t[62] = 1;
+  t[32] = 1;
+  t[9] = 1;
+  t[13] = 1;
+  return t;
+})();

@@ -151,7 +151,7 @@ function parseStartLine(b: Uint8Array, s: string, start: number, cr: number, off
   let p = start;
   for (;;) {
     const c = b[p] as number;
-    if (c >= 128 || TOKEN[c] !== 1) break;
+    if (TOKEN[c] !== 1) break;
     p++;
   }
   if (p === start || b[p] !== SP) startLineError('bad method', offset + p);
@@ -223,7 +223,7 @@ export function parseHead(b: Uint8Array, s: string, start: number, len: number, 
     let q = p;
     for (;;) {
       const c = b[q] as number;
-      if (c >= 128 || TOKEN[c] !== 1) break;
+      if (TOKEN[c] !== 1) break;
       q++;
     }
     if (q === p) headerError('ERR_HEADER_SYNTAX', 'expected a header name', offset + p);

@@ -20,6 +20,7 @@ const TOKEN = chars.TOKEN;
 const HOST = chars.HOST;
 const PARAM_VALUE = chars.PARAM_VALUE;
 const SCHEME = chars.SCHEME;
+const URI_IN_BRACKETS = chars.URI_IN_BRACKETS;
 
 const HT = 9;
 const LF = 10;
@@ -128,7 +129,7 @@ function skipLws(b: Uint8Array, p: number): number {
 function scanToken(b: Uint8Array, p: number): number {
   for (;;) {
     const c = b[p] as number;
-    if (c >= 128 || TOKEN[c] !== 1) return p;
+    if (TOKEN[c] !== 1) return p;
     p++;
   }
 }
@@ -243,7 +244,7 @@ function scanParams(b: Uint8Array, s: string, p: number, params: Params): number
       } else {
         for (;;) {
           const c = b[p] as number;
-          if (c >= 128 || PARAM_VALUE[c] !== 1) break;
+          if (PARAM_VALUE[c] !== 1) break;
           p++;
         }
         if (p === valueStart) fail('empty parameter value', p);
@@ -308,7 +309,7 @@ export function schemeAt(b: Uint8Array, start: number, end: number): number {
   let i = start + 1;
   while (i < end) {
     const c = b[i] as number;
-    if (c >= 128 || SCHEME[c] !== 1) break;
+    if (SCHEME[c] !== 1) break;
     i++;
   }
   return i < end && b[i] === COLON ? i - start : 0;
@@ -411,7 +412,7 @@ export function uriAt(b: Uint8Array, s: string, start: number, end: number): Sip
   } else {
     while (i < end) {
       const c = b[i] as number;
-      if (c >= 128 || HOST[c] !== 1) break;
+      if (HOST[c] !== 1) break;
       i++;
     }
   }
@@ -490,7 +491,7 @@ function scanVia(b: Uint8Array, s: string, p: number): Via {
     q = p;
     for (;;) {
       const c = b[q] as number;
-      if (c >= 128 || TOKEN[c] !== 1) break;
+      if (TOKEN[c] !== 1) break;
       q++;
     }
     if (q === p) fail('expected transport', p);
@@ -536,7 +537,7 @@ function scanVia(b: Uint8Array, s: string, p: number): Via {
   } else {
     for (;;) {
       const c = b[p] as number;
-      if (c >= 128 || HOST[c] !== 1) break;
+      if (HOST[c] !== 1) break;
       p++;
     }
   }
@@ -593,10 +594,12 @@ function scanNameAddr(b: Uint8Array, s: string, p: number, inList: boolean): Nam
     let q = p;
     let last = p;
     let sawSpace = false;
+    let high = 0;
     folded = false;
     for (;;) {
       const c = b[q] as number;
       if (c >= 128 || TOKEN[c] === 1) {
+        high |= c;
         q++;
         last = q;
       } else if (c === SP || c === HT || (c === CR && b[q + 1] === LF && (b[q + 2] === SP || b[q + 2] === HT))) {
@@ -610,12 +613,7 @@ function scanNameAddr(b: Uint8Array, s: string, p: number, inList: boolean): Nam
         name = sliceValue(s, p, last);
         // Non-ASCII is only valid quoted: hold such a name in its quoted form, as stringify
         // writes it, so that it reads the same after a round trip.
-        for (let i = p; i < last; i++) {
-          if ((b[i] as number) >= 128) {
-            name = quote(name);
-            break;
-          }
-        }
+        if (high >= 128) name = quote(name);
       }
       p = q;
     } else if (c === COLON && !sawSpace && q > p) {
@@ -644,9 +642,11 @@ function scanNameAddr(b: Uint8Array, s: string, p: number, inList: boolean): Nam
   if (b[p] === SP || b[p] === HT || b[p] === CR) p = skipLws(b, p);
   const uriStart = p;
   for (;;) {
-    const ch = b[p] as number;
-    if (ch === RAQUOT || ch === SP || ch === HT || ch === CR) break;
-    if (ch === LAQUOT || ch === DQUOTE || ch < 0x20 || ch === 0x7f) fail('bad character in URI', p);
+    const k = URI_IN_BRACKETS[b[p] as number];
+    if (k !== 0) {
+      if (k === 1) break;
+      fail('bad character in URI', p);
+    }
     p++;
   }
   const uriEnd = p;
@@ -796,33 +796,81 @@ function scanRawFolded(b: Uint8Array, s: string, p: number): string {
 
 // ---- Authentication headers (RFC 3261 §20.7, §20.27, §20.28, §20.44, RFC 7616) ----
 
+// Digest parameter names (RFC 3261 §25.1, RFC 7616), matched exactly as `sip` keeps names.
+const AUTH_NAMES = makeNameTable([
+  'realm', 'nonce', 'uri', 'response', 'username', 'algorithm', 'qop', 'nc', 'cnonce', 'opaque',
+  'stale', 'domain', 'nextnonce', 'rspauth', 'userhash', 'charset',
+]);
+
 function scanAuthParam(b: Uint8Array, s: string, p: number, into: Record<string, string>): number {
   const nameStart = p;
-  p = scanToken(b, p);
+  for (;;) {
+    const c = b[p] as number;
+    if (TOKEN[c] !== 1) break;
+    p++;
+  }
   if (p === nameStart) fail('expected auth-param', p);
-  const name = s.slice(nameStart, p);
+  const name = nameAt(AUTH_NAMES, b, s, nameStart, p, false);
+  const index = nameIndex;
   if (b[p] === SP || b[p] === HT || b[p] === CR) p = skipLws(b, p);
   if (b[p] !== EQUAL) fail('expected "="', p);
   p = p + 1;
   if (b[p] === SP || b[p] === HT || b[p] === CR) p = skipLws(b, p);
   const valueStart = p;
-  folded = false;
+  let value: string;
   if (b[p] === DQUOTE) {
+    folded = false;
     p = scanQuoted(b, p);
+    value = sliceValue(s, valueStart, p);
   } else {
     for (;;) {
       const c = b[p] as number;
-      if (c >= 128 || PARAM_VALUE[c] !== 1) break;
+      if (PARAM_VALUE[c] !== 1) break;
       p++;
     }
     // token68-style trailing "=" padding (base64) stays with the value
     while (b[p] === EQUAL) p++;
+    if (p === valueStart) fail('empty auth-param value', p);
+    value = s.slice(valueStart, p);
   }
-  if (p === valueStart) fail('empty auth-param value', p);
-  const value = sliceValue(s, valueStart, p);
-  if (name === '__proto__') Object.defineProperty(into, name, { value, enumerable: true, writable: true, configurable: true });
-  else into[name] = value;
-  return skipLws(b, p);
+  // named stores for the usual names (see setParam)
+  switch (index) {
+    case 0:
+      into.realm = value;
+      break;
+    case 1:
+      into.nonce = value;
+      break;
+    case 2:
+      into.uri = value;
+      break;
+    case 3:
+      into.response = value;
+      break;
+    case 4:
+      into.username = value;
+      break;
+    case 5:
+      into.algorithm = value;
+      break;
+    case 6:
+      into.qop = value;
+      break;
+    case 7:
+      into.nc = value;
+      break;
+    case 8:
+      into.cnonce = value;
+      break;
+    case 9:
+      into.opaque = value;
+      break;
+    default:
+      if (name === '__proto__') Object.defineProperty(into, name, { value, enumerable: true, writable: true, configurable: true });
+      else into[name] = value;
+  }
+  if (b[p] === SP || b[p] === HT || b[p] === CR) p = skipLws(b, p);
+  return p;
 }
 
 /** One challenge or credentials: scheme, then comma-separated params (as on the wire). */
