@@ -77,6 +77,11 @@ export class StreamFramer {
   #need = 0;
   /** Bytes consumed so far, for error offsets. */
   #consumed = 0;
+  /** A finished message (or skipped one) waiting for push() to hand it on. */
+  #ready: SipMessage | undefined;
+  #readyInvalid: SipParseError | undefined;
+  /** Unconsumed bytes kept when a callback threw. */
+  #backlog: Buffer | undefined;
 
   constructor(options: StreamFramerOptions) {
     this.maxHeaderBytes = headerLimit(options);
@@ -94,37 +99,64 @@ export class StreamFramer {
 
   /** Bytes held while waiting for the rest of a message. */
   get bufferedBytes(): number {
-    return this.#held;
+    return this.#held + (this.#backlog?.length ?? 0);
   }
 
   push(chunk: Uint8Array): void {
     if (this.#state === STOPPED) return;
-    const buf = asBuffer(chunk);
+    let buf = asBuffer(chunk);
+    if (this.#backlog !== undefined) {
+      buf = Buffer.concat([this.#backlog, buf]);
+      this.#backlog = undefined;
+    }
     const len = buf.length;
     let i = 0;
-    while (i < len && this.#state !== STOPPED) {
-      if (this.#state === SKIP) {
-        // RFC 3261 §7.5 / RFC 5626 §4.4.1: CRLFs between messages are keep-alives.
-        const skipStart = i;
-        while (i < len) {
-          const c = buf[i] as number;
-          if (c === CR) this.#match = this.#match === 2 ? 3 : 1;
-          else if (c === LF) {
-            if (this.#match === 3) {
-              this.#match = 0;
-              this.#onKeepAlive?.();
-            } else this.#match = this.#match === 1 ? 2 : 0;
-          } else break;
-          i++;
+    try {
+      while (i < len && this.#state !== STOPPED) {
+        if (this.#state === SKIP) {
+          // RFC 3261 §7.5 / RFC 5626 §4.4.1: CRLFs between messages are keep-alives.
+          const skipStart = i;
+          let ping = false;
+          while (i < len) {
+            const c = buf[i] as number;
+            if (c === CR) this.#match = this.#match === 2 ? 3 : 1;
+            else if (c === LF) {
+              if (this.#match === 3) {
+                this.#match = 0;
+                ping = true;
+              } else this.#match = this.#match === 1 ? 2 : 0;
+            } else break;
+            i++;
+            if (ping) break;
+          }
+          this.#consumed += i - skipStart;
+          if (ping) {
+            this.#onKeepAlive?.();
+            continue;
+          }
+          if (i === len) return;
+          this.#state = HEAD;
+          this.#match = 0;
         }
-        this.#consumed += i - skipStart;
-        if (i === len) return;
-        this.#state = HEAD;
-        this.#match = 0;
+        if (this.#state === HEAD) i = this.#head(buf, i);
+        else if (this.#state === BODY) i = this.#body(buf, i);
+        if (this.#ready !== undefined || this.#readyInvalid !== undefined) this.#deliver();
       }
-      if (this.#state === HEAD) i = this.#head(buf, i);
-      else if (this.#state === BODY) i = this.#body(buf, i);
+    } catch (e) {
+      // A callback threw: keep the bytes not consumed yet, so the next push() resumes
+      // exactly where this one stopped instead of losing the framing.
+      if (i < len && this.#state !== STOPPED) this.#backlog = Buffer.from(buf.subarray(i));
+      throw e;
     }
+  }
+
+  #deliver(): void {
+    const message = this.#ready;
+    const invalid = this.#readyInvalid;
+    this.#ready = undefined;
+    this.#readyInvalid = undefined;
+    if (message !== undefined) this.#onMessage(message);
+    else if (invalid !== undefined) this.#onInvalid?.(invalid);
   }
 
   #stop(error: SipParseError): void {
@@ -256,11 +288,12 @@ export class StreamFramer {
     this.#skipError = undefined;
     this.#state = SKIP;
     this.#match = 0;
+    // delivered by push() once its position is up to date (see #deliver)
     if (message !== undefined) {
       message.content = body.length === 0 ? '' : body.toString('utf8');
-      this.#onMessage(message);
+      this.#ready = message;
     } else if (skipError !== undefined) {
-      this.#onInvalid?.(skipError);
+      this.#readyInvalid = skipError;
     }
   }
 }

@@ -155,4 +155,28 @@ describe('StreamFramer', () => {
     expect(r.messages).toHaveLength(1);
     expect(r.messages[0]!.content).toBe(big);
   });
+
+  it('keeps its place when a callback throws: the next push resumes with the rest', () => {
+    const seen: string[] = [];
+    let pings = 0;
+    const framer = new StreamFramer({
+      onMessage: (m) => {
+        seen.push(m.content ?? '');
+        if (seen.length === 1) throw new Error('handler failed');
+      },
+      onKeepAlive: () => {
+        if (++pings === 1) throw new Error('pong failed');
+      },
+      onError: () => undefined,
+    });
+    expect(() => framer.push(Buffer.from(ONE + TWO))).toThrow('handler failed');
+    expect(framer.bufferedBytes).toBe(Buffer.byteLength(TWO));
+    framer.push(Buffer.alloc(0));
+    expect(seen).toEqual([BODY, 'second']);
+    expect(() => framer.push(Buffer.from('\r\n\r\n' + message('third')))).toThrow('pong failed');
+    framer.push(Buffer.from(message('fourth')));
+    expect(seen).toEqual([BODY, 'second', 'third', 'fourth']);
+    expect(framer.stopped).toBe(false);
+  });
 });
+
