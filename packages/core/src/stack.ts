@@ -1,6 +1,7 @@
 // The stack: transports + transaction layer + RFC 3263 resolver behind the API of `sip@0.0.6`
 // (`send(message, callback)`, `onRequest(request, remote)`, flow URIs, `destroy()`), plus a
 // typed promise API (`request()`, `cancel()`, events) on the same object.
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
@@ -529,6 +530,11 @@ export class SipStack extends EventEmitter<StackEvents> {
   #sendResponse(response: SipResponse): void {
     // RFC 3261 §17: an ACK is never answered.
     if (response.headers.cseq?.method === 'ACK') return;
+    // RFC 3261 §8.2.6.2: a response other than 100 carries a To tag; add one if the TU did not.
+    const to = response.headers.to;
+    if (response.status > 100 && to !== undefined && typeof to.params?.tag !== 'string') {
+      response.headers.to = { ...to, params: { ...to.params, tag: randomBytes(8).toString('hex') } };
+    }
     const tx = this.#layer.findServerTransaction(response);
     if (tx !== undefined) {
       this.#logSend(response, tx.remote);

@@ -40,6 +40,30 @@ export async function freePort(): Promise<number> {
   throw new Error('no free UDP+TCP port found on 127.0.0.1');
 }
 
+/**
+ * A base port for SIPp's media sockets (-mp): SIPp binds the base and the next three ports
+ * (audio RTP/RTCP, video RTP/RTCP), so all four must be free.
+ */
+export async function freeMediaPort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = await freePort();
+    if (base > 65531) continue;
+    const sockets = [];
+    let ok = true;
+    for (let i = 1; i <= 3 && ok; i++) {
+      const s = createSocket('udp4');
+      sockets.push(s);
+      ok = await new Promise<boolean>((resolve) => {
+        s.once('error', () => resolve(false));
+        s.bind(base + i, '127.0.0.1', () => resolve(true));
+      });
+    }
+    await Promise.all(sockets.map((s) => new Promise<void>((resolve) => { try { s.close(() => resolve()); } catch { resolve(); } })));
+    if (ok) return base;
+  }
+  throw new Error('no four consecutive free UDP ports found on 127.0.0.1');
+}
+
 export interface SippResult {
   /** Process exit status: 0 all calls succeeded, 1 some failed, 99 no call processed, null when killed. */
   exitCode: number | null;
@@ -47,6 +71,8 @@ export interface SippResult {
   /** Cumulative successful and failed calls from the statistics file (-1 when unreadable). */
   successful: number;
   failed: number;
+  /** Messages SIPp sent again (its Retransmissions(C) counter): evidence of loss recovered. */
+  retransmissions: number;
   /** True when the harness killed SIPp at its time bound. */
   timedOut: boolean;
   /** The last lines of SIPp's output and error logs, for failure messages. */
@@ -69,8 +95,8 @@ export interface SippProcess {
   stop(): void;
 }
 
-function readStats(file: string): { successful: number; failed: number } {
-  if (!existsSync(file)) return { successful: -1, failed: -1 };
+function readStats(file: string): { successful: number; failed: number; retransmissions: number } {
+  if (!existsSync(file)) return { successful: -1, failed: -1, retransmissions: -1 };
   const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '');
   const header = lines[0]?.split(';') ?? [];
   const last = lines[lines.length - 1]?.split(';') ?? [];
@@ -79,7 +105,7 @@ function readStats(file: string): { successful: number; failed: number } {
     const v = i >= 0 ? Number(last[i]) : NaN;
     return Number.isFinite(v) ? v : -1;
   };
-  return { successful: column('SuccessfulCall(C)'), failed: column('FailedCall(C)') };
+  return { successful: column('SuccessfulCall(C)'), failed: column('FailedCall(C)'), retransmissions: column('Retransmissions(C)') };
 }
 
 /** Start SIPp with `args` (statistics and error tracing are added); see `SippProcess`. */
@@ -143,6 +169,6 @@ export function runSipp(args: readonly string[], options: SippOptions): Promise<
 
 /** A readable summary for assertion messages. */
 export function describeResult(name: string, r: SippResult): string {
-  return `${name}: exit ${r.exitCode} signal ${r.signal} successful ${r.successful} failed ${r.failed}` +
+  return `${name}: exit ${r.exitCode} signal ${r.signal} successful ${r.successful} failed ${r.failed} retransmissions ${r.retransmissions}` +
     `${r.timedOut ? ' (killed at its time bound)' : ''}\n${r.output}\n${r.errors}`;
 }
