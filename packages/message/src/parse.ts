@@ -1,7 +1,7 @@
 // parse(): bytes (or a string) in, a SipRequest / SipResponse out, or a SipParseError.
-// The header end is found on bytes, the header section is decoded as UTF-8 and scanned by
-// char code, the body is cut by Content-Length in bytes and then decoded (RFC 3261 §7.4.1,
-// §7.5, §18.3, §20.14).
+// The header section is decoded as UTF-8 and scanned on its bytes (scan.ts), header names are
+// looked up in tables and dispatched on integer ids, the body is cut by Content-Length in
+// bytes and then decoded (RFC 3261 §7.4.1, §7.5, §18.3, §20.14).
 import { Buffer } from 'node:buffer';
 import * as chars from './chars.js';
 import { SipParseError } from './errors.js';

@@ -7,6 +7,8 @@ import {
   validateMessage,
   stampReceived,
   SipParseError,
+  parseUri,
+  type NameAddr,
   type SipRequest,
 } from '@sipts/message';
 
@@ -46,6 +48,20 @@ describe('makeResponse', () => {
     rs.headers.via!.unshift({ version: '2.0', protocol: 'UDP', host: 'x', params: {} });
     expect(rq.headers.to!.params).toEqual({});
     expect(rq.headers.via).toHaveLength(2);
+  });
+
+  it('the sip README redirect example: a hand-built Contact with a parsed URI stringifies to a valid message', () => {
+    const rq = request();
+    const rs = makeResponse(rq, 302, 'Moved Temporarily');
+    const uri = parseUri(rq.uri)!;
+    uri.host = 'backup.somewhere.net';
+    rs.headers.contact = [{ uri } as NameAddr];
+    const text = stringify(rs);
+    expect(text.startsWith('SIP/2.0 302 Moved Temporarily\r\n')).toBe(true);
+    expect(text).toContain('Contact: <sip:bob@backup.somewhere.net>\r\n');
+    const back = parse(text);
+    expect(validateMessage(back)).toBeUndefined();
+    expect(back.headers.contact).toEqual([{ name: undefined, uri: 'sip:bob@backup.somewhere.net', params: {} }]);
   });
 
   it('applies extension headers and content', () => {
