@@ -159,6 +159,8 @@ class Branch {
   cancelRequested = false;
   cancelSent = false;
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** The copy the proxy made (fork) and handed to the stack; emptied once its final response is in. */
+  sent: SipRequest | undefined;
   readonly onResponse: ResponseCallback;
 
   constructor(
@@ -166,7 +168,9 @@ class Branch {
     readonly ctx: ProxyContext,
     request: SipRequest,
     readonly callback: ResponseCallback | undefined,
+    owned: boolean,
   ) {
+    this.sent = owned ? request : undefined;
     // Only what a CANCEL needs is kept: the stack holds the branch callback as long as its client
     // transaction lives (32 s after a 2xx, RFC 6026), so the request itself must not be held here.
     const h = request.headers;
@@ -177,7 +181,7 @@ class Branch {
     this.callId = h['call-id'];
     this.seq = h.cseq?.seq ?? 1;
     // One bound function per branch: the stack keeps it for the life of the client transaction.
-    this.onResponse = (rs, remote) => proxy.branchResponse(this, rs, remote);
+    this.onResponse = (rs, remote) => proxy.branchResponse(this, rs, remote, true);
   }
 }
 
@@ -371,11 +375,11 @@ export class SipProxy extends EventEmitter<ProxyEvents> {
     if (options.mode === 'sequential') {
       const [first, ...rest] = targets;
       ctx.queue = rest.map((target) => ({ template: rq, target, timeout }));
-      this.forward(ctx, branchCopy(rq, first as ForkTarget), undefined, timeout);
+      this.forward(ctx, branchCopy(rq, first as ForkTarget), undefined, timeout, true);
     } else {
       for (const target of targets) {
         if (ctx.released || ctx.finalSent) break;
-        this.forward(ctx, branchCopy(rq, target), undefined, timeout);
+        this.forward(ctx, branchCopy(rq, target), undefined, timeout, true);
       }
     }
   }
@@ -552,7 +556,13 @@ export class SipProxy extends EventEmitter<ProxyEvents> {
 
   // ---- forwarding ----
 
-  private forward(ctx: ProxyContext, rq: SipRequest, callback: ResponseCallback | undefined, timeout: number | undefined): void {
+  private forward(
+    ctx: ProxyContext,
+    rq: SipRequest,
+    callback: ResponseCallback | undefined,
+    timeout: number | undefined,
+    owned = false,
+  ): void {
     if (ctx.released) return;
     if (ctx.cancelled || ctx.closed || (ctx.finalSent && statusClass(ctx.finalStatus ?? 0) !== TWO_XX_CLASS)) {
       // §16.10: no new branches once cancelled; none after a final non-2xx response either.
@@ -576,7 +586,7 @@ export class SipProxy extends EventEmitter<ProxyEvents> {
       // §16.6 step 4: our Record-Route goes on top.
       h['record-route'] = [localRouteEntry(this.self.routeHost, this.self.routePort), ...(h['record-route'] ?? [])];
     }
-    const branch = new Branch(this, ctx, rq, callback);
+    const branch = new Branch(this, ctx, rq, callback, owned);
     ctx.branches.push(branch);
     ctx.pending++;
     if (callback === undefined) ctx.aggregated++;
@@ -605,10 +615,11 @@ export class SipProxy extends EventEmitter<ProxyEvents> {
   // ---- responses from branches ----
 
   /** Every response of a branch (called by the stack through Branch.onResponse). */
-  branchResponse(b: Branch, rs: SipResponse, remote?: Remote): void {
+  branchResponse(b: Branch, rs: SipResponse, remote: Remote | undefined, fromStack: boolean): void {
     if (this.stopped) return;
     const ctx = b.ctx;
     const status = rs.status;
+    if (fromStack && status >= 200) emptySent(b);
     if (status < 200) {
       if (b.via === undefined) b.via = rs.headers.via?.[0];
       b.provisional = true;
@@ -685,7 +696,7 @@ export class SipProxy extends EventEmitter<ProxyEvents> {
     }
     if (ctx.pending === 0 && ctx.queue !== undefined && ctx.queue.length > 0 && !ctx.finalSent && !ctx.cancelled && !ctx.closed) {
       const next = ctx.queue.shift() as PendingTarget;
-      this.forward(ctx, branchCopy(next.template, next.target), undefined, next.timeout);
+      this.forward(ctx, branchCopy(next.template, next.target), undefined, next.timeout, true);
       return;
     }
     if (!ctx.finalSent) {
@@ -833,7 +844,7 @@ export class SipProxy extends EventEmitter<ProxyEvents> {
     const rs = makeLocalResponse(ctx.request, status);
     const ours: Via = b.via ?? { version: '2.0', protocol: 'UDP', host: this.self.routeHost, port: this.self.routePort, params: {} };
     rs.headers.via = [ours, ...(ctx.request.headers.via ?? [])];
-    this.branchResponse(b, rs, undefined);
+    this.branchResponse(b, rs, undefined, false);
   }
 
   /** Context expiry (Timer C for the whole context): contexts expire in creation order. */
@@ -856,6 +867,22 @@ const RELEASED_REQUEST: SipRequest = Object.freeze({ method: '', uri: '', header
  * as its client transaction does: drop every piece of the message, since parsed header strings
  * are often slices that keep the whole datagram text alive.
  */
+/**
+ * The stack delivered the branch's final response: its client transaction no longer reads the
+ * request (the ACK for a non-2xx is built before delivery), yet keeps a reference to it for up
+ * to 32 s (RFC 3261 Timer D, RFC 6026 Timer M). Emptying our own copy lets the message go.
+ * Only copies the proxy made are touched, never an object the application passed to `send`.
+ */
+function emptySent(b: Branch): void {
+  const rq = b.sent;
+  if (rq === undefined) return;
+  b.sent = undefined;
+  const h = rq.headers;
+  const top = h.via?.[0];
+  rq.headers = { via: top === undefined ? [] : [top], 'call-id': h['call-id'], cseq: h.cseq };
+  rq.content = '';
+}
+
 function forget(b: Branch): void {
   b.uri = '';
   b.route = undefined;

@@ -383,6 +383,29 @@ describe('forking and response aggregation (§16.7)', () => {
     expect(b2!.request.headers.route).toEqual(route);
   });
 
+  test('once a forked branch has its final response, the copy the stack holds is emptied; the application\'s object never is', () => {
+    let appRequest: SipRequest | undefined;
+    const { stack } = setup((p, rq) => {
+      appRequest = rq;
+      p.fork(rq, ['sip:b1@10.0.0.3']);
+    });
+    stack.receive(invite());
+    const [out] = stack.sent('INVITE');
+    stack.answer(out!, 180);
+    expect(out!.request.headers.from).toBeDefined();
+    stack.answer(out!, 200);
+    expect(Object.keys(out!.request.headers).sort()).toEqual(['call-id', 'cseq', 'via']);
+    expect(out!.request.headers.via).toHaveLength(1);
+    expect(appRequest?.headers.from).toBeDefined();
+    expect(appRequest?.headers.contact).toBeDefined();
+    // sip/proxy-style send: the application's own object goes to the stack and is left alone.
+    const compat = setup();
+    compat.stack.receive(invite());
+    const [sent] = compat.stack.sent('INVITE');
+    compat.stack.answer(sent!, 200);
+    expect(sent!.request.headers.contact).toBeDefined();
+  });
+
   test('fork without targets answers 480; fork of an unknown request throws ERR_NO_CONTEXT', () => {
     const { proxy, stack } = setup((p, rq) => p.fork(rq, []));
     stack.receive(invite());
