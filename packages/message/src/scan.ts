@@ -346,17 +346,27 @@ function isHex(c: number): boolean {
 }
 
 /** A URI occupying s[start, end) exactly; undefined when malformed. */
-export function uriAt(b: Uint8Array, s: string, start: number, end: number): SipUri | undefined {
+export function uriAt(b: Uint8Array, s: string, start: number, end: number, checked = false): SipUri | undefined {
   const schemeLen = schemeAt(b, start, end);
   if (schemeLen === 0 || start + schemeLen + 1 >= end) return undefined;
   // One pass: characters never in a URI (CTLs, SP, DEL, "<", ">", DQUOTE), and the first "@"
   // (RFC 3261 §19.1.1: "@" cannot appear unescaped in params or headers, so it ends the
   // userinfo, which may itself hold ";", "?", "," and ":").
+  // `checked`: the caller already refused those characters (a URI inside <>).
   let at = -1;
-  for (let j = start + schemeLen + 1; j < end; j++) {
-    const c = b[j] as number;
-    if (c <= 0x20 || c === 0x7f || c === LAQUOT || c === RAQUOT || c === DQUOTE) return undefined;
-    if (c === AT && at < 0) at = j;
+  if (checked) {
+    for (let j = start + schemeLen + 1; j < end; j++) {
+      if (b[j] === AT) {
+        at = j;
+        break;
+      }
+    }
+  } else {
+    for (let j = start + schemeLen + 1; j < end; j++) {
+      const c = b[j] as number;
+      if (c <= 0x20 || c === 0x7f || c === LAQUOT || c === RAQUOT || c === DQUOTE) return undefined;
+      if (c === AT && at < 0) at = j;
+    }
   }
   const c0 = (b[start] as number) | 0x20;
   let schema: string;
@@ -684,7 +694,7 @@ export function scanRouteList(b: Uint8Array, s: string, p: number, out: RouteAdd
     uriFrom = -1;
     const v = scanNameAddr(b, s, p, true);
     // the URI was inside <> (uriFrom/uriTo) or an addr-spec (parse the string)
-    const uri = uriFrom >= 0 ? uriAt(b, s, uriFrom, uriTo) : uriAt(codesOf(v.uri as string), v.uri as string, 0, (v.uri as string).length);
+    const uri = uriFrom >= 0 ? uriAt(b, s, uriFrom, uriTo, true) : uriAt(codesOf(v.uri as string), v.uri as string, 0, (v.uri as string).length);
     if (uri === undefined) fail('bad URI', at);
     out.push({ name: v.name, uri, params: v.params });
     p = pos;
