@@ -10,6 +10,16 @@ import {
   stringify,
   isSipParseError,
   StreamFramer,
+  parseVia,
+  parseNameAddr,
+  parseContact,
+  parseRoute,
+  parseCSeq,
+  parseAuthHeader,
+  parseAuthHeaders,
+  parseAuthenticationInfo,
+  parseUri,
+  stringifyUri,
   SipParseError,
   type SipMessage,
   type SipRequest,
@@ -147,6 +157,30 @@ describe('parse: only a message or a SipParseError', () => {
         expect(framer.bufferedBytes).toBeLessThanOrEqual(framer.maxHeaderBytes + framer.maxContentLength);
       }),
       { numRuns: Number(process.env.FUZZ_RUNS ?? 500) },
+    );
+  });
+});
+
+describe('header helpers: a value or a SipParseError, parseUri never throws', () => {
+  const helpers = [parseVia, parseNameAddr, parseContact, parseRoute, parseCSeq, parseAuthHeader, parseAuthHeaders, parseAuthenticationInfo];
+  // strings made of the pieces SIP values are made of, so the scanners get deep
+  const sipish = fc
+    .array(fc.constantFrom('sip:', 'tel:', 'a', 'Bob', '@', ';', '=', '"', '<', '>', ',', ' ', '\t', '\\', ':', '[', ']', '::1', '?', '&', 'SIP/2.0/UDP ', 'Digest ', '%', '1', '5060', 'branch', 'tag', '\r\n ', 'é'), { maxLength: 24 })
+    .map((parts) => parts.join(''));
+  it('on random and SIP-ish strings', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ unit: 'binary', maxLength: 80 }), sipish, fc.constantFrom('sip:a@b', '<sip:a@b>;tag=1', 'SIP/2.0/UDP h;branch=1', 'Digest a=b', '1 INVITE')), (v) => {
+        for (const helper of helpers) {
+          try {
+            helper(v);
+          } catch (e) {
+            if (!isSipParseError(e)) throw e;
+          }
+        }
+        const uri = parseUri(v);
+        if (uri !== undefined) expect(parseUri(stringifyUri(uri))).toEqual(uri);
+      }),
+      { numRuns: Number(process.env.FUZZ_RUNS ?? 2000) },
     );
   });
 });
