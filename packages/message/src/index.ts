@@ -41,3 +41,5 @@ export { makeResponse, defaultReason, copyMessage, validateMessage, stampReceive
 export type { ResponseExtension } from './message.js';
 export { StreamFramer } from './framer.js';
 export type { StreamFramerOptions } from './framer.js';
+export { normalizeAddress } from './remote.js';
+export { buildBadRequest, requestLineMethod } from './bad-request.js';

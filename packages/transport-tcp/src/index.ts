@@ -13,4 +13,3 @@ export {
 export type { StreamTransportOptions, StreamTransportEvents, StreamBoundAddress, TransportLogger } from './stream-transport.js';
 export { StreamTransportError, StreamTransportErrorCodes, isStreamTransportError } from './errors.js';
 export type { StreamTransportErrorCode, StreamTransportErrorOptions } from './errors.js';
-export { normalizeAddress } from './address.js';

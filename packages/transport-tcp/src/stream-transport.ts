@@ -3,9 +3,9 @@
 import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
-import { stampReceived, validateMessage } from '@sipts/message';
+import { normalizeAddress, stampReceived, validateMessage } from '@sipts/message';
 import type { Remote, SipMessage, SipRequest } from '@sipts/message';
-import { flowKey, isValidPort, isWildcardAddress, normalizeAddress, remoteKey } from './address.js';
+import { flowKey, isValidPort, isWildcardAddress, remoteKey } from './address.js';
 import { ConnectionState, StreamConnection, describe } from './connection.js';
 import type { ConnectionOwner } from './connection.js';
 import { StreamTransportError, osCodeOf } from './errors.js';

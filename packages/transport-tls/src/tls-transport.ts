@@ -3,8 +3,9 @@ import { isIP } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { connect, createServer } from 'node:tls';
 import type { ConnectionOptions, PeerCertificate, TLSSocket, TlsOptions } from 'node:tls';
+import { normalizeAddress } from '@sipts/message';
 import type { Remote } from '@sipts/message';
-import { StreamTransport, StreamTransportError, normalizeAddress } from '@sipts/transport-tcp';
+import { StreamTransport, StreamTransportError } from '@sipts/transport-tcp';
 import type { StreamTransportOptions } from '@sipts/transport-tcp';
 
 /** Options passed through to both `tls.createServer` and `tls.connect`, as `sip` does. */

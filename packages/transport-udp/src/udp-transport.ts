@@ -4,11 +4,9 @@
 import { createSocket, type RemoteInfo, type Socket, type SocketType } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
-import { isSipParseError, parse, stampReceived, validateMessage } from '@sipts/message';
+import { buildBadRequest, isSipParseError, normalizeAddress, parse, stampReceived, validateMessage } from '@sipts/message';
 import type { Remote, SipMessage, SipRequest } from '@sipts/message';
 import { UdpTransportError } from './errors.js';
-import { stripBrackets, unmapIPv4 } from './internal/address.js';
-import { buildBadRequest } from './internal/bad-request.js';
 
 /** RFC 3261 §18.1.1: without a known path MTU, a request over 1300 bytes must not go over UDP. */
 export const UDP_MTU_ALLOWANCE = 1300;
@@ -250,7 +248,7 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
   #plan(): BindPlan {
     const requested = this.#options.address;
     if (requested === undefined || requested === '') return { type: 'udp6', address: '::', fallback: this.#options.ipv6Only !== true };
-    const address = stripBrackets(requested);
+    const address = normalizeAddress(requested);
     return { type: isIP(address) === 6 ? 'udp6' : 'udp4', address, fallback: false };
   }
 
@@ -327,7 +325,7 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
           : new UdpTransportError('ERR_NOT_LISTENING', 'send() before listen() resolved', { remote: target }),
       );
     }
-    const address = typeof target.address === 'string' ? unmapIPv4(stripBrackets(target.address)) : '';
+    const address = typeof target.address === 'string' ? normalizeAddress(target.address) : '';
     const family = isIP(address);
     const port = target.port;
     if (family === 0 || !Number.isInteger(port) || port < 1 || port > 65535) {
@@ -411,7 +409,7 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
   private onDatagram(data: Buffer, rinfo: RemoteInfo): void {
     const local = this.#local;
     if (local === undefined) return;
-    const remote: Remote = { protocol: 'UDP', address: unmapIPv4(rinfo.address), port: rinfo.port, local: { address: local.address, port: local.port } };
+    const remote: Remote = { protocol: 'UDP', address: normalizeAddress(rinfo.address), port: rinfo.port, local: { address: local.address, port: local.port } };
     if (isKeepAlive(data)) {
       this.#stats.keepAlives++;
       return;

@@ -9,11 +9,9 @@ import type { Duplex } from 'node:stream';
 import { Server as TlsServer, type ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { isUtf8 } from 'node:buffer';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import { isSipParseError, parse, stampReceived, validateMessage } from '@sipts/message';
+import { buildBadRequest, isSipParseError, normalizeAddress, parse, stampReceived, validateMessage } from '@sipts/message';
 import type { Remote, SipMessage, SipRequest } from '@sipts/message';
 import { WsTransportError } from './errors.js';
-import { stripBrackets, unmapIPv4 } from './internal/address.js';
-import { buildBadRequest } from './internal/bad-request.js';
 
 /** RFC 7118 §4: the WebSocket subprotocol for SIP. */
 export const SIP_SUBPROTOCOL = 'sip';
@@ -312,7 +310,7 @@ export class WsTransport extends EventEmitter<WsTransportEvents> {
     if (this.#ownServer) {
       server.on('request', this.onPlainRequest);
       const port = this.#options.ws_port ?? (this.protocol === 'WSS' ? 443 : 80);
-      const address = this.#options.address === undefined || this.#options.address === '' ? undefined : stripBrackets(this.#options.address);
+      const address = this.#options.address === undefined || this.#options.address === '' ? undefined : normalizeAddress(this.#options.address);
       try {
         await new Promise<void>((resolve, reject) => {
           // A close() before the bind completes cancels it: 'close' fires and 'listening' never does.
@@ -397,7 +395,7 @@ export class WsTransport extends EventEmitter<WsTransportEvents> {
     const peer = request.socket;
     this.#log(
       'error',
-      new WsTransportError('ERR_WS_CONNECTION', `refused WebSocket upgrade from ${unmapIPv4(peer.remoteAddress ?? '?')}:${peer.remotePort ?? 0}: ${status} ${reason}`),
+      new WsTransportError('ERR_WS_CONNECTION', `refused WebSocket upgrade from ${normalizeAddress(peer.remoteAddress ?? '?')}:${peer.remotePort ?? 0}: ${status} ${reason}`),
     );
     refuseUpgrade(socket, status, reason);
   }
@@ -410,9 +408,9 @@ export class WsTransport extends EventEmitter<WsTransportEvents> {
     }
     const remote: Remote = {
       protocol: this.protocol,
-      address: unmapIPv4(socket.remoteAddress ?? ''),
+      address: normalizeAddress(socket.remoteAddress ?? ''),
       port: socket.remotePort ?? 0,
-      local: { address: unmapIPv4(socket.localAddress ?? ''), port: socket.localPort ?? 0 },
+      local: { address: normalizeAddress(socket.localAddress ?? ''), port: socket.localPort ?? 0 },
     };
     const flow = new Flow(ws, remote);
     this.#all.add(flow);
@@ -433,10 +431,10 @@ export class WsTransport extends EventEmitter<WsTransportEvents> {
 
   /** A connection is open: register it as a flow, announce it, flush what was queued. */
   #opened(flow: Flow, socket: Socket): void {
-    const local = { address: unmapIPv4(socket.localAddress ?? ''), port: socket.localPort ?? 0 };
+    const local = { address: normalizeAddress(socket.localAddress ?? ''), port: socket.localPort ?? 0 };
     flow.remote = {
       protocol: flow.remote.protocol,
-      address: unmapIPv4(socket.remoteAddress ?? flow.remote.address),
+      address: normalizeAddress(socket.remoteAddress ?? flow.remote.address),
       port: socket.remotePort ?? flow.remote.port,
       local,
     };
@@ -586,8 +584,8 @@ export class WsTransport extends EventEmitter<WsTransportEvents> {
     }
     const binary = typeof data !== 'string' && !isUtf8(data);
     if (target.local !== undefined) {
-      const address = unmapIPv4(stripBrackets(target.address));
-      const localAddress = unmapIPv4(stripBrackets(target.local.address));
+      const address = normalizeAddress(target.address);
+      const localAddress = normalizeAddress(target.local.address);
       const flow = this.#flows.get(flowKey(address, target.port, localAddress, target.local.port));
       if (flow === undefined || flow.ws.readyState !== WebSocket.OPEN) {
         return Promise.reject(
@@ -606,7 +604,7 @@ export class WsTransport extends EventEmitter<WsTransportEvents> {
       dialKeys = [url];
       dialUrl = url;
     } else {
-      const address = unmapIPv4(stripBrackets(typeof target.address === 'string' ? target.address : ''));
+      const address = normalizeAddress(typeof target.address === 'string' ? target.address : '');
       const port = target.port;
       if (address === '' || !Number.isInteger(port) || port < 1 || port > 65535) {
         return Promise.reject(new WsTransportError('ERR_INVALID_TARGET', `invalid WebSocket target ${String(target.address)}:${String(port)}`, { remote: target }));

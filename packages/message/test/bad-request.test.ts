@@ -1,4 +1,4 @@
-import { buildBadRequest, requestLineMethod } from '../src/internal/bad-request.js';
+import { buildBadRequest, requestLineMethod } from '../src/bad-request.js';
 
 const text = (b: Buffer | undefined): string => (b === undefined ? '' : b.toString('utf8'));
 
