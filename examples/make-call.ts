@@ -50,7 +50,6 @@ export async function makeCall(options: MakeCallOptions): Promise<CallResult> {
   });
   try {
     await stack.ready();
-    const udp = stack.addresses().find((a) => a.protocol === 'UDP') ?? stack.addresses()[0];
     const host = stack.sentBy();
     const callId = randomBytes(12).toString('hex');
     const invite: SipRequest = {
@@ -61,7 +60,7 @@ export async function makeCall(options: MakeCallOptions): Promise<CallResult> {
         from: { uri: options.from ?? `sip:caller@${host}`, params: { tag: randomBytes(6).toString('hex') } },
         'call-id': callId,
         cseq: { seq: randomInt(1, 1e5), method: 'INVITE' },
-        contact: [{ uri: `sip:caller@${host}:${udp?.port ?? 5060}`, params: {} }],
+        contact: [{ uri: stack.localUri({ user: 'caller' }), params: {} }],
         'content-type': 'application/sdp',
       },
       content: sdp(host.replace(/^\[|\]$/g, '')),

@@ -8,7 +8,6 @@
  * - `ERR_STOPPED`: the stack was destroyed while the operation was pending.
  * - `ERR_ABORTED`: the caller's `AbortSignal` fired before a final response.
  * - `ERR_LISTEN`: a transport could not bind (port in use, address not local...).
- * - `ERR_HANDLER`: the request handler threw (reported through `logger.error` and 'error').
  */
 export type CoreErrorCode =
   | 'ERR_INVALID_OPTION'
@@ -16,8 +15,7 @@ export type CoreErrorCode =
   | 'ERR_NOT_STARTED'
   | 'ERR_STOPPED'
   | 'ERR_ABORTED'
-  | 'ERR_LISTEN'
-  | 'ERR_HANDLER';
+  | 'ERR_LISTEN';
 
 const brand = Symbol.for('@sipts/core.SipCoreError');
 

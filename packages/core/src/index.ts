@@ -40,7 +40,16 @@ export type {
 export { FlowTokenCodec } from './flow.js';
 export type { Flow } from './flow.js';
 // The helpers of sip, from @sipts/message (same names and arguments).
-export { makeResponse, parseUri, stringifyUri, stringify, copyMessage, isRequest, isResponse } from '@sipts/message';
+export {
+  makeResponse,
+  parseUri,
+  stringifyUri,
+  stringify,
+  copyMessage,
+  stringifyAuthHeader,
+  isRequest,
+  isResponse,
+} from '@sipts/message';
 export type {
   AuthHeader,
   NameAddr,

@@ -222,6 +222,26 @@ export class SipStack extends EventEmitter<StackEvents> {
     return parsed !== undefined && this.#isLocalUri(parsed);
   }
 
+  /**
+   * A URI naming this stack, for Contact, Record-Route or Path: the Via sent-by address (never a
+   * host name that may not resolve), the port of the `protocol` transport (default the first one
+   * listening), `transport=` unless UDP, `sips:` for TLS/WSS, and `lr` when asked (routes).
+   */
+  localUri(options: { user?: string; protocol?: TargetProtocol; lr?: boolean } = {}): SipUri {
+    const protocol = options.protocol ?? [...this.#ports.keys()][0] ?? 'UDP';
+    const params: SipUri['params'] = {};
+    if (protocol !== 'UDP') params.transport = protocol === 'TLS' ? 'tcp' : protocol === 'WSS' ? 'ws' : protocol.toLowerCase();
+    if (options.lr) params.lr = null;
+    return {
+      schema: protocol === 'TLS' || protocol === 'WSS' ? 'sips' : 'sip',
+      ...(options.user !== undefined ? { user: options.user } : {}),
+      host: this.#sentBy,
+      ...(this.#ports.has(protocol) ? { port: this.#ports.get(protocol) } : {}),
+      params,
+      headers: {},
+    };
+  }
+
   /** The address in Via sent-by: `publicAddress`, else the bound address, else an interface address. */
   sentBy(): string {
     return this.#sentBy;

@@ -20,6 +20,8 @@ import {
 import type { SipMessage, SipRequest, SipResponse, SipStack } from '@sipts/core';
 import { RawUdpPeer, closeAll, listeningStack, nextRequest, portOf, request, sendAndWait } from './helpers.js';
 
+// Real sockets: generous bounds so a loaded CI machine does not time out a healthy test.
+jest.setTimeout(20_000);
 afterEach(closeAll);
 
 /** A UAS that rings, then answers CANCEL with 200 and the INVITE with 487. */
@@ -130,6 +132,14 @@ describe('request(): the promise API', () => {
     const closed = new Promise((resolve) => stack.once('close', () => resolve(true)));
     stack.destroy();
     expect(await closed).toBe(true);
+  });
+});
+
+describe('localUri: Contact and Record-Route values that name this stack', () => {
+  test('sent-by address, the transport port, transport and lr parameters', async () => {
+    const stack = await listeningStack({ publicAddress: '203.0.113.9' });
+    expect(stack.localUri({ user: 'alice' })).toEqual({ schema: 'sip', user: 'alice', host: '203.0.113.9', port: portOf(stack, 'UDP'), params: {}, headers: {} });
+    expect(stack.localUri({ protocol: 'TCP', lr: true })).toMatchObject({ host: '203.0.113.9', port: portOf(stack, 'TCP'), params: { transport: 'tcp', lr: null } });
   });
 });
 

@@ -8,6 +8,8 @@ import { optionsFromEnv, startRegistrarProxy } from '../../../examples/registrar
 import { makeCall } from '../../../examples/make-call.js';
 import { closeAll, listeningStack, nextRequest, portOf, request, sendAndWait, stacks, tag } from './helpers.js';
 
+// Real sockets: generous bounds so a loaded CI machine does not time out a healthy test.
+jest.setTimeout(20_000);
 afterEach(closeAll);
 
 async function started(stack: SipStack): Promise<SipStack> {

@@ -6,6 +6,8 @@ import { create, makeResponse } from '@sipts/core';
 import type { Remote, ResolvedTarget, Resolver } from '@sipts/core';
 import { RawUdpPeer, closeAll, listeningStack, nextRequest, portOf, request, sendAndWait } from './helpers.js';
 
+// Real sockets: generous bounds so a loaded CI machine does not time out a healthy test.
+jest.setTimeout(20_000);
 afterEach(closeAll);
 
 /** A resolver that returns a fixed target list whatever the URI. */

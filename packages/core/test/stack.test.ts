@@ -2,6 +2,8 @@ import { create, makeResponse, SipCoreError, stringify } from '@sipts/core';
 import type { Remote, SipRequest, SipResponse } from '@sipts/core';
 import { RawUdpPeer, closeAll, listeningStack, nextRequest, portOf, request, sendAndWait, tag } from './helpers.js';
 
+// Real sockets: generous bounds so a loaded CI machine does not time out a healthy test.
+jest.setTimeout(20_000);
 afterEach(closeAll);
 
 describe('the sip API: send and onRequest', () => {
