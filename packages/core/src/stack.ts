@@ -678,7 +678,15 @@ export class SipStack extends EventEmitter<StackEvents> {
       protocols: enabledProtocols(this.options),
       families: families.length > 0 ? [...new Set(families)] : [4, 6],
     });
-    return list.map((t) => ({ protocol: t.protocol, address: t.address, port: t.port }));
+    // RFC 5922 §7.2: a TLS peer is checked against the SIP domain of the URI, not the address
+    // (or SRV target) it resolved to; WSS dials the URL with that host name for the same reason.
+    const domain = isIP(unbracketHost(hop.uri.host)) === 0 ? hop.uri.host : undefined;
+    return list.map((t) => {
+      const remote: Remote & { servername?: string; url?: string } = { protocol: t.protocol, address: t.address, port: t.port };
+      if (domain !== undefined && t.protocol === 'TLS') remote.servername = domain;
+      if (domain !== undefined && t.protocol === 'WSS') remote.url = `wss://${domain}:${t.port}`;
+      return remote;
+    });
   }
 
   #newVia(protocol: string): Via {
