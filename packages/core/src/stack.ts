@@ -95,7 +95,8 @@ function isInviteClient(tx: ClientTransaction | undefined): tx is ClientTransact
 }
 
 export class SipStack extends EventEmitter<StackEvents> {
-  readonly options: Readonly<NormalizedOptions>;
+  // Private: it holds the flow secret and the TLS keys.
+  readonly #options: Readonly<NormalizedOptions>;
   readonly #resolver: Resolver;
   readonly #flows: FlowTokenCodec;
   readonly #layer: TransactionLayer;
@@ -114,15 +115,15 @@ export class SipStack extends EventEmitter<StackEvents> {
 
   constructor(options: StackOptions = {}, onRequest?: RequestHandler) {
     super();
-    this.options = normalizeOptions(options);
-    this.#resolver = this.options.resolver ?? createResolver();
-    this.#flows = new FlowTokenCodec(this.options.flowSecret);
-    this.#hostname = this.options.publicAddress ?? (isWildcard(this.options.address) ? undefined : this.options.address) ?? this.options.hostname ?? '127.0.0.1';
+    this.#options = normalizeOptions(options);
+    this.#resolver = this.#options.resolver ?? createResolver();
+    this.#flows = new FlowTokenCodec(this.#options.flowSecret);
+    this.#hostname = this.#options.publicAddress ?? (isWildcard(this.#options.address) ? undefined : this.#options.address) ?? this.#options.hostname ?? '127.0.0.1';
     if (onRequest !== undefined) {
       if (typeof onRequest !== 'function') throw new SipCoreError('ERR_INVALID_OPTION', 'onRequest must be a function');
       this.on('request', onRequest);
     }
-    const o = this.options;
+    const o = this.#options;
     this.#layer = new TransactionLayer({
       ...(o.t1 !== undefined ? { t1: o.t1 } : {}),
       ...(o.t2 !== undefined ? { t2: o.t2 } : {}),
@@ -371,7 +372,7 @@ export class SipStack extends EventEmitter<StackEvents> {
   // ---------------------------------------------------------------- listening
 
   async #listen(): Promise<ListeningAddress[]> {
-    const o = this.options;
+    const o = this.#options;
     const common = {
       maxBytesHeaders: o.maxBytesHeaders,
       maxContentLength: o.maxContentLength,
@@ -457,10 +458,10 @@ export class SipStack extends EventEmitter<StackEvents> {
     };
     add(this.#hostname);
     add(this.#sentBy);
-    add(this.options.publicAddress);
-    add(this.options.hostname);
+    add(this.#options.publicAddress);
+    add(this.#options.hostname);
     for (const a of addresses) if (!isWildcard(a.address)) add(a.address);
-    if (isWildcard(this.options.address)) {
+    if (isWildcard(this.#options.address)) {
       for (const list of Object.values(networkInterfaces())) for (const info of list ?? []) add(info.address);
     }
   }
@@ -479,7 +480,7 @@ export class SipStack extends EventEmitter<StackEvents> {
   // ---------------------------------------------------------------- incoming
 
   #receive(message: SipMessage, remote: Remote, transport: Transport): void {
-    const logger = this.options.logger;
+    const logger = this.#options.logger;
     if (logger.recv) {
       try {
         logger.recv(message, remote);
@@ -524,7 +525,7 @@ export class SipStack extends EventEmitter<StackEvents> {
   }
 
   #reportError(error: unknown): void {
-    const logger = this.options.logger;
+    const logger = this.#options.logger;
     if (logger.error) {
       try {
         logger.error(error);
@@ -536,7 +537,7 @@ export class SipStack extends EventEmitter<StackEvents> {
   }
 
   #logSend(message: SipMessage, target: Remote): void {
-    const logger = this.options.logger;
+    const logger = this.#options.logger;
     if (!logger.send) return;
     try {
       logger.send(message, target);
@@ -616,7 +617,7 @@ export class SipStack extends EventEmitter<StackEvents> {
     if (typeof h['call-id'] !== 'string') throw new SipCoreError('ERR_INVALID_MESSAGE', 'the request has no Call-ID');
     if (h.from === undefined || h.to === undefined) throw new SipCoreError('ERR_INVALID_MESSAGE', 'the request has no From or To');
     // RFC 3261 §8.1.1.6: every request carries Max-Forwards.
-    if (h['max-forwards'] === undefined) h['max-forwards'] = this.options.maxForwards;
+    if (h['max-forwards'] === undefined) h['max-forwards'] = this.#options.maxForwards;
     if (typeof h.route === 'string') {
       try {
         h.route = parseRoute(h.route);
@@ -675,7 +676,7 @@ export class SipStack extends EventEmitter<StackEvents> {
       } else families.push(isIP(a.address) === 6 ? 6 : 4);
     }
     const list = await this.#resolver.resolve(hop.uri, {
-      protocols: enabledProtocols(this.options),
+      protocols: enabledProtocols(this.#options),
       families: families.length > 0 ? [...new Set(families)] : [4, 6],
     });
     // RFC 5922 §7.2: a TLS peer is checked against the SIP domain of the URI, not the address
@@ -693,7 +694,7 @@ export class SipStack extends EventEmitter<StackEvents> {
     const params: Via['params'] = {};
     const port = this.#ports.get(protocol as TargetProtocol);
     // RFC 3581 §3: ask for rport on UDP (the option `rport: false` turns it off, as in sip).
-    if (protocol === 'UDP' && this.options.rport) params.rport = null;
+    if (protocol === 'UDP' && this.#options.rport) params.rport = null;
     return { version: '2.0', protocol, host: this.#sentBy, ...(port !== undefined ? { port } : {}), params };
   }
 
@@ -775,7 +776,7 @@ export class SipStack extends EventEmitter<StackEvents> {
       if (protocol === 'UDP' && target.local === undefined) {
         const tcp = this.#transports.get('TCP');
         const size = Buffer.byteLength(stringify(rq)) + 48; // + ';branch=z9hG4bK' and 32 hex digits
-        if (size > this.options.mtuAllowance && tcp !== undefined) {
+        if (size > this.#options.mtuAllowance && tcp !== undefined) {
           protocol = 'TCP';
           transport = tcp;
           const tcpVia = this.#newVia('TCP');
