@@ -1,3 +1,5 @@
+import { findName, makeNameTable } from './chars.js';
+
 // Header names: wire spelling -> lower-case long name (compact forms expanded), and back.
 // One null-prototype table answers the spellings seen on the wire (canonical, lower, upper,
 // compact) without allocating; anything else is lower-cased once.
@@ -56,9 +58,7 @@ export function headerId(name: string): number {
   return HEADER_NAMES.indexOf(name);
 }
 
-const BY_LENGTH: number[][] = [];
-HEADER_NAMES.forEach((n, id) => (BY_LENGTH[n.length] ??= []).push(id));
-const NAME_CODES: readonly Uint8Array[] = HEADER_NAMES.map((n) => Uint8Array.from(n, (c) => c.charCodeAt(0)));
+const NAME_TABLE = makeNameTable(HEADER_NAMES);
 const COMPACT_BY_CODE: number[] = [];
 for (const letter in COMPACT) COMPACT_BY_CODE[letter.charCodeAt(0)] = headerId(COMPACT[letter] as string);
 
@@ -73,18 +73,7 @@ export function headerIdAt(b: Uint8Array, start: number, end: number): number {
     const compact = COMPACT_BY_CODE[(b[start] as number) | 0x20];
     return compact === undefined ? -1 : compact;
   }
-  const candidates = BY_LENGTH[len];
-  if (candidates === undefined) return -1;
-  const first = (b[start] as number) | 0x20;
-  for (let k = 0; k < candidates.length; k++) {
-    const id = candidates[k] as number;
-    const codes = NAME_CODES[id] as Uint8Array;
-    if (codes[0] !== first) continue;
-    let i = 1;
-    while (i < len && ((b[start + i] as number) | 0x20) === codes[i]) i++;
-    if (i === len) return id;
-  }
-  return -1;
+  return findName(NAME_TABLE, b, start, end, 0x20);
 }
 
 /** The lower-case long name for a header name as written on the wire. */

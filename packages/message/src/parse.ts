@@ -2,7 +2,7 @@
 // The header section is decoded as UTF-8 and scanned on its bytes (scan.ts), header names are
 // looked up in tables and dispatched on integer ids, the body is cut by Content-Length in
 // bytes and then decoded (RFC 3261 §7.4.1, §7.5, §18.3, §20.14).
-import { Buffer } from 'node:buffer';
+import { Buffer, isAscii } from 'node:buffer';
 import * as chars from './chars.js';
 import { SipParseError } from './errors.js';
 import * as names from './names.js';
@@ -94,6 +94,8 @@ export function asBuffer(input: Uint8Array): Buffer {
 
 /** The Content-Length found by the last parseHead() call, -1 when there was none. */
 export let headContentLength = -1;
+/** Where the last parseHead() call found the empty line (its CR), -1 when it stopped at `len`. */
+let headEmptyLine = -1;
 
 function headerError(code: 'ERR_HEADER_SYNTAX' | 'ERR_DUPLICATE_HEADER' | 'ERR_CONTENT_LENGTH', message: string, offset: number, name?: string): never {
   throw new SipParseError(code, message, offset, name);
@@ -218,7 +220,9 @@ export function parseHead(b: Uint8Array, s: string, start: number, len: number, 
   const msg = parseStartLine(b, s, start, cr, offset, headers);
   let contentLength = -1;
   let p = cr + 2;
-  while (p < len) {
+  // The loop also stops at the empty line (a CRLF starting a line after a CRLF), so a caller
+  // that knows only a bound finds the header end here instead of searching for it first.
+  while (p < len && !(b[p] === CR && b[p + 1] === LF && b[p - 1] === LF && b[p - 2] === CR)) {
     // header-name HCOLON
     let q = p;
     for (;;) {
@@ -398,6 +402,7 @@ export function parseHead(b: Uint8Array, s: string, start: number, len: number, 
     p = cr + 2;
   }
   headContentLength = contentLength;
+  headEmptyLine = p < len || (p === len && b[p] === CR && b[p + 1] === LF) ? p : -1;
   return msg;
 }
 
@@ -437,12 +442,15 @@ export function parse(input: Uint8Array | string, options?: ParseOptions): SipMe
     // One decode for the whole datagram. When every byte became one UTF-16 unit (ASCII, the
     // usual case) byte and string indices agree: the header end is found on the string and
     // the body is a slice of it.
-    const s = buf.toString(); // no arguments: Buffer's fastest path to utf8Slice
-    if (s.length === len) {
-      const he = s.indexOf('\r\n\r\n', start);
-      checkHeaderEnd(he, start, len, maxHeader);
-      const msg = parseHead(buf, s, start, he + 2, 0);
-      const bodyStart = he + 4;
+    // ASCII (the usual case): latin1 decoding is a plain copy, cheaper than UTF-8 decoding even
+    // with the (SIMD) check in front. Otherwise UTF-8; when every byte still became one
+    // UTF-16 unit, byte and string indices agree as well.
+    const ascii = isAscii(buf);
+    const s = ascii ? buf.toString('latin1') : buf.toString();
+    if (ascii || s.length === len) {
+      const msg = parseDatagramHead(buf, s, start, len, maxHeader);
+      const he = headEmptyLine;
+      const bodyStart = he + 2;
       const cl = checkBody(msg, headContentLength, bodyStart, len, maxContent);
       msg.content = cl === 0 ? '' : s.slice(bodyStart, bodyStart + cl);
       return msg;
@@ -455,6 +463,34 @@ export function parse(input: Uint8Array | string, options?: ParseOptions): SipMe
   const bodyStart = he + 4;
   const cl = checkBody(msg, headContentLength, bodyStart, len, maxContent);
   msg.content = decodeBody(buf, bodyStart, bodyStart + cl);
+  return msg;
+}
+
+/**
+ * The header section of a whole datagram decoded to `s` (indices agreeing with `buf`), parsed
+ * without searching for the empty line first: parseHead stops at it. Scanners stop at the
+ * first CR that does not start a fold, so parsing is bounded by the last such CR in the input
+ * (a CRLF at the very end in the usual case). Whenever this fast path does not end cleanly
+ * at an empty line within that bound, the message is parsed again the careful way, which
+ * reports exactly the error (and its precedence: size limits first) it always did.
+ * Leaves the empty line's index in headEmptyLine.
+ */
+function parseDatagramHead(buf: Buffer, s: string, start: number, len: number, maxHeader: number): SipMessage {
+  let bound = len - 2;
+  while (bound >= start && !(buf[bound] === CR && buf[bound + 1] === LF && (bound + 2 === len || (buf[bound + 2] !== SP && buf[bound + 2] !== HT)))) bound--;
+  if (bound >= start) {
+    try {
+      const msg = parseHead(buf, s, start, bound + 2, 0);
+      const he = headEmptyLine;
+      if (he >= 0 && he + 2 - start <= maxHeader) return msg;
+    } catch {
+      // fall through: the careful path throws the error
+    }
+  }
+  const he = s.indexOf('\r\n\r\n', start);
+  checkHeaderEnd(he, start, len, maxHeader);
+  const msg = parseHead(buf, s, start, he + 2, 0);
+  headEmptyLine = he + 2;
   return msg;
 }
 

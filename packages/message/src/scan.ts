@@ -11,6 +11,7 @@
 // Scanners leave their end position in `pos`; module state is safe because nothing here
 // calls out to user code.
 import * as chars from './chars.js';
+import type { NameTable } from './chars.js';
 import { SipParseError } from './errors.js';
 import type { AuthHeader, AuthInfo, NameAddr, Params, RouteAddr, SipHeaders, SipUri, Via } from './types.js';
 
@@ -21,6 +22,8 @@ const HOST = chars.HOST;
 const PARAM_VALUE = chars.PARAM_VALUE;
 const SCHEME = chars.SCHEME;
 const URI_IN_BRACKETS = chars.URI_IN_BRACKETS;
+const makeNameTable = chars.makeNameTable;
+const findName = chars.findName;
 
 const HT = 9;
 const LF = 10;
@@ -46,6 +49,7 @@ let pos = 0;
 /** The extent of the URI inside <> found by the last scanNameAddr (-1: an addr-spec). */
 let uriFrom = -1;
 let uriTo = -1;
+let uriFirstAt = -1;
 let base = 0;
 let header = '';
 /** Set when skipLws or a quoted string crossed a fold since the last reset. */
@@ -164,19 +168,6 @@ function expectEnd(b: Uint8Array, p: number): number {
 
 // ---- Names looked up in place: constants avoid slicing and re-hashing property keys ----
 
-/** Known names by length, as indices into `list` (the hottest first), with their codes. */
-interface NameTable {
-  list: readonly string[];
-  codes: readonly Uint8Array[];
-  byLength: number[][];
-}
-
-function makeNameTable(list: readonly string[]): NameTable {
-  const byLength: number[][] = [];
-  list.forEach((n, i) => (byLength[n.length] ??= []).push(i));
-  return { list, codes: list.map((n) => Uint8Array.from(n, (c) => c.charCodeAt(0))), byLength };
-}
-
 /** Index in its table's list of the name found by the last nameAt(), -1 if unknown. */
 let nameIndex = -1;
 
@@ -185,24 +176,9 @@ let nameIndex = -1;
  * constant is already a property key), matched case-insensitively when `fold`.
  */
 function nameAt(table: NameTable, b: Uint8Array, s: string, start: number, end: number, fold: boolean): string {
-  const len = end - start;
-  const candidates = table.byLength[len];
-  if (candidates !== undefined) {
-    const mask = fold ? 0x20 : 0;
-    const first = (b[start] as number) | mask;
-    for (let k = 0; k < candidates.length; k++) {
-      const index = candidates[k] as number;
-      const codes = table.codes[index] as Uint8Array;
-      if (codes[0] !== first) continue;
-      let i = 1;
-      while (i < len && ((b[start + i] as number) | mask) === codes[i]) i++;
-      if (i === len) {
-        nameIndex = index;
-        return table.list[index] as string;
-      }
-    }
-  }
-  nameIndex = -1;
+  const index = findName(table, b, start, end, fold ? 0x20 : 0);
+  nameIndex = index;
+  if (index >= 0) return table.list[index] as string;
   const v = s.slice(start, end);
   return fold ? v.toLowerCase() : v;
 }
@@ -345,23 +321,20 @@ function isHex(c: number): boolean {
   return (c >= 48 && c <= 57) || ((c | 0x20) >= 97 && (c | 0x20) <= 102);
 }
 
-/** A URI occupying s[start, end) exactly; undefined when malformed. */
-export function uriAt(b: Uint8Array, s: string, start: number, end: number, checked = false): SipUri | undefined {
+/**
+ * A URI occupying s[start, end) exactly; undefined when malformed. `knownAt` -2: the
+ * characters are unchecked; otherwise the caller already refused the characters never allowed
+ * (a URI inside <>) and found the first "@" (-1: none).
+ */
+export function uriAt(b: Uint8Array, s: string, start: number, end: number, knownAt = -2): SipUri | undefined {
   const schemeLen = schemeAt(b, start, end);
   if (schemeLen === 0 || start + schemeLen + 1 >= end) return undefined;
   // One pass: characters never in a URI (CTLs, SP, DEL, "<", ">", DQUOTE), and the first "@"
   // (RFC 3261 §19.1.1: "@" cannot appear unescaped in params or headers, so it ends the
   // userinfo, which may itself hold ";", "?", "," and ":").
-  // `checked`: the caller already refused those characters (a URI inside <>).
-  let at = -1;
-  if (checked) {
-    for (let j = start + schemeLen + 1; j < end; j++) {
-      if (b[j] === AT) {
-        at = j;
-        break;
-      }
-    }
-  } else {
+  let at = knownAt;
+  if (at === -2) {
+    at = -1;
     for (let j = start + schemeLen + 1; j < end; j++) {
       const c = b[j] as number;
       if (c <= 0x20 || c === 0x7f || c === LAQUOT || c === RAQUOT || c === DQUOTE) return undefined;
@@ -651,11 +624,13 @@ function scanNameAddr(b: Uint8Array, s: string, p: number, inList: boolean): Nam
   p = p + 1;
   if (b[p] === SP || b[p] === HT || b[p] === CR) p = skipLws(b, p);
   const uriStart = p;
+  let at = -1;
   for (;;) {
     const k = URI_IN_BRACKETS[b[p] as number];
     if (k !== 0) {
       if (k === 1) break;
-      fail('bad character in URI', p);
+      if (k !== 3) fail('bad character in URI', p);
+      if (at < 0) at = p;
     }
     p++;
   }
@@ -666,9 +641,10 @@ function scanNameAddr(b: Uint8Array, s: string, p: number, inList: boolean): Nam
   const uri = s.slice(uriStart, uriEnd);
   const params: Params = {};
   pos = scanParams(b, s, p + 1, params);
-  // the URI's extent is reported through uriFrom/uriTo for Route parsing
+  // the URI's extent and its first "@" are reported through uriFrom/uriTo/uriFirstAt for Route parsing
   uriFrom = uriStart;
   uriTo = uriEnd;
+  uriFirstAt = at;
   return { name, uri, params };
 }
 
@@ -694,7 +670,7 @@ export function scanRouteList(b: Uint8Array, s: string, p: number, out: RouteAdd
     uriFrom = -1;
     const v = scanNameAddr(b, s, p, true);
     // the URI was inside <> (uriFrom/uriTo) or an addr-spec (parse the string)
-    const uri = uriFrom >= 0 ? uriAt(b, s, uriFrom, uriTo, true) : uriAt(codesOf(v.uri as string), v.uri as string, 0, (v.uri as string).length);
+    const uri = uriFrom >= 0 ? uriAt(b, s, uriFrom, uriTo, uriFirstAt) : uriAt(codesOf(v.uri as string), v.uri as string, 0, (v.uri as string).length);
     if (uri === undefined) fail('bad URI', at);
     out.push({ name: v.name, uri, params: v.params });
     p = pos;
@@ -774,7 +750,9 @@ export function scanRaw(b: Uint8Array, s: string, p: number): string {
   // The line end by native search: values are long and need no per-character work unless
   // they hold a bare LF (an error) or continue on the next line (folding).
   const cr = s.indexOf('\r', p);
-  if (cr >= 0 && s.charCodeAt(cr + 1) === LF && b[cr + 2] !== SP && b[cr + 2] !== HT && s.lastIndexOf('\n', cr) < p) {
+  // The first LF must be the one after that CR: no bare LF inside the value (forward
+  // indexOf is a fast builtin; lastIndexOf goes through the runtime).
+  if (cr >= 0 && b[cr + 2] !== SP && b[cr + 2] !== HT && s.indexOf('\n', p) === cr + 1) {
     let end = cr;
     while (end > p && (b[end - 1] === SP || b[end - 1] === HT)) end--;
     pos = cr;
