@@ -118,6 +118,8 @@ export function startRegistrarProxy(options: RegistrarProxyOptions = {}): SipSta
       relay(rs);
     });
   });
+  // A WebSocket / outbound client that disconnects can no longer be reached: forget it now.
+  stack.on('connectionClose', (remote) => location.dropFlow(remote));
   return stack;
 }
 

@@ -20,6 +20,8 @@ export interface BindingStore {
   get(aor: string): Binding[] | undefined;
   set(aor: string, bindings: Binding[]): void;
   delete(aor: string): void;
+  /** Every address-of-record held (optional: a shared store may not enumerate). */
+  keys?(): Iterable<string>;
 }
 
 export class MemoryBindingStore implements BindingStore {
@@ -32,6 +34,9 @@ export class MemoryBindingStore implements BindingStore {
   }
   delete(aor: string): void {
     this.#map.delete(aor);
+  }
+  keys(): Iterable<string> {
+    return [...this.#map.keys()];
   }
 }
 
@@ -129,6 +134,31 @@ export class LocationService {
   /** Live bindings of an address-of-record, most recent first. */
   lookup(aor: string): Binding[] {
     return this.#live(aor, this.#now()).slice().reverse();
+  }
+
+  /**
+   * RFC 5626 §5.3 spirit: a connection that closed takes the bindings that can only be reached
+   * over it (those registered with their flow) with it. Returns how many were removed.
+   */
+  dropFlow(flow: Remote): number {
+    if (this.#store.keys === undefined) return 0; // a store that cannot enumerate lets them expire
+    let removed = 0;
+    const same = (f: Remote | undefined): boolean =>
+      f !== undefined &&
+      f.protocol === flow.protocol &&
+      f.address === flow.address &&
+      f.port === flow.port &&
+      f.local?.address === flow.local?.address &&
+      f.local?.port === flow.local?.port;
+    for (const aor of this.#store.keys()) {
+      const all = this.#store.get(aor) ?? [];
+      const kept = all.filter((b) => !same(b.flow));
+      removed += all.length - kept.length;
+      if (kept.length === all.length) continue;
+      if (kept.length > 0) this.#store.set(aor, kept);
+      else this.#store.delete(aor);
+    }
+    return removed;
   }
 
   #live(aor: string, now: number): Binding[] {

@@ -196,6 +196,13 @@ describe('examples/registrar-proxy.ts (pnpm start)', () => {
     const { response } = await sendAndWait(caller, request('MESSAGE', `sip:web@127.0.0.1:${portOf(proxy, 'UDP')}`));
     expect(response.status).toBe(200);
     expect(arrived?.remote).toMatchObject({ protocol: 'WS', port: wsPort });
+
+    // The browser goes away: its binding goes with its connection, so the next request gets 404.
+    const closed = new Promise((resolve) => proxy.once('connectionClose', resolve));
+    await browser.close();
+    await closed;
+    const after = await sendAndWait(caller, request('MESSAGE', `sip:web@127.0.0.1:${portOf(proxy, 'UDP')}`));
+    expect(after.response.status).toBe(404);
   });
 
   test('examples/make-call.ts places a call through the proxy and hangs up with BYE', async () => {
