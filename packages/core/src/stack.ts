@@ -662,6 +662,7 @@ export class SipStack extends EventEmitter<StackEvents> {
   }
 
   async #targets(hop: { uri: SipUri; flow: Flow | undefined }): Promise<Remote[]> {
+    if (!isSipScheme(hop.uri)) return [];
     if (hop.flow !== undefined) {
       const protocol = hop.flow.protocol.toUpperCase();
       return [{ protocol, address: hop.flow.address, port: hop.flow.port, local: hop.flow.local }];
@@ -729,6 +730,11 @@ export class SipStack extends EventEmitter<StackEvents> {
     if (inviteKey !== undefined) this.#pendingInvites.set(inviteKey, out);
     const hop = this.#nextHop(rq);
     out.viaFlow = hop.flow !== undefined;
+    if (!isSipScheme(hop.uri)) {
+      // RFC 3261 §8.1.2: only a sip:/sips: next hop can be resolved; say so like a UAS would.
+      queueMicrotask(() => this.#finish(out, makeResponse(rq, 416, 'Unsupported URI Scheme'), undefined));
+      return;
+    }
     this.#ready
       .then(() => this.#targets(hop))
       .then(
@@ -911,6 +917,11 @@ export class SipStack extends EventEmitter<StackEvents> {
 }
 
 function noop(): void {}
+
+function isSipScheme(uri: SipUri): boolean {
+  const scheme = uri.schema.toLowerCase();
+  return (scheme === 'sip' || scheme === 'sips') && uri.host !== '';
+}
 
 /** `sip`'s create: a new, independent stack. */
 export function create(options: StackOptions = {}, onRequest?: RequestHandler): SipStack {

@@ -64,6 +64,20 @@ describe('RFC 3263 failover', () => {
     expect((await sendAndWait(empty, request('OPTIONS', 'sip:b.example.com'))).response.status).toBe(404);
   });
 
+  test('a tel: Request-URI with no Route cannot be resolved: 416 (RFC 3261 §8.1.2)', async () => {
+    const client = await listeningStack();
+    expect((await sendAndWait(client, request('INVITE', 'tel:+1-201-555-0123'))).response.status).toBe(416);
+  });
+
+  test('a tel: Request-URI goes to its Route (a gateway)', async () => {
+    const gateway = await listeningStack({}, (rq) => gateway.send(makeResponse(rq, 200)));
+    const client = await listeningStack();
+    const rq = request('MESSAGE', 'tel:+1-201-555-0123', {
+      route: [{ uri: { schema: 'sip', host: '127.0.0.1', port: portOf(gateway, 'UDP'), params: { lr: null }, headers: {} }, params: {} }],
+    });
+    expect((await sendAndWait(client, rq)).response.status).toBe(200);
+  });
+
   test('the resolver is asked with the stack\'s protocols and families', async () => {
     let asked: unknown;
     const resolver: Resolver = {
