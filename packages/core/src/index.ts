@@ -14,6 +14,8 @@ export {
   parse,
   makeStreamParser,
 } from './sip-api.js';
+export { makeTransport } from './compat-transport.js';
+export type { CompatConnection, CompatTransport } from './compat-transport.js';
 export { normalizeOptions } from './options.js';
 export type { NormalizedOptions, SipTlsOptions, StackClock, StackLogger, StackOptions } from './options.js';
 export { SipCoreError, isSipCoreError } from './errors.js';

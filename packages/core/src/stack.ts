@@ -15,10 +15,6 @@ import {
 import type { Remote, RouteAddr, SipMessage, SipRequest, SipResponse, SipUri, Via } from '@sipts/message';
 import { TransactionLayer, generateBranch } from '@sipts/transaction';
 import type { ClientTransaction, ServerTransaction, Transport } from '@sipts/transaction';
-import { TcpTransport } from '@sipts/transport-tcp';
-import { TlsTransport } from '@sipts/transport-tls';
-import { UdpTransport } from '@sipts/transport-udp';
-import { WsTransport } from '@sipts/transport-ws';
 import { SipCoreError } from './errors.js';
 import { FlowTokenCodec, type Flow } from './flow.js';
 import {
@@ -32,6 +28,7 @@ import {
   type StackOptions,
 } from './options.js';
 import { createResolver, unbracketHost, type Resolver, type TargetProtocol } from './resolver.js';
+import { listenTransports } from './transports.js';
 
 /** `sip`'s request handler: every new request (and every ACK for a 2xx) with where it came from. */
 export type RequestHandler = (request: SipRequest, remote: Remote) => void;
@@ -373,59 +370,8 @@ export class SipStack extends EventEmitter<StackEvents> {
 
   async #listen(): Promise<ListeningAddress[]> {
     const o = this.#options;
-    const common = {
-      maxBytesHeaders: o.maxBytesHeaders,
-      maxContentLength: o.maxContentLength,
-    };
-    const address = o.address;
-    const withAddress = address === undefined ? {} : { address };
-    const stream = {
-      ...(o.idleTimeout !== undefined ? { idleTimeout: o.idleTimeout } : {}),
-      ...(o.maxConnections !== undefined ? { maxConnections: o.maxConnections } : {}),
-    };
     try {
-      let sharedPort = o.port;
-      if (o.udp) {
-        const udp = new UdpTransport({
-          port: o.port,
-          ...withAddress,
-          ...common,
-          ...(o.recvBufferSize !== undefined ? { recvBufferSize: o.recvBufferSize } : {}),
-        });
-        this.#attach('UDP', udp);
-        const bound = await udp.listen();
-        sharedPort = bound.port;
-      }
-      if (o.tcp) {
-        // Port 0: TCP takes the port UDP got when it is free, so one port serves both.
-        let tcp = new TcpTransport({ port: sharedPort, ...withAddress, ...common, ...stream });
-        try {
-          await tcp.listen();
-        } catch (e) {
-          if (o.port !== 0 || !o.udp) throw e;
-          await tcp.close().catch(() => {});
-          tcp = new TcpTransport({ port: 0, ...withAddress, ...common, ...stream });
-          await tcp.listen();
-        }
-        this.#attach('TCP', tcp);
-      }
-      if (o.tls) {
-        const tls = new TlsTransport({ port: o.tlsPort, tls: o.tls, ...withAddress, ...common, ...stream });
-        this.#attach('TLS', tls);
-        await tls.listen();
-      }
-      if (o.wsPort !== undefined) {
-        const ws = new WsTransport({
-          ws_port: o.wsPort,
-          ...withAddress,
-          ...common,
-          ...(o.tls ? { tls: o.tls } : {}),
-          ...(o.wsPath !== undefined ? { path: o.wsPath } : {}),
-          ...(o.maxConnections !== undefined ? { maxConnections: o.maxConnections } : {}),
-        });
-        this.#attach(o.tls ? 'WSS' : 'WS', ws);
-        await ws.listen();
-      }
+      await listenTransports(o, (protocol, transport) => this.#attach(protocol, transport));
     } catch (e) {
       const error = new SipCoreError('ERR_LISTEN', `cannot listen: ${toError(e).message}`, { cause: e });
       this.#reportError(error);

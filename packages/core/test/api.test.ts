@@ -11,6 +11,7 @@ import {
   isFlowUri,
   makeResponse,
   makeStreamParser,
+  makeTransport,
   parse,
   send,
   start,
@@ -207,6 +208,44 @@ describe('the module-level sip API', () => {
     expect(typeof digest.authenticateRequest).toBe('function');
     expect(typeof digest.signRequest).toBe('function');
     expect(typeof digest.calculateUserRealmPasswordHash).toBe('function');
+  });
+});
+
+describe('makeTransport (sip internal, no transactions)', () => {
+  test('every message reaches the callback; send(remote, response) answers statelessly', async () => {
+    const seen: string[] = [];
+    const transport = makeTransport({ address: '127.0.0.1', port: 0 }, (m, remote) => {
+      if (!('method' in m)) return;
+      seen.push(m.method);
+      transport.send(remote, makeResponse(m, 202));
+    });
+    try {
+      const [udp] = await transport.ready();
+      const client = await listeningStack();
+      const rs = await client.request(request('MESSAGE', `sip:a@127.0.0.1:${udp!.port}`));
+      expect(rs.status).toBe(202);
+      expect(seen).toEqual(['MESSAGE']);
+    } finally {
+      await transport.destroy();
+    }
+  });
+
+  test('a request sent through it gets its top Via filled in for the transport (as sip did)', async () => {
+    const peer = new RawUdpPeer();
+    const port = await peer.bind();
+    const transport = makeTransport({ address: '127.0.0.1', port: 0 }, () => {});
+    try {
+      const [udp] = await transport.ready();
+      const rq = request('OPTIONS', `sip:127.0.0.1:${port}`, {
+        via: [{ version: '2.0', protocol: 'TCP', host: 'placeholder', params: { branch: generateBranch() } }],
+      });
+      transport.send({ protocol: 'UDP', address: '127.0.0.1', port }, rq);
+      const { message } = await peer.next();
+      expect(message.headers.via?.[0]).toMatchObject({ protocol: 'UDP', host: '127.0.0.1', port: udp!.port, params: { rport: null } });
+    } finally {
+      await transport.destroy();
+      await peer.close();
+    }
   });
 });
 

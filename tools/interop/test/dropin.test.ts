@@ -137,10 +137,15 @@ suite('sip@0.0.6 examples run unchanged on sipts (require("sip") -> @sipts/core)
   jest.setTimeout(60_000);
 
   test('every example of the sip package is driven here or has a stated reason', () => {
-    const covered = new Set(['registrar-redirector.js', 'registrar-redirector-auth.js', 'registrar-redirector-tls.js', 'make_call.js']);
+    const covered = new Set([
+      'registrar-redirector.js',
+      'registrar-redirector-auth.js',
+      'registrar-redirector-tls.js',
+      'stateless-registrar-redirector.js',
+      'make_call.js',
+    ]);
     if (haveProxy) for (const f of ['registrar-proxy.js', 'fix302.js']) covered.add(f);
     const unsupported: Record<string, string> = {
-      'stateless-registrar-redirector.js': 'uses sip.makeTransport, an internal of sip that @sipts/core does not export',
       'websocket-proxy.js': 'calls sip.encodeFlowUri on the stack sip/proxy.start made; @sipts/proxy runs its own stack, not the default one of @sipts/core',
     };
     if (!haveProxy) for (const f of ['registrar-proxy.js', 'fix302.js']) unsupported[f] = '@sipts/proxy is not built';
@@ -178,6 +183,17 @@ suite('sip@0.0.6 examples run unchanged on sipts (require("sip") -> @sipts/core)
     expect(contact !== '*' && contact?.[0]?.uri).toBe('sip:bob@192.0.2.7:5070');
     expect((await client.request(rq('INVITE', `sip:nobody@127.0.0.1:${port}`))).status).toBe(404);
     expect((await client.request(rq('OPTIONS', `sip:127.0.0.1:${port}`))).status).toBe(405);
+  });
+
+  test('stateless-registrar-redirector.js on sip.makeTransport: REGISTER 200, INVITE 302, no transactions', async () => {
+    const example = runExample('stateless-registrar-redirector.js');
+    const port = udpPort(await example.listening);
+    const client = await ourStack();
+    expect((await client.request(register('dora', port, 'sip:dora@192.0.2.10'))).status).toBe(200);
+    const invite = await client.request(rq('INVITE', `sip:dora@127.0.0.1:${port}`));
+    expect(invite.status).toBe(302);
+    const contact = invite.headers.contact;
+    expect(contact !== '*' && contact?.[0]?.uri).toBe('sip:dora@192.0.2.10');
   });
 
   test('registrar-redirector-auth.js with sip/digest: 401 challenge, signed REGISTER accepted, wrong password refused', async () => {
