@@ -161,7 +161,10 @@ function scanQuoted(b: Uint8Array, p: number): number {
 
 /** The end of a line's value: `p` must be at optional LWS followed by CRLF. */
 function expectEnd(b: Uint8Array, p: number): number {
-  if (b[p] === SP || b[p] === HT || b[p] === CR) p = skipLws(b, p);
+  const c = b[p];
+  // the usual case first: a CR that does not start a fold
+  if (c === CR && (b[p + 1] !== LF || (b[p + 2] !== SP && b[p + 2] !== HT))) return p;
+  if (c === SP || c === HT || c === CR) p = skipLws(b, p);
   if (b[p] !== CR) fail('unexpected character', p);
   return p;
 }
@@ -254,19 +257,35 @@ function commonParamIndex(b: Uint8Array, i: number, len: number, m: number): num
  */
 function scanParams(b: Uint8Array, s: string, p: number, params: Params): number {
   for (;;) {
-    if (b[p] === SP || b[p] === HT || b[p] === CR) p = skipLws(b, p);
-    if (b[p] !== SEMI) return p;
+    let c = b[p] as number;
+    if (c !== SEMI) {
+      // Usually the end: a CR that does not start a fold, ">" or ",".
+      if (c !== SP && c !== HT && !(c === CR && b[p + 1] === LF && (b[p + 2] === SP || b[p + 2] === HT))) return p;
+      p = skipLws(b, p);
+      if (b[p] !== SEMI) return p;
+    }
     p = p + 1;
-    if (b[p] === SP || b[p] === HT || b[p] === CR) p = skipLws(b, p);
-    const nameStart = p;
-    p = scanToken(b, p);
-    if (p === nameStart) fail('empty parameter', p);
-    let index = commonParamIndex(b, nameStart, p - nameStart, 0x20);
-    let name: string;
-    if (index >= 0) name = PARAM_LIST[index] as string;
-    else {
-      name = nameAt(PARAM_NAMES, b, s, nameStart, p, true);
-      index = nameIndex;
+    c = b[p] as number;
+    let index: number;
+    let name = '';
+    if (c === 98 && b[p + 1] === 114 && b[p + 2] === 97 && b[p + 3] === 110 && b[p + 4] === 99 && b[p + 5] === 104 && TOKEN[b[p + 6] as number] !== 1) {
+      // "branch" as (nearly) every Via writes it
+      index = 0;
+      p += 6;
+    } else if (c === 116 && b[p + 1] === 97 && b[p + 2] === 103 && TOKEN[b[p + 3] as number] !== 1) {
+      // "tag" (From, To)
+      index = 1;
+      p += 3;
+    } else {
+      if (c === SP || c === HT || c === CR) p = skipLws(b, p);
+      const nameStart = p;
+      p = scanToken(b, p);
+      if (p === nameStart) fail('empty parameter', p);
+      index = commonParamIndex(b, nameStart, p - nameStart, 0x20);
+      if (index < 0) {
+        name = nameAt(PARAM_NAMES, b, s, nameStart, p, true);
+        index = nameIndex;
+      }
     }
     if (b[p] === SP || b[p] === HT || b[p] === CR) p = skipLws(b, p);
     let value: string | null = null;
@@ -274,13 +293,13 @@ function scanParams(b: Uint8Array, s: string, p: number, params: Params): number
       p = p + 1;
       if (b[p] === SP || b[p] === HT || b[p] === CR) p = skipLws(b, p);
       const valueStart = p;
-      folded = false;
       if (b[p] === DQUOTE) {
+        folded = false;
         p = scanQuoted(b, p);
         value = sliceValue(s, valueStart, p);
       } else {
         for (;;) {
-          const c = b[p] as number;
+          c = b[p] as number;
           if (PARAM_VALUE[c] !== 1) break;
           p++;
         }
@@ -288,6 +307,7 @@ function scanParams(b: Uint8Array, s: string, p: number, params: Params): number
         value = s.slice(valueStart, p);
       }
     }
+    // setParam uses `name` only for indices past the named stores (set by nameAt above)
     setParam(params, index, name, value);
   }
 }
