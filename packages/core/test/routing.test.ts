@@ -2,8 +2,8 @@
 // flow tokens (RFC 5626 basics) and routing to this stack's own address.
 import { createServer } from 'node:net';
 import { ManualClock } from '@sipts/transaction';
-import { create, makeResponse } from '@sipts/core';
-import type { Remote, ResolvedTarget, Resolver } from '@sipts/core';
+import { create, makeResponse, stringify } from '@sipts/core';
+import type { Remote, ResolvedTarget, Resolver, SipRequest } from '@sipts/core';
 import { RawUdpPeer, closeAll, listeningStack, nextRequest, portOf, request, sendAndWait } from './helpers.js';
 
 // Real sockets: generous bounds so a loaded CI machine does not time out a healthy test.
@@ -104,6 +104,31 @@ describe('transaction outcomes', () => {
     await peer.next();
     clock.advance(32_000);
     expect(await outcome).toBe(408);
+    await peer.close();
+  });
+});
+
+describe('ringTimeLimit (sip option)', () => {
+  test('an INVITE that only rings ends with 408 after ringTimeLimit, and the callee gets a CANCEL', async () => {
+    const clock = new ManualClock();
+    const peer = new RawUdpPeer();
+    const port = await peer.bind();
+    const client = await listeningStack({ clock, ringTimeLimit: 10_000 });
+    const statuses: number[] = [];
+    const done = new Promise<void>((resolve) =>
+      client.send(request('INVITE', `sip:callee@127.0.0.1:${port}`), (rs) => {
+        statuses.push(rs.status);
+        if (rs.status >= 200) resolve();
+      }),
+    );
+    const { message: invite } = await peer.next((m) => 'method' in m && m.method === 'INVITE');
+    await peer.send(stringify(makeResponse(invite as SipRequest, 180, 'Ringing')), portOf(client, 'UDP'));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    clock.advance(10_000);
+    await done;
+    expect(statuses).toEqual([180, 408]);
+    const { message: cancel } = await peer.next((m) => 'method' in m && m.method === 'CANCEL');
+    expect(cancel.headers.via?.[0]?.params.branch).toBe(invite.headers.via?.[0]?.params.branch);
     await peer.close();
   });
 });
