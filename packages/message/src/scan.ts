@@ -46,7 +46,8 @@ const BACKSLASH = 92;
 const RBRACKET = 93;
 
 let pos = 0;
-/** The extent of the URI inside <> found by the last scanNameAddr (-1: an addr-spec). */
+/** What the last scanAddr found: display name, URI extent, first "@" in the URI (see there). */
+let addrName: string | undefined;
 let uriFrom = -1;
 let uriTo = -1;
 let uriFirstAt = -1;
@@ -186,7 +187,8 @@ function nameAt(table: NameTable, b: Uint8Array, s: string, start: number, end: 
   return fold ? v.toLowerCase() : v;
 }
 
-// The first eleven entries are stored by setParam with named stores, in this order.
+// setParam stores each of these by name (case i stores list[i]); commonParamIndex knows the
+// first eleven.
 const PARAM_NAMES = makeNameTable([
   'branch', 'tag', 'rport', 'received', 'lr', 'transport', 'expires', 'q', 'maddr', 'user', 'ftag',
   'ttl', 'method', 'did', 'ob', 'reg-id', '+sip.instance', 'comp', 'alias',
@@ -350,6 +352,57 @@ function setParam(params: Params, index: number, name: string, value: string | n
       break;
     case 10:
       params.ftag = value;
+      break;
+    case 11:
+      params.ttl = value;
+      break;
+    case 12:
+      params.method = value;
+      break;
+    case 13:
+      params.did = value;
+      break;
+    case 14:
+      params.ob = value;
+      break;
+    case 15:
+      params['reg-id'] = value;
+      break;
+    case 16:
+      params['+sip.instance'] = value;
+      break;
+    case 17:
+      params.comp = value;
+      break;
+    case 18:
+      params.alias = value;
+      break;
+    case 19:
+      params.refresher = value;
+      break;
+    case 20:
+      params.purpose = value;
+      break;
+    case 21:
+      params.duration = value;
+      break;
+    case 22:
+      params.reason = value;
+      break;
+    case 23:
+      params.handling = value;
+      break;
+    case 24:
+      params.rinstance = value;
+      break;
+    case 25:
+      params.gr = value;
+      break;
+    case 26:
+      params.ttag = value;
+      break;
+    case 27:
+      params['phone-context'] = value;
       break;
     default:
       if (name === '__proto__') Object.defineProperty(params, name, { value, enumerable: true, writable: true, configurable: true });
@@ -645,7 +698,13 @@ export function scanViaList(b: Uint8Array, s: string, p: number, out: Via[]): nu
 
 // ---- name-addr / addr-spec (From, To, Contact, Route, Record-Route, Path, Refer-To) ----
 
-function scanNameAddr(b: Uint8Array, s: string, p: number, inList: boolean): NameAddr {
+/**
+ * A name-addr or addr-spec from `p`: returns its params, leaves the display name in addrName,
+ * the URI's extent in uriFrom/uriTo and its first "@" in uriFirstAt (-2: an addr-spec, whose
+ * characters are still to be checked), and the end in pos. Callers build the objects, so a
+ * Route's URI string is never sliced only to be parsed again.
+ */
+function scanAddr(b: Uint8Array, s: string, p: number, inList: boolean): Params {
   if (b[p] === SP || b[p] === HT || b[p] === CR) p = skipLws(b, p);
   let name: string | undefined;
   const c0 = b[p];
@@ -699,9 +758,12 @@ function scanNameAddr(b: Uint8Array, s: string, p: number, inList: boolean): Nam
       const schemeLen = schemeAt(b, uriStart, q);
       if (schemeLen === 0 || q === uriStart + schemeLen + 1) fail('bad URI', uriStart);
       const params: Params = {};
-      const uri = s.slice(uriStart, q);
       pos = scanParams(b, s, q, params);
-      return { name: undefined, uri, params };
+      addrName = undefined;
+      uriFrom = uriStart;
+      uriTo = q;
+      uriFirstAt = -2;
+      return params;
     } else {
       return fail('expected name-addr or addr-spec', q);
     }
@@ -724,14 +786,18 @@ function scanNameAddr(b: Uint8Array, s: string, p: number, inList: boolean): Nam
   if (b[p] === SP || b[p] === HT || b[p] === CR) p = skipLws(b, p);
   if (b[p] !== RAQUOT) fail('missing ">"', p);
   if (schemeAt(b, uriStart, uriEnd) === 0) fail('bad URI', uriStart);
-  const uri = s.slice(uriStart, uriEnd);
   const params: Params = {};
   pos = scanParams(b, s, p + 1, params);
-  // the URI's extent and its first "@" are reported through uriFrom/uriTo/uriFirstAt for Route parsing
+  addrName = name;
   uriFrom = uriStart;
   uriTo = uriEnd;
   uriFirstAt = at;
-  return { name, uri, params };
+  return params;
+}
+
+function scanNameAddr(b: Uint8Array, s: string, p: number, inList: boolean): NameAddr {
+  const params = scanAddr(b, s, p, inList);
+  return { name: addrName, uri: s.slice(uriFrom, uriTo), params };
 }
 
 /** One name-addr filling the line (From, To, Refer-To). Returns the CR index. */
@@ -753,12 +819,10 @@ export function scanNameAddrList(b: Uint8Array, s: string, p: number, out: NameA
 export function scanRouteList(b: Uint8Array, s: string, p: number, out: RouteAddr[]): number {
   for (;;) {
     const at = p;
-    uriFrom = -1;
-    const v = scanNameAddr(b, s, p, true);
-    // the URI was inside <> (uriFrom/uriTo) or an addr-spec (parse the string)
-    const uri = uriFrom >= 0 ? uriAt(b, s, uriFrom, uriTo, uriFirstAt) : uriAt(codesOf(v.uri as string), v.uri as string, 0, (v.uri as string).length);
+    const params = scanAddr(b, s, p, true);
+    const uri = uriAt(b, s, uriFrom, uriTo, uriFirstAt);
     if (uri === undefined) fail('bad URI', at);
-    out.push({ name: v.name, uri, params: v.params });
+    out.push({ name: addrName, uri, params });
     p = pos;
     if (b[p] !== COMMA) return expectEnd(b, p);
     p++;
@@ -767,11 +831,48 @@ export function scanRouteList(b: Uint8Array, s: string, p: number, out: RouteAdd
 
 // ---- CSeq (RFC 3261 §20.16), Content-Length, Max-Forwards, Call-ID ----
 
-const METHODS = makeNameTable(['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'REGISTER', 'PRACK', 'SUBSCRIBE', 'NOTIFY', 'PUBLISH', 'INFO', 'REFER', 'MESSAGE', 'UPDATE']);
+const METHOD_LIST: readonly string[] = ['INVITE', 'ACK', 'BYE', 'CANCEL', 'OPTIONS', 'REGISTER', 'PRACK', 'SUBSCRIBE', 'NOTIFY', 'PUBLISH', 'INFO', 'REFER', 'MESSAGE', 'UPDATE'];
+
+/** The index in METHODS of the method at [i, i + len) (exact, upper case), -1 if none: unrolled compares. */
+function methodIndex(b: Uint8Array, i: number, len: number): number {
+  switch (len) {
+    case 3:
+      if (b[i] === 65 && b[i + 1] === 67 && b[i + 2] === 75) return 1; // ACK
+      if (b[i] === 66 && b[i + 1] === 89 && b[i + 2] === 69) return 2; // BYE
+      return -1;
+    case 4:
+      if (b[i] === 73 && b[i + 1] === 78 && b[i + 2] === 70 && b[i + 3] === 79) return 10; // INFO
+      return -1;
+    case 5:
+      if (b[i] === 80 && b[i + 1] === 82 && b[i + 2] === 65 && b[i + 3] === 67 && b[i + 4] === 75) return 6; // PRACK
+      if (b[i] === 82 && b[i + 1] === 69 && b[i + 2] === 70 && b[i + 3] === 69 && b[i + 4] === 82) return 11; // REFER
+      return -1;
+    case 6:
+      if (b[i] === 73 && b[i + 1] === 78 && b[i + 2] === 86 && b[i + 3] === 73 && b[i + 4] === 84 && b[i + 5] === 69) return 0; // INVITE
+      if (b[i] === 67 && b[i + 1] === 65 && b[i + 2] === 78 && b[i + 3] === 67 && b[i + 4] === 69 && b[i + 5] === 76) return 3; // CANCEL
+      if (b[i] === 78 && b[i + 1] === 79 && b[i + 2] === 84 && b[i + 3] === 73 && b[i + 4] === 70 && b[i + 5] === 89) return 8; // NOTIFY
+      if (b[i] === 85 && b[i + 1] === 80 && b[i + 2] === 68 && b[i + 3] === 65 && b[i + 4] === 84 && b[i + 5] === 69) return 13; // UPDATE
+      return -1;
+    case 7:
+      if (b[i] === 79 && b[i + 1] === 80 && b[i + 2] === 84 && b[i + 3] === 73 && b[i + 4] === 79 && b[i + 5] === 78 && b[i + 6] === 83) return 4; // OPTIONS
+      if (b[i] === 80 && b[i + 1] === 85 && b[i + 2] === 66 && b[i + 3] === 76 && b[i + 4] === 73 && b[i + 5] === 83 && b[i + 6] === 72) return 9; // PUBLISH
+      if (b[i] === 77 && b[i + 1] === 69 && b[i + 2] === 83 && b[i + 3] === 83 && b[i + 4] === 65 && b[i + 5] === 71 && b[i + 6] === 69) return 12; // MESSAGE
+      return -1;
+    case 8:
+      if (b[i] === 82 && b[i + 1] === 69 && b[i + 2] === 71 && b[i + 3] === 73 && b[i + 4] === 83 && b[i + 5] === 84 && b[i + 6] === 69 && b[i + 7] === 82) return 5; // REGISTER
+      return -1;
+    case 9:
+      if (b[i] === 83 && b[i + 1] === 85 && b[i + 2] === 66 && b[i + 3] === 83 && b[i + 4] === 67 && b[i + 5] === 82 && b[i + 6] === 73 && b[i + 7] === 66 && b[i + 8] === 69) return 7; // SUBSCRIBE
+      return -1;
+    default:
+      return -1;
+  }
+}
 
 /** Reads a method token at [start, end) as a constant when it is a known method. */
 export function methodAt(b: Uint8Array, s: string, start: number, end: number): string {
-  return nameAt(METHODS, b, s, start, end, false);
+  const index = methodIndex(b, start, end - start);
+  return index >= 0 ? (METHOD_LIST[index] as string) : s.slice(start, end);
 }
 
 export function scanCSeq(b: Uint8Array, s: string, p: number, headers: SipHeaders): number {
@@ -907,7 +1008,7 @@ function scanAuthParam(b: Uint8Array, s: string, p: number, into: Record<string,
     if (p === valueStart) fail('empty auth-param value', p);
     value = s.slice(valueStart, p);
   }
-  // named stores for the usual names (see setParam)
+  // named stores for the known names (see setParam)
   switch (index) {
     case 0:
       into.realm = value;
@@ -938,6 +1039,24 @@ function scanAuthParam(b: Uint8Array, s: string, p: number, into: Record<string,
       break;
     case 9:
       into.opaque = value;
+      break;
+    case 10:
+      into.stale = value;
+      break;
+    case 11:
+      into.domain = value;
+      break;
+    case 12:
+      into.nextnonce = value;
+      break;
+    case 13:
+      into.rspauth = value;
+      break;
+    case 14:
+      into.userhash = value;
+      break;
+    case 15:
+      into.charset = value;
       break;
     default:
       if (name === '__proto__') Object.defineProperty(into, name, { value, enumerable: true, writable: true, configurable: true });
