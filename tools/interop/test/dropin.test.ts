@@ -28,6 +28,8 @@ if (!haveDist) console.warn('tools/interop drop-in test SKIPPED: packages/*/dist
 
 interface RunningExample {
   child: ChildProcess;
+  /** Rejects if the program exits (they all run until killed). */
+  exit: Promise<never>;
   /** Where the program's stack listens, once it does. */
   listening: Promise<ListeningAddress[]>;
   output(): string;
@@ -79,8 +81,13 @@ function runExample(file: string, args: string[] = [], cwd = sipExamples): Runni
     });
   });
   listening.catch(() => {});
+  const exit = exited.then(() => {
+    throw new Error(`${file} exited unexpectedly:\n${out}`);
+  });
+  exit.catch(() => {});
   const example: RunningExample = {
     child,
+    exit,
     listening,
     output: () => out,
     stop: async () => {
@@ -231,7 +238,7 @@ suite('sip@0.0.6 examples run unchanged on sipts (require("sip") -> @sipts/core)
       uas.send(ok);
     });
     const example = runExample('make_call.js', [`sip:service@127.0.0.1:${uas.addresses()[0]!.port}`]);
-    const ack = await ackArrived;
+    const ack = await Promise.race([ackArrived, example.exit]);
     expect(ack.headers.to?.params.tag).toBe('callee');
     expect(ack.headers.via).toHaveLength(1);
     await waitFor(() => /call answered with tag callee/.test(example.output()));
