@@ -48,7 +48,7 @@ export interface StackOptions {
   maxBytesHeaders?: number;
   /** Body limit. Default 604800. */
   maxContentLength?: number;
-  /** Longest time an INVITE client transaction waits in Proceeding, in ms (sip's Timer C). */
+  /** Longest time an INVITE client transaction waits in Proceeding, in ms (Timer C-like). Default 180000; 0 disables. */
   ringTimeLimit?: number;
   /** Max-Forwards of the ACKs and CANCELs the stack generates (sip reads options['max-forwards']). */
   'max-forwards'?: number;
@@ -154,7 +154,8 @@ export function normalizeOptions(options: StackOptions = {}): NormalizedOptions 
     logger: options.logger ?? {},
     maxBytesHeaders: optionalNumber(options, 'maxBytesHeaders') ?? 60480,
     maxContentLength: optionalNumber(options, 'maxContentLength') ?? 604800,
-    ringTimeLimit: optionalNumber(options, 'ringTimeLimit'),
+    // 0 or Infinity: no limit (an INVITE may ring for ever), as in @sipts/transaction.
+    ringTimeLimit: options.ringTimeLimit === 0 || options.ringTimeLimit === Infinity ? options.ringTimeLimit : optionalNumber(options, 'ringTimeLimit'),
     maxForwards,
     flowSecret: options.flowSecret,
     resolver: options.resolver,
