@@ -499,7 +499,7 @@ export class SipStack extends EventEmitter<StackEvents> {
     if (response.headers.cseq?.method === 'ACK') return;
     // RFC 3261 §8.2.6.2: a response other than 100 carries a To tag; add one if the TU did not.
     const to = response.headers.to;
-    if (response.status > 100 && to !== undefined && typeof to.params?.tag !== 'string') {
+    if (response.status > 100 && typeof to === 'object' && to !== null && typeof to.params?.tag !== 'string') {
       response.headers.to = { ...to, params: { ...to.params, tag: randomBytes(8).toString('hex') } };
     }
     const tx = this.#layer.findServerTransaction(response);
@@ -517,8 +517,9 @@ export class SipStack extends EventEmitter<StackEvents> {
 
   /** RFC 3261 §18.2.2: to `received` (or sent-by) and `rport` (or the Via port). */
   #sendStatelessResponse(response: SipResponse): void {
-    const via = response.headers.via?.[0];
-    if (via === undefined) return;
+    const vias = response.headers.via;
+    const via = Array.isArray(vias) ? vias[0] : undefined;
+    if (typeof via !== 'object' || via === null || typeof via.protocol !== 'string' || typeof via.host !== 'string' || typeof via.params !== 'object') return;
     const protocol = via.protocol.toUpperCase() as TargetProtocol;
     const transport = this.#transports.get(protocol);
     if (transport === undefined) return;
@@ -562,6 +563,11 @@ export class SipStack extends EventEmitter<StackEvents> {
     if (h.cseq === undefined || typeof h.cseq.seq !== 'number') throw new SipCoreError('ERR_INVALID_MESSAGE', 'the request has no CSeq');
     if (typeof h['call-id'] !== 'string') throw new SipCoreError('ERR_INVALID_MESSAGE', 'the request has no Call-ID');
     if (h.from === undefined || h.to === undefined) throw new SipCoreError('ERR_INVALID_MESSAGE', 'the request has no From or To');
+    // A Via that is not a list of Via objects (a string from a hand-built message) is dropped:
+    // the stack puts its own on top anyway.
+    if (h.via !== undefined && (!Array.isArray(h.via) || h.via.some((v) => typeof v !== 'object' || v === null || typeof v.params !== 'object'))) {
+      delete h.via;
+    }
     // RFC 3261 §8.1.1.6: every request carries Max-Forwards.
     if (h['max-forwards'] === undefined) h['max-forwards'] = this.#options.maxForwards;
     if (typeof h.route === 'string') {

@@ -255,6 +255,25 @@ describe('the sip API: send and onRequest', () => {
     }
   });
 
+  test('odd message shapes never throw anything but ERR_INVALID_MESSAGE', async () => {
+    const stack = await listeningStack();
+    const odd: unknown[] = [
+      { status: 200, headers: {} },
+      { status: 200, reason: 'OK', headers: { via: 'SIP/2.0/UDP x' } },
+      { ...request('CANCEL', 'sip:127.0.0.1:9'), headers: { ...request('CANCEL', 'sip:127.0.0.1:9').headers, via: 'garbage' } },
+      { ...request('OPTIONS', 'sip:127.0.0.1:9'), headers: { ...request('OPTIONS', 'sip:127.0.0.1:9').headers, via: [null] } },
+      { method: 'OPTIONS', uri: 'sip:127.0.0.1:9', headers: null },
+      null,
+    ];
+    for (const m of odd) {
+      try {
+        stack.send(m as never, () => {});
+      } catch (e) {
+        expect([JSON.stringify(m), (e as SipCoreError).code, String(e)]).toEqual([JSON.stringify(m), 'ERR_INVALID_MESSAGE', expect.any(String)]);
+      }
+    }
+  });
+
   test('a CSeq given as a string is parsed (sip accepted it)', async () => {
     const server = await listeningStack({}, (rq) => server.send(makeResponse(rq, 200)));
     const client = await listeningStack();
