@@ -2,7 +2,7 @@
 // for @sipts/proxy (examples/proxy-registrar.ts) and for the same routing on sip@0.0.6's proxy
 // (tools/bench/proxy-sip-registrar.cjs), in the same run. For each proxy: the highest call rate
 // held for BENCH_SECONDS (20) with zero failed calls, the proxy's CPU% (from /proc/<pid>/stat)
-// and SIPp's retransmission counts; then an RSS run at half that rate: BENCH_RSS_WARMUP (40) s to
+// and SIPp's retransmission counts; then an RSS run at half that rate: BENCH_RSS_WARMUP (50) s to
 // fill the 32 s windows that RFC 3261 / 6026 transactions are kept for, then BENCH_RSS_SECONDS (60)
 // s measured: the largest RSS in the window against the RSS at its start.
 //
@@ -60,7 +60,7 @@ async function main(): Promise<void> {
   const env = process.env;
   const seconds = Number(env['BENCH_SECONDS'] ?? 20);
   const rssSeconds = Number(env['BENCH_RSS_SECONDS'] ?? 60);
-  const rssWarmup = Number(env['BENCH_RSS_WARMUP'] ?? 40);
+  const rssWarmup = Number(env['BENCH_RSS_WARMUP'] ?? 50);
   const rates = (env['BENCH_RATES'] ?? '100,200,300,400,500,600,800,1000,1200,1400,1600,1800,2000,2400,2800,3200')
     .split(',')
     .map(Number)
