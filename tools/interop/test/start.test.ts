@@ -57,6 +57,42 @@ async function startExample(signal: NodeJS.Signals): Promise<{ banner: string; o
   }
 }
 
+const coreDist = join(root, 'packages', 'core', 'dist', 'index.js');
+
+(existsSync(coreDist) ? describe : describe.skip)('stop() / close() let the process exit on its own', () => {
+  test('a process that started a stack, used every transport and stopped it exits with no process.exit', async () => {
+    const script = `
+      const sip = require(${JSON.stringify(coreDist)});
+      const stack = sip.start({ address: '127.0.0.1', port: 0, ws_port: 0 }, (rq) => sip.send(sip.makeResponse(rq, 200)));
+      stack.ready().then(async (addresses) => {
+        const port = addresses.find((a) => a.protocol === 'UDP').port;
+        const client = sip.create({ address: '127.0.0.1', port: 0 });
+        await client.ready();
+        for (const transport of ['udp', 'tcp']) {
+          const rs = await client.request({ method: 'OPTIONS', uri: 'sip:127.0.0.1:' + port + ';transport=' + transport,
+            headers: { to: { uri: 'sip:x@127.0.0.1', params: {} }, from: { uri: 'sip:y@127.0.0.1', params: { tag: 'a' } },
+                       'call-id': 'exit-' + transport, cseq: { seq: 1, method: 'OPTIONS' } } });
+          console.log(transport, rs.status);
+        }
+        await client.close();
+        await sip.stop();
+        console.log('stopped');
+      });`;
+    const child = spawn(process.execPath, ['--no-warnings', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    let timer: NodeJS.Timeout | undefined;
+    const code = await Promise.race([
+      new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c))),
+      new Promise<string>((resolve) => (timer = setTimeout(() => resolve('still running 15 s later'), 15_000))),
+    ]);
+    clearTimeout(timer);
+    if (child.exitCode === null) child.kill('SIGKILL');
+    expect({ code, out: out.trim().split('\n') }).toEqual({ code: 0, out: ['udp 200', 'tcp 200', 'stopped'] });
+  });
+});
+
 (existsSync(tsx) ? describe : describe.skip)('pnpm start (examples/registrar-proxy.ts in its own process)', () => {
   test.each(['SIGINT', 'SIGTERM'] as const)('prints where it listens, answers OPTIONS, exits 0 on %s', async (signal) => {
     const { banner, optionsStatus, exitCode } = await startExample(signal);
