@@ -2,14 +2,19 @@
 //   pnpm bench:parser              (7 rounds)
 //   pnpm bench:parser --rounds 15  (more rounds, steadier medians)
 //   pnpm bench:parser --check      (exit 1 unless overall parse >= 5x and stringify >= 3x)
+//   pnpm bench:parser --in-process (time inside tsx instead of a plain node child; see runInPlainNode)
 // Both parsers get the same Buffer, as a UDP transport would hand it over; sip's parse turns
 // it into a 'binary' string itself. Each round times every message for each implementation in
 // alternating order; the table shows medians over the rounds of CPU time per message.
 // Not a test: timings vary by machine.
 // tools/ is CommonJS for TypeScript: only type imports, require-style imports and a dynamic
-// import of the (ESM) package, which resolves to its built dist/ (run `pnpm build` first).
+// import of the (ESM) package's built dist/ by path (run `pnpm build` first).
 import type { SipMessage } from '@sipts/message';
 import corpusModule = require('./corpus.js');
+import childProcess = require('node:child_process');
+import fs = require('node:fs');
+import os = require('node:os');
+import path = require('node:path');
 
 const CORPUS = corpusModule.CORPUS;
 
@@ -24,6 +29,9 @@ const args = process.argv.slice(2);
 const roundsArg = args.indexOf('--rounds');
 const ROUNDS = roundsArg >= 0 ? Math.max(1, Number(args[roundsArg + 1]) || 7) : 7;
 const CHECK = args.includes('--check');
+/** The repository root (the child gets it from the parent: it runs from a temporary copy). */
+const ROOT = process.env.SIPTS_BENCH_ROOT ?? path.join(__dirname, '../..');
+const IN_PROCESS = args.includes('--in-process') || process.env.SIPTS_BENCH_CHILD === '1';
 const BATCH_NS = 40e6; // aim for ~40 ms per timed batch
 
 let sink = 0;
@@ -66,10 +74,43 @@ interface Case {
   messages: number;
 }
 
+/**
+ * Runs the timing in a plain `node` child. Under tsx (how `pnpm bench:parser` starts this
+ * file) its loader hooks (a loader worker thread, source maps, patched module resolution) slow
+ * JIT-compiled code unevenly: in our runs ~20% for @sipts/message and ~7% for sip, which is
+ * not how either library runs in production. This file and corpus.ts are transpiled to a
+ * temporary directory and run there; `--in-process` times inside tsx instead.
+ */
+function runInPlainNode(): void {
+  const ts = require('typescript') as typeof import('typescript');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sipts-bench-'));
+  try {
+    for (const name of ['parser', 'corpus']) {
+      const source = fs.readFileSync(path.join(__dirname, name + '.ts'), 'utf8');
+      const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } });
+      fs.writeFileSync(path.join(dir, name + '.js'), js.outputText);
+    }
+    const child = childProcess.spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', path.join(dir, 'parser.js'), ...args], {
+      stdio: 'inherit',
+      env: { ...process.env, SIPTS_BENCH_CHILD: '1', SIPTS_BENCH_ROOT: ROOT, NODE_PATH: path.join(ROOT, 'node_modules') },
+    });
+    process.exitCode = child.status ?? 1;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
+  if (!IN_PROCESS) {
+    runInPlainNode();
+    return;
+  }
   let messageModule: typeof import('@sipts/message');
   try {
-    messageModule = await import('@sipts/message');
+    // The built package by path: under tsx the bare name would follow tsconfig.tests.json's
+    // paths to src/ and time esbuild's transpilation instead of dist/. (In the child, the
+    // CommonJS transpilation turns this into require() of the ES module, which Node 20.19+ loads.)
+    messageModule = (await import(path.join(ROOT, 'packages/message/dist/index.js'))) as typeof import('@sipts/message');
   } catch (e) {
     console.error('cannot load @sipts/message: run `pnpm build` first\n', e);
     process.exitCode = 1;
@@ -178,7 +219,7 @@ async function main(): Promise<void> {
   }
 
   const header = ['message', 'parse msg/s', 'µs', 'sip msg/s', 'sip µs', 'parse ratio', 'stringify msg/s', 'sip msg/s', 'stringify ratio'];
-  console.log(`@sipts/message vs sip@0.0.6 — node ${process.version}, ${ROUNDS} rounds, medians\n`);
+  console.log(`@sipts/message vs sip@0.0.6 — node ${process.version}${process.env.SIPTS_BENCH_CHILD === '1' ? '' : ' (in process, under tsx)'}, ${ROUNDS} rounds, medians\n`);
   console.log('| ' + header.join(' | ') + ' |');
   console.log('|' + header.map((_, i) => (i === 0 ? '---' : '---:')).join('|') + '|');
   for (const r of rows) console.log('| ' + r.join(' | ') + ' |');
