@@ -64,6 +64,8 @@ export interface StackOptions {
   t4?: number;
   /** Timer source for the transaction layer (fake time in tests). */
   clock?: StackClock;
+  /** Concurrent server transactions before new requests get 503 + Retry-After. Default 100000. */
+  maxServerTransactions?: number;
   /** UDP SO_RCVBUF in bytes. Default 8 MiB (see @sipts/transport-udp). */
   recvBufferSize?: number;
   /** Idle stream connection timeout in ms. Default 120000. */
@@ -100,6 +102,7 @@ export interface NormalizedOptions {
   t2: number | undefined;
   t4: number | undefined;
   clock: StackClock | undefined;
+  maxServerTransactions: number | undefined;
   recvBufferSize: number | undefined;
   idleTimeout: number | undefined;
   maxConnections: number | undefined;
@@ -163,6 +166,7 @@ export function normalizeOptions(options: StackOptions = {}): NormalizedOptions 
     t2: optionalNumber(options, 't2'),
     t4: optionalNumber(options, 't4'),
     clock: options.clock,
+    maxServerTransactions: optionalNumber(options, 'maxServerTransactions'),
     recvBufferSize: options.recvBufferSize === 0 ? 0 : optionalNumber(options, 'recvBufferSize'),
     idleTimeout: optionalNumber(options, 'idleTimeout'),
     maxConnections: optionalNumber(options, 'maxConnections'),

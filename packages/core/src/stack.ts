@@ -127,6 +127,7 @@ export class SipStack extends EventEmitter<StackEvents> {
       ...(o.t4 !== undefined ? { t4: o.t4 } : {}),
       ...(o.ringTimeLimit !== undefined ? { ringTimeLimit: o.ringTimeLimit } : {}),
       ...(o.clock !== undefined ? { clock: o.clock } : {}),
+      ...(o.maxServerTransactions !== undefined ? { maxServerTransactions: o.maxServerTransactions } : {}),
       onRequest: (request, remote, transaction) => this.#onRequest(request, remote, transaction),
       onAck: (ack, remote) => this.#dispatch(ack, remote),
       onStrayResponse: (response) => this.#onStrayResponse(response),

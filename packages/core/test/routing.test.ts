@@ -108,6 +108,21 @@ describe('transaction outcomes', () => {
   });
 });
 
+describe('maxServerTransactions', () => {
+  test('beyond the cap a new request is answered 503 with Retry-After', async () => {
+    const held: SipRequest[] = [];
+    const server = await listeningStack({ maxServerTransactions: 1 }, (rq) => {
+      held.push(rq); // never answered: the transaction stays
+    });
+    const client = await listeningStack();
+    client.send(request('INVITE', `sip:a@127.0.0.1:${portOf(server, 'UDP')}`));
+    const { response } = await sendAndWait(client, request('MESSAGE', `sip:a@127.0.0.1:${portOf(server, 'UDP')}`));
+    expect(response.status).toBe(503);
+    expect(response.headers['retry-after']).toBeDefined();
+    expect(held.map((r) => r.method)).toEqual(['INVITE']);
+  });
+});
+
 describe('ringTimeLimit (sip option)', () => {
   test('an INVITE that only rings ends with 408 after ringTimeLimit, and the callee gets a CANCEL', async () => {
     const clock = new ManualClock();
