@@ -235,6 +235,13 @@ export function parseHead(b: Uint8Array, s: string, start: number, len: number, 
     while (b[q] === SP || b[q] === HT) q++;
     if (b[q] !== 58) headerError('ERR_HEADER_SYNTAX', 'expected ":" after header name', offset + q);
     q++;
+    // `v`: past the one SP nearly every header has after the colon, so the value scanners
+    // (which accept any LWS) need not call skipLws for it. Error offsets still use `q`.
+    let v = q;
+    if (b[v] === SP) {
+      const n = b[v + 1];
+      if (n !== SP && n !== HT && n !== CR) v++;
+    }
     const id = headerIdAt(b, p, nameEnd);
     const name = id >= 0 ? (HEADER_NAMES[id] as string) : s.slice(p, nameEnd).toLowerCase();
     setHeader(name);
@@ -242,32 +249,32 @@ export function parseHead(b: Uint8Array, s: string, start: number, len: number, 
       case 0 /* ID_VIA */: {
         let list = headers.via;
         if (list === undefined) headers.via = list = [] as Via[];
-        cr = scanViaList(b, s, q, list);
+        cr = scanViaList(b, s, v, list);
         break;
       }
       // Named (not keyed) stores throughout: see setParam in scan.ts.
       case 1 /* ID_FROM */:
         if (headers.from !== undefined) headerError('ERR_DUPLICATE_HEADER', 'more than one from header', offset + p, name);
-        headers.from = scanSingleNameAddr(b, s, q);
+        headers.from = scanSingleNameAddr(b, s, v);
         cr = scanPos();
         break;
       case 2 /* ID_TO */:
         if (headers.to !== undefined) headerError('ERR_DUPLICATE_HEADER', 'more than one to header', offset + p, name);
-        headers.to = scanSingleNameAddr(b, s, q);
+        headers.to = scanSingleNameAddr(b, s, v);
         cr = scanPos();
         break;
       case 21 /* ID_REFER_TO */:
         if (headers['refer-to'] !== undefined) headerError('ERR_DUPLICATE_HEADER', 'more than one refer-to header', offset + p, name);
-        headers['refer-to'] = scanSingleNameAddr(b, s, q);
+        headers['refer-to'] = scanSingleNameAddr(b, s, v);
         cr = scanPos();
         break;
       case 3 /* ID_CALL_ID */:
         if (headers['call-id'] !== undefined) headerError('ERR_DUPLICATE_HEADER', 'more than one call-id header', offset + p, name);
-        cr = scanCallId(b, s, q, headers);
+        cr = scanCallId(b, s, v, headers);
         break;
       case 4 /* ID_CSEQ */:
         if (headers.cseq !== undefined) headerError('ERR_DUPLICATE_HEADER', 'more than one cseq header', offset + p, name);
-        cr = scanCSeq(b, s, q, headers);
+        cr = scanCSeq(b, s, v, headers);
         break;
       case 5 /* ID_CONTACT */: {
         const prev = headers.contact;
@@ -289,7 +296,7 @@ export function parseHead(b: Uint8Array, s: string, start: number, len: number, 
         } else {
           let list = prev;
           if (list === undefined) headers.contact = list = [] as NameAddr[];
-          cr = scanNameAddrList(b, s, q, list);
+          cr = scanNameAddrList(b, s, v, list);
         }
         break;
       }
@@ -314,7 +321,7 @@ export function parseHead(b: Uint8Array, s: string, start: number, len: number, 
       case 9 /* ID_CONTENT_LENGTH */: {
         // Content-Length = 1*DIGIT (RFC 3261 §20.14); a second, different value is a framing
         // error (RFC 4475 §3.3.9).
-        const n = scanNumber(b, q);
+        const n = scanNumber(b, v);
         if (n < 0) headerError('ERR_CONTENT_LENGTH', 'bad Content-Length', offset + q, name);
         if (contentLength >= 0 && contentLength !== n) headerError('ERR_CONTENT_LENGTH', 'conflicting Content-Length values', offset + p, name);
         contentLength = n;
@@ -325,7 +332,7 @@ export function parseHead(b: Uint8Array, s: string, start: number, len: number, 
       case 14 /* ID_MAX_FORWARDS */: {
         // Max-Forwards = 1*DIGIT, 0-255 (RFC 3261 §20.22, RFC 4475 §3.1.2.4); kept as a string.
         if (headers['max-forwards'] !== undefined) headerError('ERR_DUPLICATE_HEADER', 'more than one max-forwards header', offset + p, name);
-        const n = scanNumber(b, q);
+        const n = scanNumber(b, v);
         if (n < 0 || n > 255) throw new SipParseError('ERR_HEADER_VALUE', 'max-forwards: not a number from 0 to 255', offset + q, name);
         cr = scanPos();
         let t = cr;
@@ -341,62 +348,62 @@ export function parseHead(b: Uint8Array, s: string, start: number, len: number, 
       case 18 /* ID_PROXY_AUTHORIZATION */: {
         let list = headers[name] as AuthHeader[] | undefined;
         if (list === undefined) headers[name] = list = [] as AuthHeader[];
-        cr = scanAuthList(b, s, q, list);
+        cr = scanAuthList(b, s, v, list);
         break;
       }
       case 19 /* ID_AUTHENTICATION_INFO */:
       case 20 /* ID_PROXY_AUTHENTICATION_INFO */: {
         if (headers[name] !== undefined) headerError('ERR_DUPLICATE_HEADER', `more than one ${name} header`, offset + p, name);
         const info: Record<string, string> = {};
-        cr = scanAuthInfo(b, s, q, info);
+        cr = scanAuthInfo(b, s, v, info);
         headers[name] = info;
         break;
       }
       // Common raw headers, with named stores; repeats are joined with ", ".
       case 10 /* ID_CONTENT_TYPE */: {
-        const v = scanRaw(b, s, q);
+        const raw = scanRaw(b, s, v);
         const prev = headers['content-type'];
-        headers['content-type'] = joinValues(prev, v);
+        headers['content-type'] = joinValues(prev, raw);
         cr = scanPos();
         break;
       }
       case 23 /* ID_SUBJECT */: {
-        const v = scanRaw(b, s, q);
+        const raw = scanRaw(b, s, v);
         const prev = headers.subject;
-        headers.subject = joinValues(prev, v);
+        headers.subject = joinValues(prev, raw);
         cr = scanPos();
         break;
       }
       case 30 /* ID_USER_AGENT */: {
-        const v = scanRaw(b, s, q);
+        const raw = scanRaw(b, s, v);
         const prev = headers['user-agent'];
-        headers['user-agent'] = joinValues(prev, v);
+        headers['user-agent'] = joinValues(prev, raw);
         cr = scanPos();
         break;
       }
       case 25 /* ID_ALLOW */: {
-        const v = scanRaw(b, s, q);
+        const raw = scanRaw(b, s, v);
         const prev = headers.allow;
-        headers.allow = joinValues(prev, v);
+        headers.allow = joinValues(prev, raw);
         cr = scanPos();
         break;
       }
       case 24 /* ID_SUPPORTED */: {
-        const v = scanRaw(b, s, q);
+        const raw = scanRaw(b, s, v);
         const prev = headers.supported;
-        headers.supported = joinValues(prev, v);
+        headers.supported = joinValues(prev, raw);
         cr = scanPos();
         break;
       }
       case 28 /* ID_EXPIRES */: {
-        const v = scanRaw(b, s, q);
+        const raw = scanRaw(b, s, v);
         const prev = headers.expires;
-        headers.expires = joinValues(prev, v);
+        headers.expires = joinValues(prev, raw);
         cr = scanPos();
         break;
       }
       default:
-        appendGeneric(headers, name, scanRaw(b, s, q));
+        appendGeneric(headers, name, scanRaw(b, s, v));
         cr = scanPos();
     }
     p = cr + 2;
