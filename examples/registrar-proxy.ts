@@ -10,6 +10,7 @@
 //   pnpm start                                  # 127.0.0.1: UDP+TCP 5060, WS 8080
 //   SIP_PORT=5070 WS_PORT=8090 pnpm start       # other ports (WS_PORT=off: no WebSocket)
 //   SIP_ADDRESS=0.0.0.0 PUBLIC_ADDRESS=203.0.113.5 pnpm start
+//   RECORD_ROUTE=1 pnpm start                   # stay in the path of dialogs (Record-Route)
 import { copyMessage, create, makeResponse } from '@sipts/core';
 import type { SipRequest, SipResponse, SipStack, SipUri, StackOptions } from '@sipts/core';
 import { LocationService, aorOf, type Binding } from './lib/location-service.js';
@@ -19,7 +20,15 @@ export const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE,
 
 export interface RegistrarProxyOptions extends StackOptions {
   location?: LocationService;
+  /**
+   * RFC 3261 §16.6 step 4: put this proxy in Record-Route of dialog-creating requests, so the
+   * dialog's later requests (BYE, re-INVITE) come through it too. Default false.
+   */
+  recordRoute?: boolean;
 }
+
+/** Methods that create dialogs (RFC 3261 §12, RFC 6665, RFC 3515). */
+const dialogCreating = new Set(['INVITE', 'SUBSCRIBE', 'REFER']);
 
 function maxForwardsOf(rq: SipRequest): number {
   const raw = rq.headers['max-forwards'];
@@ -28,7 +37,7 @@ function maxForwardsOf(rq: SipRequest): number {
 }
 
 export function startRegistrarProxy(options: RegistrarProxyOptions = {}): SipStack {
-  const { location = new LocationService(), ...stackOptions } = options;
+  const { location = new LocationService(), recordRoute = false, ...stackOptions } = options;
   /** INVITEs forwarded and not yet answered finally, by Call-ID and the caller's branch, for CANCEL. */
   const pending = new Map<string, SipRequest>();
   const pendingKey = (rq: SipRequest): string => `${rq.headers['call-id']}|${String(rq.headers.via?.[0]?.params.branch)}`;
@@ -42,8 +51,14 @@ export function startRegistrarProxy(options: RegistrarProxyOptions = {}): SipSta
   }
 
   /** The request as we send it on: a copy with the new Request-URI, Max-Forwards - 1, the flow route. */
-  function forwardCopy(rq: SipRequest, to: { uri: string | SipUri; binding?: Binding }): SipRequest {
+  function forwardCopy(rq: SipRequest, to: { uri: string | SipUri; binding?: Binding }, inbound: string): SipRequest {
     const fwd = copyMessage(rq);
+    if (recordRoute && dialogCreating.has(rq.method) && rq.headers.to?.params.tag === undefined) {
+      // Named the way the previous hop reached us (its transport), with lr (RFC 3261 §16.6 step 4).
+      const protocol = inbound.toUpperCase() as 'UDP' | 'TCP' | 'TLS' | 'WS' | 'WSS';
+      const self = { uri: stack.localUri({ protocol, lr: true }), params: {} };
+      fwd.headers['record-route'] = [self, ...(rq.headers['record-route'] ?? [])];
+    }
     fwd.uri = to.uri;
     fwd.headers['max-forwards'] = maxForwardsOf(rq) - 1;
     const routes = rq.headers.route?.slice() ?? [];
@@ -93,7 +108,7 @@ export function startRegistrarProxy(options: RegistrarProxyOptions = {}): SipSta
     const to = target(rq);
     if (rq.method === 'ACK') {
       // An ACK for a 2xx: forwarded statelessly (the stack puts a new Via on top); never answered.
-      if (to !== undefined && maxForwardsOf(rq) > 0) stack.send(forwardCopy(rq, to));
+      if (to !== undefined && maxForwardsOf(rq) > 0) stack.send(forwardCopy(rq, to, remote.protocol));
       return;
     }
 
@@ -110,7 +125,7 @@ export function startRegistrarProxy(options: RegistrarProxyOptions = {}): SipSta
     }
     if (rq.method === 'INVITE') stack.send(makeResponse(rq, 100, 'Trying'));
 
-    const fwd = forwardCopy(rq, to);
+    const fwd = forwardCopy(rq, to, remote.protocol);
     const key = pendingKey(rq);
     if (rq.method === 'INVITE') pending.set(key, fwd);
     stack.send(fwd, (rs) => {
@@ -131,6 +146,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): RegistrarP
     port: envPort('SIP_PORT', 5060, env),
     ...(ws !== undefined ? { ws_port: ws } : {}),
     ...(env.PUBLIC_ADDRESS ? { publicAddress: env.PUBLIC_ADDRESS } : {}),
+    ...(env.RECORD_ROUTE === '1' ? { recordRoute: true } : {}),
   };
 }
 

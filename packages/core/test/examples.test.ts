@@ -151,6 +151,43 @@ describe('examples/registrar-proxy.ts (pnpm start)', () => {
     expect((await sendAndWait(caller, bye)).response.status).toBe(200);
   });
 
+  test('recordRoute: the BYE of a dialog comes back through the proxy (RFC 3261 §16.6 step 4)', async () => {
+    const proxy = await started(startRegistrarProxy({ ...local, recordRoute: true }));
+    const port = portOf(proxy, 'UDP');
+    const byes: SipRequest[] = [];
+    const callee = await listeningStack({}, (rq) => {
+      if (rq.method === 'INVITE') {
+        const ok = makeResponse(rq, 200, 'OK');
+        ok.headers.to = { ...ok.headers.to!, params: { tag: 'rr' } };
+        ok.headers.contact = [{ uri: `sip:gina@127.0.0.1:${portOf(callee, 'UDP')}`, params: {} }];
+        ok.headers['record-route'] = rq.headers['record-route']; // RFC 3261 §12.1.1
+        callee.send(ok);
+      } else if (rq.method === 'BYE') {
+        byes.push(rq);
+        callee.send(makeResponse(rq, 200));
+      }
+    });
+    expect((await sendAndWait(callee, register('gina', port, `sip:gina@127.0.0.1:${portOf(callee, 'UDP')}`))).response.status).toBe(200);
+    const caller = await listeningStack();
+    const invite = request('INVITE', `sip:gina@127.0.0.1:${port}`);
+    const ok = await caller.request(invite);
+    const rr = ok.headers['record-route'];
+    expect(rr?.[0]?.uri).toMatchObject({ host: '127.0.0.1', port, params: { lr: null } });
+    // The caller's route set is the Record-Route reversed (RFC 3261 §12.1.2); BYE to the Contact.
+    const contact = ok.headers.contact;
+    const bye = request('BYE', String(contact !== '*' && contact?.[0]?.uri), {
+      to: ok.headers.to!,
+      from: invite.headers.from!,
+      'call-id': invite.headers['call-id']!,
+      cseq: { seq: 2, method: 'BYE' },
+      route: rr!.slice().reverse(),
+    });
+    expect((await caller.request(bye)).status).toBe(200);
+    expect(byes).toHaveLength(1);
+    expect(byes[0]?.headers.via).toHaveLength(2); // it went through the proxy
+    expect(byes[0]?.headers.route).toBeUndefined(); // which removed its own Route entry
+  });
+
   test('CANCEL is answered and propagated; the 487 comes back', async () => {
     const proxy = await started(startRegistrarProxy(local));
     const port = portOf(proxy, 'UDP');
@@ -220,6 +257,7 @@ describe('examples/registrar-proxy.ts (pnpm start)', () => {
     expect(optionsFromEnv({})).toEqual({ address: '127.0.0.1', port: 5060, ws_port: 8080 });
     expect(optionsFromEnv({ SIP_PORT: '5070', WS_PORT: 'off' })).toEqual({ address: '127.0.0.1', port: 5070 });
     expect(optionsFromEnv({ WS_PORT: '8090', SIP_ADDRESS: '0.0.0.0' })).toEqual({ address: '0.0.0.0', port: 5060, ws_port: 8090 });
+    expect(optionsFromEnv({ RECORD_ROUTE: '1' })).toMatchObject({ recordRoute: true });
   });
 });
 
