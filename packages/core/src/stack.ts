@@ -70,7 +70,8 @@ export interface StackEvents {
 
 /** One `send(request, callback)` in flight: the targets it tries in order (RFC 3263 §4.3). */
 interface Outgoing {
-  request: SipRequest;
+  /** Dropped once the final response is delivered (RFC 6026 keeps INVITEs 32 s: keep them small). */
+  request: SipRequest | undefined;
   callback: ResponseCallback;
   targets: Remote[];
   next: number;
@@ -310,7 +311,7 @@ export class SipStack extends EventEmitter<StackEvents> {
    */
   cancel(invite: SipRequest, callback?: ResponseCallback): boolean {
     const out = this.#outgoing.get(invite);
-    if (out === undefined || out.finalDelivered || out.request.method !== 'INVITE') return false;
+    if (out === undefined || out.finalDelivered || out.request?.method !== 'INVITE') return false;
     if (out.cancelRequested) return true;
     out.cancelRequested = true;
     out.cancelCallback = callback;
@@ -705,7 +706,7 @@ export class SipStack extends EventEmitter<StackEvents> {
   /** Try the next target, or report the outcome when none is left (sip: last status, else 404). */
   #tryNext(out: Outgoing, keepVia: boolean): void {
     const rq = out.request;
-    if (this.#destroyed) return;
+    if (this.#destroyed || rq === undefined) return;
     if (out.cancelRequested && out.next > 0) {
       this.#finish(out, makeResponse(rq, 487), undefined);
       return;
@@ -774,7 +775,7 @@ export class SipStack extends EventEmitter<StackEvents> {
       this.#tryNext(out, keepVia);
       return;
     }
-    if (response.status === 503 && remote === undefined && out.viaFlow) {
+    if (response.status === 503 && remote === undefined && out.viaFlow && out.request !== undefined) {
       // RFC 5626 §5.3: the flow is gone.
       response = makeResponse(out.request, 430, 'Flow Failed');
     }
@@ -785,10 +786,16 @@ export class SipStack extends EventEmitter<StackEvents> {
   #finish(out: Outgoing, response: SipResponse, remote: Remote | undefined): void {
     out.finalDelivered = true;
     const rq = out.request;
-    if (rq.method === 'INVITE') {
+    if (rq !== undefined && rq.method === 'INVITE') {
       const key = `${rq.headers['call-id']} ${rq.headers.cseq?.seq}`;
       if (this.#pendingInvites.get(key) === out) this.#pendingInvites.delete(key);
     }
+    // Only the callback is needed from now on (2xx retransmissions and forks of an INVITE).
+    out.request = undefined;
+    out.targets = [];
+    out.lastResponse = undefined;
+    out.transaction = undefined;
+    out.cancelCallback = undefined;
     this.#deliver(out, response, remote);
   }
 
@@ -821,7 +828,7 @@ export class SipStack extends EventEmitter<StackEvents> {
     } else {
       out = this.#pendingInvites.get(`${rq.headers['call-id']} ${rq.headers.cseq?.seq}`);
     }
-    if (out === undefined || out.finalDelivered) return false;
+    if (out === undefined || out.finalDelivered || out.request === undefined) return false;
     return this.cancel(out.request, callback);
   }
 
