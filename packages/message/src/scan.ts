@@ -139,12 +139,24 @@ function scanToken(b: Uint8Array, p: number): number {
   }
 }
 
+/** Codes that end a run of ordinary characters inside a quoted-string. */
+const QUOTED_STOP = (() => {
+  const t = new Uint8Array(256);
+  t[DQUOTE] = 1;
+  t[BACKSLASH] = 1;
+  t[CR] = 1;
+  t[LF] = 1;
+  return t;
+})();
+
 /** Index just past the quoted-string whose opening quote is at `p`. */
 function scanQuoted(b: Uint8Array, p: number): number {
   const start = p;
   p++;
   for (;;) {
-    const c = b[p];
+    let c = b[p] as number;
+    // one table test per ordinary character
+    while (QUOTED_STOP[c] !== 1) c = b[++p] as number;
     if (c === DQUOTE) return p + 1;
     if (c === BACKSLASH) {
       // quoted-pair = "\" (%x00-09 / %x0B-0C / %x0E-7F)
@@ -977,6 +989,36 @@ const AUTH_NAMES = makeNameTable([
   'stale', 'domain', 'nextnonce', 'rspauth', 'userhash', 'charset',
 ]);
 
+/** The index in AUTH_NAMES of the usual digest parameter names (exact), -1 otherwise: unrolled compares. */
+function authParamIndex(b: Uint8Array, i: number, len: number): number {
+  switch (len) {
+    case 2:
+      if (b[i] === 110 && b[i + 1] === 99) return 7; // nc
+      return -1;
+    case 3:
+      if (b[i] === 117 && b[i + 1] === 114 && b[i + 2] === 105) return 2; // uri
+      if (b[i] === 113 && b[i + 1] === 111 && b[i + 2] === 112) return 6; // qop
+      return -1;
+    case 5:
+      if (b[i] === 114 && b[i + 1] === 101 && b[i + 2] === 97 && b[i + 3] === 108 && b[i + 4] === 109) return 0; // realm
+      if (b[i] === 110 && b[i + 1] === 111 && b[i + 2] === 110 && b[i + 3] === 99 && b[i + 4] === 101) return 1; // nonce
+      return -1;
+    case 6:
+      if (b[i] === 99 && b[i + 1] === 110 && b[i + 2] === 111 && b[i + 3] === 110 && b[i + 4] === 99 && b[i + 5] === 101) return 8; // cnonce
+      if (b[i] === 111 && b[i + 1] === 112 && b[i + 2] === 97 && b[i + 3] === 113 && b[i + 4] === 117 && b[i + 5] === 101) return 9; // opaque
+      return -1;
+    case 8:
+      if (b[i] === 114 && b[i + 1] === 101 && b[i + 2] === 115 && b[i + 3] === 112 && b[i + 4] === 111 && b[i + 5] === 110 && b[i + 6] === 115 && b[i + 7] === 101) return 3; // response
+      if (b[i] === 117 && b[i + 1] === 115 && b[i + 2] === 101 && b[i + 3] === 114 && b[i + 4] === 110 && b[i + 5] === 97 && b[i + 6] === 109 && b[i + 7] === 101) return 4; // username
+      return -1;
+    case 9:
+      if (b[i] === 97 && b[i + 1] === 108 && b[i + 2] === 103 && b[i + 3] === 111 && b[i + 4] === 114 && b[i + 5] === 105 && b[i + 6] === 116 && b[i + 7] === 104 && b[i + 8] === 109) return 5; // algorithm
+      return -1;
+    default:
+      return -1;
+  }
+}
+
 function scanAuthParam(b: Uint8Array, s: string, p: number, into: Record<string, string>): number {
   const nameStart = p;
   for (;;) {
@@ -985,8 +1027,12 @@ function scanAuthParam(b: Uint8Array, s: string, p: number, into: Record<string,
     p++;
   }
   if (p === nameStart) fail('expected auth-param', p);
-  const name = nameAt(AUTH_NAMES, b, s, nameStart, p, false);
-  const index = nameIndex;
+  let index = authParamIndex(b, nameStart, p - nameStart);
+  let name = '';
+  if (index < 0) {
+    name = nameAt(AUTH_NAMES, b, s, nameStart, p, false);
+    index = nameIndex;
+  }
   if (b[p] === SP || b[p] === HT || b[p] === CR) p = skipLws(b, p);
   if (b[p] !== EQUAL) fail('expected "="', p);
   p = p + 1;
