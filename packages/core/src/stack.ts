@@ -17,6 +17,7 @@ import { TransactionLayer, generateBranch } from '@sipts/transaction';
 import type { ClientTransaction, ServerTransaction, Transport } from '@sipts/transaction';
 import { SipCoreError } from './errors.js';
 import { FlowTokenCodec, type Flow } from './flow.js';
+import { holdStreamFlows } from './flow-holds.js';
 import {
   enabledProtocols,
   hostForUri,
@@ -134,6 +135,7 @@ export class SipStack extends EventEmitter<StackEvents> {
       onStrayResponse: (response) => this.#onStrayResponse(response),
     });
     this.#layer.on('tuError', (error) => this.#reportError(error));
+    holdStreamFlows(this.#layer);
     // The sip-compatible methods work detached (`const { send } = stack`), as sip's did.
     this.send = this.send.bind(this);
     this.destroy = this.destroy.bind(this);
