@@ -342,12 +342,27 @@ export function parseHead(b: Uint8Array, s: string, start: number, len: number, 
         headers['max-forwards'] = t - f === 2 && b[f] === 55 && b[f + 1] === 48 ? '70' : s.slice(f, t);
         break;
       }
-      case 15 /* ID_WWW_AUTHENTICATE */:
-      case 16 /* ID_PROXY_AUTHENTICATE */:
-      case 17 /* ID_AUTHORIZATION */:
+      case 15 /* ID_WWW_AUTHENTICATE */: {
+        let list = headers['www-authenticate'];
+        if (list === undefined) headers['www-authenticate'] = list = [] as AuthHeader[];
+        cr = scanAuthList(b, s, v, list);
+        break;
+      }
+      case 16 /* ID_PROXY_AUTHENTICATE */: {
+        let list = headers['proxy-authenticate'];
+        if (list === undefined) headers['proxy-authenticate'] = list = [] as AuthHeader[];
+        cr = scanAuthList(b, s, v, list);
+        break;
+      }
+      case 17 /* ID_AUTHORIZATION */: {
+        let list = headers['authorization'];
+        if (list === undefined) headers['authorization'] = list = [] as AuthHeader[];
+        cr = scanAuthList(b, s, v, list);
+        break;
+      }
       case 18 /* ID_PROXY_AUTHORIZATION */: {
-        let list = headers[name] as AuthHeader[] | undefined;
-        if (list === undefined) headers[name] = list = [] as AuthHeader[];
+        let list = headers['proxy-authorization'];
+        if (list === undefined) headers['proxy-authorization'] = list = [] as AuthHeader[];
         cr = scanAuthList(b, s, v, list);
         break;
       }

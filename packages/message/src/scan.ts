@@ -1020,12 +1020,11 @@ function authParamIndex(b: Uint8Array, i: number, len: number): number {
 }
 
 function scanAuthParam(b: Uint8Array, s: string, p: number, into: Record<string, string>): number {
-  const nameStart = p;
-  for (;;) {
-    const c = b[p] as number;
-    if (TOKEN[c] !== 1) break;
-    p++;
-  }
+  return scanAuthParamFrom(b, s, p, scanToken(b, p), into);
+}
+
+/** An auth-param whose name (a token, maybe empty) is [nameStart, p). */
+function scanAuthParamFrom(b: Uint8Array, s: string, nameStart: number, p: number, into: Record<string, string>): number {
   if (p === nameStart) fail('expected auth-param', p);
   let index = authParamIndex(b, nameStart, p - nameStart);
   let name = '';
@@ -1128,10 +1127,13 @@ function scanAuth(b: Uint8Array, s: string, p: number): AuthHeader {
   p = scanAuthParam(b, s, q, auth);
   while (b[p] === COMMA) {
     // A comma starts either the next param or the next challenge ("token LWS token").
-    const next = skipLws(b, p + 1);
-    const t = skipLws(b, scanToken(b, next));
+    let next = p + 1;
+    if (b[next] === SP || b[next] === HT || b[next] === CR) next = skipLws(b, next);
+    const nameEnd = scanToken(b, next);
+    let t = nameEnd;
+    if (b[t] === SP || b[t] === HT || b[t] === CR) t = skipLws(b, t);
     if (b[t] !== EQUAL) break;
-    p = scanAuthParam(b, s, next, auth);
+    p = scanAuthParamFrom(b, s, next, nameEnd, auth);
   }
   pos = p;
   return auth;
