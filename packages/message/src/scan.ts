@@ -290,6 +290,14 @@ function scanParams(b: Uint8Array, s: string, p: number, params: Params): number
       // "tag" (From, To)
       index = 1;
       p += 3;
+    } else if (c === 114 && b[p + 1] === 112 && b[p + 2] === 111 && b[p + 3] === 114 && b[p + 4] === 116 && TOKEN[b[p + 5] as number] !== 1) {
+      // "rport" (RFC 3581)
+      index = 2;
+      p += 5;
+    } else if (c === 114 && b[p + 1] === 101 && b[p + 2] === 99 && b[p + 3] === 101 && b[p + 4] === 105 && b[p + 5] === 118 && b[p + 6] === 101 && b[p + 7] === 100 && TOKEN[b[p + 8] as number] !== 1) {
+      // "received"
+      index = 3;
+      p += 8;
     } else {
       if (c === SP || c === HT || c === CR) p = skipLws(b, p);
       const nameStart = p;
