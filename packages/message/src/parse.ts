@@ -123,6 +123,19 @@ function versionString(b: Uint8Array, s: string, start: number, end: number): st
   return end - start === 3 && b[start] === 50 && b[start + 1] === 46 && b[start + 2] === 48 ? '2.0' : s.slice(start, end);
 }
 
+/** Request-URI codes: 1 ends it (SP, CR), 2 is never in a URI (CTLs, DEL, "<", ">", DQUOTE). */
+const REQUEST_URI = (() => {
+  const t = new Uint8Array(256);
+  for (let c = 0; c < 0x20; c++) t[c] = 2;
+  t[0x7f] = 2;
+  t[60] = 2;
+  t[62] = 2;
+  t[34] = 2;
+  t[SP] = 1;
+  t[CR] = 1;
+  return t;
+})();
+
 /** Parses the start line [start, cr) into a fresh message object. */
 function parseStartLine(b: Uint8Array, s: string, start: number, cr: number, offset: number, headers: SipHeaders): SipMessage {
   // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase (RFC 3261 §7.2)
@@ -160,10 +173,11 @@ function parseStartLine(b: Uint8Array, s: string, start: number, cr: number, off
   const methodEnd = p;
   const uriStart = ++p;
   for (;;) {
-    const c = b[p] as number;
-    if (c === SP || c === CR) break;
-    // never in a URI: CTLs, DEL, "<", ">", DQUOTE
-    if (c < 0x20 || c === 0x7f || c === 60 || c === 62 || c === 34) startLineError('bad character in Request-URI', offset + p);
+    const k = REQUEST_URI[b[p] as number];
+    if (k !== 0) {
+      if (k === 1) break;
+      startLineError('bad character in Request-URI', offset + p);
+    }
     p++;
   }
   if (p === uriStart || b[p] !== SP) startLineError('bad Request-URI', offset + uriStart);
@@ -208,13 +222,11 @@ function appendGeneric(headers: SipHeaders, name: string, value: string): void {
  */
 export function parseHead(b: Uint8Array, s: string, start: number, len: number, offset: number): SipMessage {
   setContext(offset, '');
-  // Every line ends in CRLF; CR and LF appear nowhere else (RFC 3261 §7).
-  let cr = start;
-  for (;;) {
-    const c = b[cr];
-    if (c === CR || c === LF) break;
-    cr++;
-  }
+  // Every line ends in CRLF; CR and LF appear nowhere else (RFC 3261 §7). The first of them,
+  // found by native search (`s` holds the same codes at the same indices as `b`).
+  let cr = s.indexOf('\r', start);
+  const lf = s.indexOf('\n', start);
+  if (lf >= 0 && (cr < 0 || lf < cr)) cr = lf;
   if (b[cr] !== CR || b[cr + 1] !== LF || cr >= len) startLineError('bare CR or LF in the start line', offset + cr);
   const headers: SipHeaders = {};
   const msg = parseStartLine(b, s, start, cr, offset, headers);
