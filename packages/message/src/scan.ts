@@ -724,6 +724,25 @@ export function scanViaList(b: Uint8Array, s: string, p: number, out: Via[]): nu
  * characters are still to be checked), and the end in pos. Callers build the objects, so a
  * Route's URI string is never sliced only to be parsed again.
  */
+/**
+ * An addr-spec outside <>: 1 ends it (";", SP, HT, CR), 2 is "," (ends it in a list),
+ * 3 is never allowed (CTLs, DEL, "<", ">", DQUOTE).
+ */
+const ADDR_SPEC = (() => {
+  const t = new Uint8Array(256);
+  for (let c = 0; c < 0x20; c++) t[c] = 3;
+  t[0x7f] = 3;
+  t[LAQUOT] = 3;
+  t[RAQUOT] = 3;
+  t[DQUOTE] = 3;
+  t[SEMI] = 1;
+  t[SP] = 1;
+  t[HT] = 1;
+  t[CR] = 1;
+  t[COMMA] = 2;
+  return t;
+})();
+
 function scanAddr(b: Uint8Array, s: string, p: number, inList: boolean): Params {
   if (b[p] === SP || b[p] === HT || b[p] === CR) p = skipLws(b, p);
   let name: string | undefined;
@@ -770,9 +789,11 @@ function scanAddr(b: Uint8Array, s: string, p: number, inList: boolean): Params 
       const uriStart = p;
       q++;
       for (;;) {
-        const ch = b[q] as number;
-        if (ch === SEMI || ch === SP || ch === HT || ch === CR || (inList && ch === COMMA)) break;
-        if (ch === LAQUOT || ch === RAQUOT || ch === DQUOTE || ch < 0x20 || ch === 0x7f) fail('bad character in URI', q);
+        const k = ADDR_SPEC[b[q] as number];
+        if (k !== 0) {
+          if (k === 1 || (k === 2 && inList)) break;
+          if (k !== 2) fail('bad character in URI', q);
+        }
         q++;
       }
       const schemeLen = schemeAt(b, uriStart, q);
