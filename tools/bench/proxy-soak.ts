@@ -65,7 +65,10 @@ async function main(): Promise<void> {
   await new Promise((r) => setTimeout(r, 500));
   const uac = spawn(
     'sipp',
-    ['-sn', 'uac', `127.0.0.1:${port}`, '-s', 'uas', '-i', '127.0.0.1', '-r', String(rate), '-m', String(calls), '-nostdin', '-timeout', `${seconds + 30}s`],
+    [
+      ...['-sn', 'uac', `127.0.0.1:${port}`, '-s', 'uas', '-i', '127.0.0.1', '-r', String(rate), '-m', String(calls), '-nostdin'],
+      ...['-timeout', `${seconds + 30}s`, '-trace_err', '-error_file', process.env['SOAK_ERRORS'] ?? '/dev/null'],
+    ],
     { stdio: 'ignore' },
   );
   const started = Date.now();

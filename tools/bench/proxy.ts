@@ -294,6 +294,9 @@ async function main(): Promise<void> {
         await sleep(2000);
       }
       if (report.best !== undefined && rssSeconds > 0) {
+        // The failed step left transactions retransmitting towards the callee's port for up to
+        // 32 s; a new SIPp uas there would take them for new calls. Let them drain first.
+        await sleep(40000);
         const rate = Math.max(1, Math.round(report.best.rate / 2));
         const r = await step(pid, proxyPort, uasPort, rate, rssWarmup + rssSeconds, true);
         const warm = Math.min(rssWarmup, r.samples.length - 1);
