@@ -199,8 +199,7 @@ function nameAt(table: NameTable, b: Uint8Array, s: string, start: number, end: 
   return fold ? v.toLowerCase() : v;
 }
 
-// setParam stores each of these by name (case i stores list[i]); commonParamIndex knows the
-// first eleven.
+// setParam stores each of these by name (case i stores list[i]); commonParamIndex finds them.
 const PARAM_NAMES = makeNameTable([
   'branch', 'tag', 'rport', 'received', 'lr', 'transport', 'expires', 'q', 'maddr', 'user', 'ftag',
   'ttl', 'method', 'did', 'ob', 'reg-id', '+sip.instance', 'comp', 'alias',
@@ -212,9 +211,8 @@ const PARAM_LIST = PARAM_NAMES.list;
 // ---- Parameters ----
 
 /**
- * The index in PARAM_NAMES of the parameter name at [i, i + len) when it is one of the eleven
- * that setParam stores by name, else -1 (then nameAt looks it up): unrolled compares against
- * constants, cheaper than a table lookup for the names nearly every message carries.
+ * The index in PARAM_NAMES of the parameter name at [i, i + len), else -1 (then nameAt
+ * slices it): unrolled compares against constants, cheaper than a table lookup.
  * `m` 0x20 folds case.
  */
 function commonParamIndex(b: Uint8Array, i: number, len: number, m: number): number {
@@ -226,38 +224,74 @@ function commonParamIndex(b: Uint8Array, i: number, len: number, m: number): num
     case 2:
       // lr
       if (((b[i] as number) | m) === 108 && ((b[i + 1] as number) | m) === 114) return 4;
+      // ob
+      if (((b[i] as number) | m) === 111 && ((b[i + 1] as number) | m) === 98) return 14;
+      // gr
+      if (((b[i] as number) | m) === 103 && ((b[i + 1] as number) | m) === 114) return 25;
       return -1;
     case 3:
       // tag
       if (((b[i] as number) | m) === 116 && ((b[i + 1] as number) | m) === 97 && ((b[i + 2] as number) | m) === 103) return 1;
+      // ttl
+      if (((b[i] as number) | m) === 116 && ((b[i + 1] as number) | m) === 116 && ((b[i + 2] as number) | m) === 108) return 11;
+      // did
+      if (((b[i] as number) | m) === 100 && ((b[i + 1] as number) | m) === 105 && ((b[i + 2] as number) | m) === 100) return 13;
       return -1;
     case 4:
       // user
       if (((b[i] as number) | m) === 117 && ((b[i + 1] as number) | m) === 115 && ((b[i + 2] as number) | m) === 101 && ((b[i + 3] as number) | m) === 114) return 9;
       // ftag
       if (((b[i] as number) | m) === 102 && ((b[i + 1] as number) | m) === 116 && ((b[i + 2] as number) | m) === 97 && ((b[i + 3] as number) | m) === 103) return 10;
+      // comp
+      if (((b[i] as number) | m) === 99 && ((b[i + 1] as number) | m) === 111 && ((b[i + 2] as number) | m) === 109 && ((b[i + 3] as number) | m) === 112) return 17;
+      // ttag
+      if (((b[i] as number) | m) === 116 && ((b[i + 1] as number) | m) === 116 && ((b[i + 2] as number) | m) === 97 && ((b[i + 3] as number) | m) === 103) return 26;
       return -1;
     case 5:
       // rport
       if (((b[i] as number) | m) === 114 && ((b[i + 1] as number) | m) === 112 && ((b[i + 2] as number) | m) === 111 && ((b[i + 3] as number) | m) === 114 && ((b[i + 4] as number) | m) === 116) return 2;
       // maddr
       if (((b[i] as number) | m) === 109 && ((b[i + 1] as number) | m) === 97 && ((b[i + 2] as number) | m) === 100 && ((b[i + 3] as number) | m) === 100 && ((b[i + 4] as number) | m) === 114) return 8;
+      // alias
+      if (((b[i] as number) | m) === 97 && ((b[i + 1] as number) | m) === 108 && ((b[i + 2] as number) | m) === 105 && ((b[i + 3] as number) | m) === 97 && ((b[i + 4] as number) | m) === 115) return 18;
       return -1;
     case 6:
       // branch
       if (((b[i] as number) | m) === 98 && ((b[i + 1] as number) | m) === 114 && ((b[i + 2] as number) | m) === 97 && ((b[i + 3] as number) | m) === 110 && ((b[i + 4] as number) | m) === 99 && ((b[i + 5] as number) | m) === 104) return 0;
+      // method
+      if (((b[i] as number) | m) === 109 && ((b[i + 1] as number) | m) === 101 && ((b[i + 2] as number) | m) === 116 && ((b[i + 3] as number) | m) === 104 && ((b[i + 4] as number) | m) === 111 && ((b[i + 5] as number) | m) === 100) return 12;
+      // reg-id
+      if (((b[i] as number) | m) === 114 && ((b[i + 1] as number) | m) === 101 && ((b[i + 2] as number) | m) === 103 && ((b[i + 3] as number) | m) === 45 && ((b[i + 4] as number) | m) === 105 && ((b[i + 5] as number) | m) === 100) return 15;
+      // reason
+      if (((b[i] as number) | m) === 114 && ((b[i + 1] as number) | m) === 101 && ((b[i + 2] as number) | m) === 97 && ((b[i + 3] as number) | m) === 115 && ((b[i + 4] as number) | m) === 111 && ((b[i + 5] as number) | m) === 110) return 22;
       return -1;
     case 7:
       // expires
       if (((b[i] as number) | m) === 101 && ((b[i + 1] as number) | m) === 120 && ((b[i + 2] as number) | m) === 112 && ((b[i + 3] as number) | m) === 105 && ((b[i + 4] as number) | m) === 114 && ((b[i + 5] as number) | m) === 101 && ((b[i + 6] as number) | m) === 115) return 6;
+      // purpose
+      if (((b[i] as number) | m) === 112 && ((b[i + 1] as number) | m) === 117 && ((b[i + 2] as number) | m) === 114 && ((b[i + 3] as number) | m) === 112 && ((b[i + 4] as number) | m) === 111 && ((b[i + 5] as number) | m) === 115 && ((b[i + 6] as number) | m) === 101) return 20;
       return -1;
     case 8:
       // received
       if (((b[i] as number) | m) === 114 && ((b[i + 1] as number) | m) === 101 && ((b[i + 2] as number) | m) === 99 && ((b[i + 3] as number) | m) === 101 && ((b[i + 4] as number) | m) === 105 && ((b[i + 5] as number) | m) === 118 && ((b[i + 6] as number) | m) === 101 && ((b[i + 7] as number) | m) === 100) return 3;
+      // duration
+      if (((b[i] as number) | m) === 100 && ((b[i + 1] as number) | m) === 117 && ((b[i + 2] as number) | m) === 114 && ((b[i + 3] as number) | m) === 97 && ((b[i + 4] as number) | m) === 116 && ((b[i + 5] as number) | m) === 105 && ((b[i + 6] as number) | m) === 111 && ((b[i + 7] as number) | m) === 110) return 21;
+      // handling
+      if (((b[i] as number) | m) === 104 && ((b[i + 1] as number) | m) === 97 && ((b[i + 2] as number) | m) === 110 && ((b[i + 3] as number) | m) === 100 && ((b[i + 4] as number) | m) === 108 && ((b[i + 5] as number) | m) === 105 && ((b[i + 6] as number) | m) === 110 && ((b[i + 7] as number) | m) === 103) return 23;
       return -1;
     case 9:
       // transport
       if (((b[i] as number) | m) === 116 && ((b[i + 1] as number) | m) === 114 && ((b[i + 2] as number) | m) === 97 && ((b[i + 3] as number) | m) === 110 && ((b[i + 4] as number) | m) === 115 && ((b[i + 5] as number) | m) === 112 && ((b[i + 6] as number) | m) === 111 && ((b[i + 7] as number) | m) === 114 && ((b[i + 8] as number) | m) === 116) return 5;
+      // refresher
+      if (((b[i] as number) | m) === 114 && ((b[i + 1] as number) | m) === 101 && ((b[i + 2] as number) | m) === 102 && ((b[i + 3] as number) | m) === 114 && ((b[i + 4] as number) | m) === 101 && ((b[i + 5] as number) | m) === 115 && ((b[i + 6] as number) | m) === 104 && ((b[i + 7] as number) | m) === 101 && ((b[i + 8] as number) | m) === 114) return 19;
+      // rinstance
+      if (((b[i] as number) | m) === 114 && ((b[i + 1] as number) | m) === 105 && ((b[i + 2] as number) | m) === 110 && ((b[i + 3] as number) | m) === 115 && ((b[i + 4] as number) | m) === 116 && ((b[i + 5] as number) | m) === 97 && ((b[i + 6] as number) | m) === 110 && ((b[i + 7] as number) | m) === 99 && ((b[i + 8] as number) | m) === 101) return 24;
+      return -1;
+    case 13:
+      // +sip.instance
+      if (((b[i] as number) | m) === 43 && ((b[i + 1] as number) | m) === 115 && ((b[i + 2] as number) | m) === 105 && ((b[i + 3] as number) | m) === 112 && ((b[i + 4] as number) | m) === 46 && ((b[i + 5] as number) | m) === 105 && ((b[i + 6] as number) | m) === 110 && ((b[i + 7] as number) | m) === 115 && ((b[i + 8] as number) | m) === 116 && ((b[i + 9] as number) | m) === 97 && ((b[i + 10] as number) | m) === 110 && ((b[i + 11] as number) | m) === 99 && ((b[i + 12] as number) | m) === 101) return 16;
+      // phone-context
+      if (((b[i] as number) | m) === 112 && ((b[i + 1] as number) | m) === 104 && ((b[i + 2] as number) | m) === 111 && ((b[i + 3] as number) | m) === 110 && ((b[i + 4] as number) | m) === 101 && ((b[i + 5] as number) | m) === 45 && ((b[i + 6] as number) | m) === 99 && ((b[i + 7] as number) | m) === 111 && ((b[i + 8] as number) | m) === 110 && ((b[i + 9] as number) | m) === 116 && ((b[i + 10] as number) | m) === 101 && ((b[i + 11] as number) | m) === 120 && ((b[i + 12] as number) | m) === 116) return 27;
       return -1;
     default:
       return -1;
