@@ -11,7 +11,6 @@ function setup(
 ): { proxy: SipProxy; stack: FakeStack; released: ContextReleasedEvent[] } {
   const stack = new FakeStack();
   const released: ContextReleasedEvent[] = [];
-  // eslint-disable-next-line prefer-const
   let proxy: SipProxy;
   proxy = new SipProxy({ address: '10.0.0.1', port: 5060, ...options, stack: fakeStackFactory(stack) }, (rq) => handler(proxy, rq));
   proxy.on('contextReleased', (e) => released.push(e));

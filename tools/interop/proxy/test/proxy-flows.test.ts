@@ -9,7 +9,6 @@ const sipp = findSipp();
 const HOST = '127.0.0.1';
 const describeSipp = sipp === undefined ? describe.skip : describe;
 if (sipp === undefined) {
-  // eslint-disable-next-line no-console
   console.warn('tools/interop/proxy: sipp is not installed (Debian package sip-tester); the SIPp call flows are skipped');
 }
 
