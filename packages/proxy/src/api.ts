@@ -1,8 +1,8 @@
 // The two public faces of the proxy: `createProxy` (any number of proxies per process) and the
 // module-level `start` / `stop` / `send` of `sip/proxy` (one default proxy).
-import type { StackOptions } from '@sipts/core';
+import { defaultStack, stop as stopDefaultStack, type StackOptions } from '@sipts/core';
 import type { SipMessage, SipRequest } from '@sipts/message';
-import { defaultStackFactory } from './default-stack.js';
+import { defaultStackFactory, moduleStackFactory } from './default-stack.js';
 import { SipProxyError } from './errors.js';
 import { SipProxy, type ForkOptions, type ForkTarget, type ProxyOptions } from './proxy.js';
 import type { RequestHandler, ResponseCallback } from './stack.js';
@@ -22,18 +22,24 @@ function started(): SipProxy {
   return current;
 }
 
-/** `sip/proxy` start: creates the default proxy and its stack (a previous one is stopped). */
+/**
+ * `sip/proxy` start: creates the default proxy (a previous one is stopped) on @sipts/core's
+ * default stack, so the module-level `send`, `encodeFlowUri`... of @sipts/core reach it.
+ */
 export function start<O extends object = StackOptions>(options: ProxyOptions<O>, onRequest: RequestHandler): SipProxy {
   if (current !== undefined) void current.stop();
-  current = createProxy(options, onRequest);
+  current = new SipProxy(options as unknown as ProxyOptions<Record<string, unknown>>, onRequest, moduleStackFactory);
   return current;
 }
 
-/** `sip/proxy` stop: stops the default proxy and its stack. */
+/** `sip/proxy` stop: stops the default proxy and its stack (also @sipts/core's default stack). */
 export function stop(): void | Promise<void> {
   const p = current;
   current = undefined;
-  return p?.stop();
+  if (p === undefined) return;
+  const stopped = p.stop();
+  if (defaultStack() === p.stack) return Promise.all([stopped, stopDefaultStack()]).then(() => undefined);
+  return stopped;
 }
 
 /** `sip/proxy` send on the default proxy (see SipProxy.send). */

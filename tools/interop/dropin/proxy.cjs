@@ -8,7 +8,9 @@ const { listenOverrides, report } = require('./listen.cjs');
 module.exports = Object.assign({}, proxy, {
   start(options, onRequest) {
     const stack = (stackOptions, handler) => {
-      const s = core.create(listenOverrides(stackOptions), handler);
+      // core.start, as @sipts/proxy's own start does: the program's sip.encodeFlowUri, sip.send...
+      // reach the stack the proxy runs on.
+      const s = core.start(listenOverrides(stackOptions), handler);
       report(s, 'sip/proxy');
       return s;
     };

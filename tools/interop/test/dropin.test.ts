@@ -14,7 +14,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { create, digest, makeResponse, parse, stringify } from '@sipts/core';
-import type { ListeningAddress, Remote, SipRequest, SipResponse, SipStack } from '@sipts/core';
+import type { ListeningAddress, Remote, SipMessage, SipRequest, SipResponse, SipStack } from '@sipts/core';
+import { WebSocket } from 'ws';
 
 const root = join(__dirname, '..', '..', '..');
 const sipDir = dirname(require.resolve('sip/package.json', { paths: [join(root, 'packages', 'core')] }));
@@ -39,8 +40,10 @@ interface RunningExample {
 const running: RunningExample[] = [];
 const stacks: SipStack[] = [];
 const tmpDirs: string[] = [];
+const sockets: WebSocket[] = [];
 
 afterEach(async () => {
+  for (const ws of sockets.splice(0)) ws.terminate();
   await Promise.all(running.splice(0).map((r) => r.stop()));
   await Promise.all(stacks.splice(0).map((s) => s.close()));
   for (const d of tmpDirs.splice(0)) rmSync(d, { recursive: true, force: true });
@@ -151,11 +154,10 @@ suite('sip@0.0.6 examples run unchanged on sipts (require("sip") -> @sipts/core)
       'stateless-registrar-redirector.js',
       'make_call.js',
     ]);
-    if (haveProxy) for (const f of ['registrar-proxy.js', 'fix302.js']) covered.add(f);
-    const unsupported: Record<string, string> = {
-      'websocket-proxy.js': 'calls sip.encodeFlowUri on the stack sip/proxy.start made; @sipts/proxy runs its own stack, not the default one of @sipts/core',
-    };
-    if (!haveProxy) for (const f of ['registrar-proxy.js', 'fix302.js']) unsupported[f] = '@sipts/proxy is not built';
+    const proxied = ['registrar-proxy.js', 'fix302.js', 'websocket-proxy.js'];
+    if (haveProxy) for (const f of proxied) covered.add(f);
+    const unsupported: Record<string, string> = {};
+    if (!haveProxy) for (const f of proxied) unsupported[f] = '@sipts/proxy is not built';
     const all = readdirSync(sipExamples).filter((f) => f.endsWith('.js'));
     expect(all.filter((f) => !covered.has(f) && unsupported[f] === undefined)).toEqual([]);
   });
@@ -301,6 +303,68 @@ suite('sip@0.0.6 examples run unchanged on sipts (require("sip") -> @sipts/core)
       expect(final.status).toBe(200);
       expect(statuses).toContain(180);
       expect(seen).toContain('INVITE');
+    });
+
+    test('websocket-proxy.js: an outbound REGISTER over WebSocket, then a UDP call routed back over that flow', async () => {
+      const example = runExample('websocket-proxy.js');
+      const addresses = await example.listening;
+      const udp = udpPort(addresses);
+      const wsPort = addresses.find((a) => a.protocol === 'WS')?.port;
+      expect(wsPort).toBeGreaterThan(0);
+      const ws = new WebSocket(`ws://127.0.0.1:${wsPort}`, 'sip');
+      sockets.push(ws);
+      await new Promise<void>((resolve, reject) => {
+        ws.once('open', () => resolve());
+        ws.once('error', reject);
+      });
+      const incoming: SipMessage[] = [];
+      const waiters: Array<() => void> = [];
+      ws.on('message', (data: Buffer) => {
+        const m = parse(data);
+        if (m === undefined) return;
+        incoming.push(m);
+        if ('method' in m && m.method === 'INVITE') {
+          const ok = makeResponse(m, 200, 'OK');
+          ok.headers.to = { ...ok.headers.to!, params: { tag: 'ws-callee' } };
+          ok.headers.contact = [{ uri: 'sip:alice@ws-client.invalid;transport=ws', params: {} }];
+          ws.send(stringify(ok));
+        }
+        for (const w of waiters.splice(0)) w();
+      });
+      const next = (pick: (m: SipMessage) => boolean): Promise<SipMessage> =>
+        new Promise((resolve) => {
+          const look = (): void => {
+            const found = incoming.find(pick);
+            if (found !== undefined) resolve(found);
+            else waiters.push(look);
+          };
+          look();
+        });
+      // RFC 5626 §5: a Contact with +sip.instance and reg-id is an outbound registration; the
+      // example stores a Route naming this very flow (sip.encodeFlowUri on the proxy's stack).
+      ws.send(
+        [
+          'REGISTER sip:127.0.0.1 SIP/2.0',
+          'Via: SIP/2.0/WS ws-client.invalid;branch=z9hG4bK-dropin-ws-1',
+          'Max-Forwards: 70',
+          'To: <sip:alice@127.0.0.1>',
+          'From: <sip:alice@127.0.0.1>;tag=ws-reg',
+          'Call-ID: dropin-ws-register',
+          'CSeq: 1 REGISTER',
+          'Contact: <sip:alice@ws-client.invalid;transport=ws>;+sip.instance="<urn:uuid:00000000-0000-4000-8000-000000000001>";reg-id=1',
+          'Content-Length: 0',
+          '',
+          '',
+        ].join('\r\n'),
+      );
+      const registered = await next((m) => 'status' in m && m.headers.cseq?.method === 'REGISTER');
+      expect('status' in registered && registered.status).toBe(200);
+      const caller = await ourStack();
+      const final = await caller.request(rq('INVITE', `sip:alice@127.0.0.1:${udp}`));
+      expect(final.status).toBe(200);
+      expect(final.headers.to?.params.tag).toBe('ws-callee');
+      const invite = await next((m) => 'method' in m && m.method === 'INVITE');
+      expect(invite.headers.via?.[0]?.protocol).toBe('WS');
     });
 
     test('fix302.js: a 302 from downstream is followed and the call reaches the new target', async () => {
