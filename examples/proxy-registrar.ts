@@ -8,15 +8,17 @@
 //
 //   pnpm example examples/proxy-registrar.ts                # 127.0.0.1, UDP+TCP 5060
 //   SIP_PORT=5070 SIP_ADDRESS=0.0.0.0 pnpm example examples/proxy-registrar.ts
-import { makeResponse } from '@sipts/core';
-import type { Remote, RouteAddr, SipRequest, StackOptions } from '@sipts/core';
+import { create, makeResponse } from '@sipts/core';
+import type { Remote, RouteAddr, SipRequest, SipStack, StackOptions } from '@sipts/core';
 import { createProxy, type ForkTarget, type SipProxy } from '@sipts/proxy';
 import { LocationService, aorOf, type Binding } from './lib/location-service.js';
 import { envPort, isMain } from './lib/run.js';
 
+export const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE, PRACK, MESSAGE, SUBSCRIBE, NOTIFY, REFER';
+
 export interface ProxyRegistrarOptions extends StackOptions {
   location?: LocationService;
-  /** Record-Route every dialog through this proxy. Default true. */
+  /** Record-Route every dialog through this proxy (RFC 3261 §16.6 step 4). Default true. */
   recordRoute?: boolean;
 }
 
@@ -60,10 +62,26 @@ export function startProxyRegistrar(options: ProxyRegistrarOptions = {}): SipPro
       proxy.send(rq);
       return;
     }
-    proxy.send(rq.method === 'OPTIONS' ? makeResponse(rq, 200, 'OK') : makeResponse(rq, 404, 'Not Found'));
+    proxy.send(
+      rq.method === 'OPTIONS'
+        ? makeResponse(rq, 200, 'OK', { headers: { allow: ALLOW, accept: 'application/sdp' } })
+        : makeResponse(rq, 404, 'Not Found'),
+    );
   }
 
-  const proxy: SipProxy = createProxy({ ...stackOptions, recordRoute, path: true }, onRequest);
+  // The proxy runs on a @sipts/core stack made here, so its connection events are at hand: a
+  // WebSocket / outbound client that disconnects can no longer be reached, so its bindings go.
+  let stack: SipStack | undefined;
+  const proxy: SipProxy = createProxy(
+    {
+      ...stackOptions,
+      recordRoute,
+      path: true,
+      stack: (opts: Record<string, unknown>, handler: (rq: SipRequest, remote: Remote) => void) => (stack = create(opts as StackOptions, handler)),
+    },
+    onRequest,
+  );
+  stack?.on('connectionClose', (remote) => location.dropFlow(remote));
   return proxy;
 }
 
