@@ -158,3 +158,36 @@ test('an ACK for a 2xx is forwarded statelessly: our Via on top of the caller\'s
   expect(Number(ack.headers['max-forwards'])).toBe(69);
   expect(proxy.contextCount).toBe(0);
 });
+
+test('forwardStateless on the real stack: no client transaction, no context, the 200 relayed upstream by its Via (RFC 3261 §16.11)', async () => {
+  const [caller, callee] = await peers(2);
+  const { proxy, port } = await start((p, rq) => {
+    rq.uri = `sip:bob@127.0.0.1:${callee!.port}`;
+    p.forwardStateless(rq);
+  });
+  const before = (proxy.stack as { stats(): { clientCreated: number } }).stats().clientCreated;
+  caller!.send(inviteText(`sip:bob@127.0.0.1:${port}`, caller!.port, ['Max-Forwards: 10']), port);
+  const fwd = (await callee!.next()) as SipRequest;
+  expect(Number(fwd.headers['max-forwards'])).toBe(9);
+  const via = fwd.headers.via ?? [];
+  expect(via).toHaveLength(2);
+  callee!.send(
+    [
+      'SIP/2.0 200 OK',
+      ...via.map((v) => `Via: SIP/2.0/UDP ${v.host}:${v.port};${Object.entries(v.params).map(([k, x]) => (x === null ? k : `${k}=${x}`)).join(';')}`),
+      `From: <sip:alice@127.0.0.1>;tag=${String(fwd.headers.from?.params['tag'])}`,
+      'To: <sip:bob@example.com>;tag=s',
+      `Call-ID: ${String(fwd.headers['call-id'])}`,
+      'CSeq: 1 INVITE',
+      'Content-Length: 0',
+      '',
+      '',
+    ].join('\n'),
+    port,
+  );
+  const ok = await nextNot100(caller!);
+  expect((ok as SipResponse).status).toBe(200);
+  expect(ok.headers.via).toHaveLength(1);
+  expect((proxy.stack as { stats(): { clientCreated: number } }).stats().clientCreated).toBe(before);
+  expect(proxy.contextCount).toBe(0);
+});

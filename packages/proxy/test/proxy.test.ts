@@ -513,11 +513,18 @@ describe('request processing (§16.3, §16.4, §16.6, RFC 3327)', () => {
 
   test('stateless forwarding: no context kept, Max-Forwards decremented, sent without a transaction', () => {
     const { proxy, stack } = setup((p, rq) => p.forwardStateless(rq));
-    stack.receive(invite({ 'max-forwards': 3 }, 'OPTIONS'));
+    const options = invite({ 'max-forwards': 3 }, 'OPTIONS');
+    stack.receive(structuredClone(options));
     expect(proxy.contextCount).toBe(0);
     expect(stack.requests).toHaveLength(0);
     expect(stack.stateless).toHaveLength(1);
     expect((stack.stateless[0] as SipRequest).headers['max-forwards']).toBe(2);
+    // RFC 3261 §16.11: our Via on top, its branch the same for a retransmission.
+    const vias = (stack.stateless[0] as SipRequest).headers.via ?? [];
+    expect(vias).toHaveLength(2);
+    expect(vias[0]?.host).toBe(stack.hostname());
+    stack.receive(structuredClone(options)); // a retransmission
+    expect((stack.stateless[1] as SipRequest).headers.via?.[0]?.params['branch']).toBe(vias[0]?.params['branch']);
   });
 });
 
