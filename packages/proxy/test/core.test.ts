@@ -1,5 +1,6 @@
 // @sipts/proxy on the real @sipts/core stack, port 0, raw UDP peers on 127.0.0.1.
 import type { SipRequest, SipResponse } from '@sipts/message';
+import type { SipStack } from '@sipts/core';
 import { createProxy, type SipProxy } from '@sipts/proxy';
 import { inviteText, udpPeer, type UdpPeer } from './udp-peer.js';
 
@@ -165,7 +166,7 @@ test('forwardStateless on the real stack: no client transaction, no context, the
     rq.uri = `sip:bob@127.0.0.1:${callee!.port}`;
     p.forwardStateless(rq);
   });
-  const before = (proxy.stack as { stats(): { clientCreated: number } }).stats().clientCreated;
+  const before = (proxy.stack as unknown as SipStack).stats().clientCreated;
   caller!.send(inviteText(`sip:bob@127.0.0.1:${port}`, caller!.port, ['Max-Forwards: 10']), port);
   const fwd = (await callee!.next()) as SipRequest;
   expect(Number(fwd.headers['max-forwards'])).toBe(9);
@@ -188,6 +189,6 @@ test('forwardStateless on the real stack: no client transaction, no context, the
   const ok = await nextNot100(caller!);
   expect((ok as SipResponse).status).toBe(200);
   expect(ok.headers.via).toHaveLength(1);
-  expect((proxy.stack as { stats(): { clientCreated: number } }).stats().clientCreated).toBe(before);
+  expect((proxy.stack as unknown as SipStack).stats().clientCreated).toBe(before);
   expect(proxy.contextCount).toBe(0);
 });
