@@ -26,6 +26,21 @@ async function peers(n: number): Promise<UdpPeer[]> {
   return list;
 }
 
+/** The callee's 200 OK to a forwarded INVITE, every Via copied back (RFC 3261 §8.2.6.2). */
+function okText(fwd: SipRequest, toTag: string): string {
+  return [
+    'SIP/2.0 200 OK',
+    ...(fwd.headers.via ?? []).map((v) => `Via: SIP/2.0/UDP ${v.host}:${v.port};${Object.entries(v.params).map(([k, x]) => (x === null ? k : `${k}=${x}`)).join(';')}`),
+    `From: <sip:alice@127.0.0.1>;tag=${String(fwd.headers.from?.params['tag'])}`,
+    `To: <sip:bob@example.com>;tag=${toTag}`,
+    `Call-ID: ${String(fwd.headers['call-id'])}`,
+    'CSeq: 1 INVITE',
+    'Content-Length: 0',
+    '',
+    '',
+  ].join('\n');
+}
+
 /** The next message that is not a 100 Trying. */
 async function nextNot100(p: UdpPeer): Promise<SipRequest | SipResponse> {
   for (;;) {
@@ -53,20 +68,7 @@ test('Record-Route names the port the stack bound (port 0), Max-Forwards is decr
   expect(via[0]?.port).toBe(port);
   // The caller's Via carries what the stack stamped on arrival (RFC 3581), used on the way back.
   expect(via[1]?.params).toMatchObject({ received: '127.0.0.1', rport: String(caller!.port) });
-  callee!.send(
-    [
-      'SIP/2.0 200 OK',
-      ...via.map((v) => `Via: SIP/2.0/UDP ${v.host}:${v.port};${Object.entries(v.params).map(([k, x]) => (x === null ? k : `${k}=${x}`)).join(';')}`),
-      `From: <sip:alice@127.0.0.1>;tag=${String(fwd.headers.from?.params['tag'])}`,
-      'To: <sip:bob@example.com>;tag=b',
-      `Call-ID: ${String(fwd.headers['call-id'])}`,
-      'CSeq: 1 INVITE',
-      'Content-Length: 0',
-      '',
-      '',
-    ].join('\n'),
-    port,
-  );
+  callee!.send(okText(fwd, 'b'), port);
   const ok = (await caller!.next()) as SipResponse;
   expect(ok.status).toBe(200);
   expect(ok.headers.via).toHaveLength(1);
@@ -172,20 +174,7 @@ test('forwardStateless on the real stack: no client transaction, no context, the
   expect(Number(fwd.headers['max-forwards'])).toBe(9);
   const via = fwd.headers.via ?? [];
   expect(via).toHaveLength(2);
-  callee!.send(
-    [
-      'SIP/2.0 200 OK',
-      ...via.map((v) => `Via: SIP/2.0/UDP ${v.host}:${v.port};${Object.entries(v.params).map(([k, x]) => (x === null ? k : `${k}=${x}`)).join(';')}`),
-      `From: <sip:alice@127.0.0.1>;tag=${String(fwd.headers.from?.params['tag'])}`,
-      'To: <sip:bob@example.com>;tag=s',
-      `Call-ID: ${String(fwd.headers['call-id'])}`,
-      'CSeq: 1 INVITE',
-      'Content-Length: 0',
-      '',
-      '',
-    ].join('\n'),
-    port,
-  );
+  callee!.send(okText(fwd, 's'), port);
   const ok = await nextNot100(caller!);
   expect((ok as SipResponse).status).toBe(200);
   expect(ok.headers.via).toHaveLength(1);
