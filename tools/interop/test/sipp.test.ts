@@ -17,12 +17,14 @@ if (sipp === undefined) {
 const scenario = (name: string): string => join(scenariosDir, name);
 
 /** The server under test, on 127.0.0.1 with free ports. */
-async function serve(start: () => SipStack): Promise<{ stack: SipStack; port: number }> {
+async function serve(start: () => SipStack): Promise<{ stack: SipStack; port: number; tcpPort: number }> {
   const stack = start();
   running.push(stack);
   const addresses = await stack.ready();
   const udp = addresses.find((a) => a.protocol === 'UDP');
-  return { stack, port: udp!.port };
+  // With port 0, TCP gets UDP's port only when that port is free for TCP too.
+  const tcp = addresses.find((a) => a.protocol === 'TCP');
+  return { stack, port: udp!.port, tcpPort: tcp?.port ?? udp!.port };
 }
 
 const running: SipStack[] = [];
@@ -100,7 +102,8 @@ suite(`SIPp interop (${sipp ?? 'sipp not installed'})`, () => {
         if ('method' in m && m.method === 'INVITE') invitesOut.push(target.protocol);
       },
     };
-    const { port } = await serve(() => startRegistrarProxy({ address: '127.0.0.1', port: 0, logger }));
+    const served = await serve(() => startRegistrarProxy({ address: '127.0.0.1', port: 0, logger }));
+    const port = options.transport === 't1' ? served.tcpPort : served.port;
     const uasPort = await freePort();
     // Loss is simulated by the uac only: SIPp's built-in uas aborts a call when its own 180 and
     // 200 are both "lost" and the (correct) INVITE retransmission from the proxy arrives. With

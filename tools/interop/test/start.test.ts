@@ -65,10 +65,11 @@ const coreDist = join(root, 'packages', 'core', 'dist', 'index.js');
       const sip = require(${JSON.stringify(coreDist)});
       const stack = sip.start({ address: '127.0.0.1', port: 0, ws_port: 0 }, (rq) => sip.send(sip.makeResponse(rq, 200)));
       stack.ready().then(async (addresses) => {
-        const port = addresses.find((a) => a.protocol === 'UDP').port;
         const client = sip.create({ address: '127.0.0.1', port: 0 });
         await client.ready();
         for (const transport of ['udp', 'tcp']) {
+          // With port 0, TCP gets UDP's port only when it is free: ask for each one's own.
+          const port = addresses.find((a) => a.protocol === transport.toUpperCase()).port;
           const rs = await client.request({ method: 'OPTIONS', uri: 'sip:127.0.0.1:' + port + ';transport=' + transport,
             headers: { to: { uri: 'sip:x@127.0.0.1', params: {} }, from: { uri: 'sip:y@127.0.0.1', params: { tag: 'a' } },
                        'call-id': 'exit-' + transport, cseq: { seq: 1, method: 'OPTIONS' } } });
