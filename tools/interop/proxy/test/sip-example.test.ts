@@ -2,59 +2,20 @@
 // from the npm package, with `require('sip')` served by @sipts/core and `require('sip/proxy')` by
 // @sipts/proxy. Only the listening address is pinned (the example listens on 5060 by default;
 // tests use a free port on 127.0.0.1). A REGISTER and an INVITE go through it over real UDP.
-import { createSocket, type Socket } from 'node:dgram';
 import { dirname, join } from 'node:path';
-import { parse, stringify, type SipMessage, type SipRequest, type SipResponse } from '@sipts/message';
+import { stringify, type SipRequest, type SipResponse } from '@sipts/message';
 import type { SipProxy } from '@sipts/proxy';
 import { freePort } from '../lib/harness.js';
+// The raw UDP peer of @sipts/proxy's own tests.
+import { udpPeer, type UdpPeer } from '../../../../packages/proxy/test/udp-peer.js';
 
 const HOST = '127.0.0.1';
 
-interface Peer {
-  socket: Socket;
-  port: number;
-  next(): Promise<SipMessage>;
-}
-
-async function peer(): Promise<Peer> {
-  const socket = createSocket('udp4');
-  const queue: SipMessage[] = [];
-  const waiting: ((m: SipMessage) => void)[] = [];
-  socket.on('message', (data) => {
-    const m = parse(data);
-    const w = waiting.shift();
-    if (w) w(m);
-    else queue.push(m);
-  });
-  await new Promise<void>((r) => socket.bind(0, HOST, () => r()));
-  return {
-    socket,
-    port: socket.address().port,
-    next: () =>
-      new Promise<SipMessage>((resolve, reject) => {
-        const m = queue.shift();
-        if (m) {
-          resolve(m);
-          return;
-        }
-        const t = setTimeout(() => reject(new Error('no message within 3 s')), 3000);
-        waiting.push((x) => {
-          clearTimeout(t);
-          resolve(x);
-        });
-      }),
-  };
-}
-
-function sendTo(p: Peer, port: number, text: string): void {
-  p.socket.send(text.split('\n').join('\r\n'), port, HOST);
-}
-
 let proxyInstance: SipProxy | undefined;
-const sockets: Socket[] = [];
+const peers: UdpPeer[] = [];
 
 afterAll(async () => {
-  for (const s of sockets) s.close();
+  for (const p of peers) p.close();
   await proxyInstance?.stop();
 });
 
@@ -76,13 +37,11 @@ test("sip@0.0.6's registrar-proxy example runs on @sipts/proxy with only the req
   expect(proxyInstance).toBeDefined();
   await proxyInstance?.ready();
 
-  const bob = await peer();
-  const alice = await peer();
-  sockets.push(bob.socket, alice.socket);
+  const bob = await udpPeer(HOST);
+  const alice = await udpPeer(HOST);
+  peers.push(bob, alice);
 
-  sendTo(
-    bob,
-    port,
+  bob.send(
     `REGISTER sip:${HOST}:${port} SIP/2.0
 Via: SIP/2.0/UDP ${HOST}:${bob.port};branch=z9hG4bKreg1
 From: <sip:bob@${HOST}>;tag=b1
@@ -94,13 +53,12 @@ Max-Forwards: 70
 Content-Length: 0
 
 `,
+    port,
   );
   const registered = (await bob.next()) as SipResponse;
   expect(registered.status).toBe(200);
 
-  sendTo(
-    alice,
-    port,
+  alice.send(
     `INVITE sip:bob@${HOST}:${port} SIP/2.0
 Via: SIP/2.0/UDP ${HOST}:${alice.port};branch=z9hG4bKinv1;rport
 From: <sip:alice@${HOST}>;tag=a1
@@ -112,6 +70,7 @@ Max-Forwards: 70
 Content-Length: 0
 
 `,
+    port,
   );
   const trying = (await alice.next()) as SipResponse;
   expect(trying.status).toBe(100);
