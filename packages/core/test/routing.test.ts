@@ -1,5 +1,6 @@
 // Target selection: RFC 3263 failover, the §18.1.1 switch to TCP, timeouts, transport errors,
 // flow tokens (RFC 5626 basics) and routing to this stack's own address.
+import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import { ManualClock } from '@sipts/transaction';
 import { create, makeResponse, stringify } from '@sipts/core';
@@ -308,16 +309,28 @@ describe('IPv6', () => {
 });
 
 describe('lifecycle', () => {
-  test('close() releases the ports: a new stack binds the same port at once', async () => {
+  test('close() releases the ports: the UDP and TCP ports it held can be bound again at once', async () => {
+    // With port 0 the TCP port may differ from the UDP one (another process may hold the UDP
+    // number for TCP), so each port is re-bound on its own rather than through a second stack.
     const first = create({ address: '127.0.0.1', port: 0 });
     await first.ready();
-    const port = portOf(first, 'UDP');
+    const udpPort = portOf(first, 'UDP');
+    const tcpPort = portOf(first, 'TCP');
     await first.close();
-    const second = create({ address: '127.0.0.1', port });
-    await second.ready();
-    expect(portOf(second, 'UDP')).toBe(port);
-    expect(portOf(second, 'TCP')).toBe(port);
-    await second.close();
+    const udp = createSocket('udp4');
+    await new Promise<void>((resolve, reject) => {
+      udp.once('error', reject);
+      udp.bind(udpPort, '127.0.0.1', () => resolve());
+    });
+    expect(udp.address().port).toBe(udpPort);
+    const tcp = createServer();
+    await new Promise<void>((resolve, reject) => {
+      tcp.once('error', reject);
+      tcp.listen(tcpPort, '127.0.0.1', () => resolve());
+    });
+    expect(tcp.address()).toMatchObject({ port: tcpPort });
+    await new Promise<void>((resolve) => udp.close(() => resolve()));
+    await new Promise<void>((resolve) => tcp.close(() => resolve()));
   });
 
   test('a port in use rejects ready() with ERR_LISTEN and reports through logger.error', async () => {
