@@ -136,12 +136,31 @@ const REQUEST_URI = (() => {
   return t;
 })();
 
-/** Parses the start line [start, cr) into a fresh message object. */
-function parseStartLine(b: Uint8Array, s: string, start: number, cr: number, offset: number, headers: SipHeaders): SipMessage {
+/** Where the last parseStartLine() call found the CR ending the start line. */
+let startLineEnd = -1;
+
+/**
+ * Fails the start line [start, ...) that parseStartLine refused. A bare CR or LF before the
+ * first CRLF is reported first, whatever else is wrong (it means the line was cut wrongly).
+ */
+function startLineFail(b: Uint8Array, s: string, start: number, len: number, offset: number, message: string, at: number): never {
+  let cr = s.indexOf('\r', start);
+  const lf = s.indexOf('\n', start);
+  if (lf >= 0 && (cr < 0 || lf < cr)) cr = lf;
+  if (b[cr] !== CR || b[cr + 1] !== LF || cr >= len) startLineError('bare CR or LF in the start line', offset + cr);
+  return startLineError(message, at);
+}
+
+/**
+ * Parses the start line from `start` into a fresh message object and leaves the index of its
+ * CR in startLineEnd. The line must end in CRLF before `len` (RFC 3261 §7); it is read in one
+ * pass, without searching for its end first.
+ */
+function parseStartLine(b: Uint8Array, s: string, start: number, len: number, offset: number, headers: SipHeaders): SipMessage {
   // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase (RFC 3261 §7.2)
   const v = versionEnd(b, start);
   if (v > 0) {
-    if (b[v] !== SP) startLineError('expected SP after SIP-Version', offset + v);
+    if (b[v] !== SP) startLineFail(b, s, start, len, offset, 'expected SP after SIP-Version', offset + v);
     let p = v + 1;
     let status = 0;
     const digits = p;
@@ -152,12 +171,18 @@ function parseStartLine(b: Uint8Array, s: string, start: number, cr: number, off
       p++;
     }
     // Status-Code = 3DIGIT, classes 1xx-6xx (RFC 3261 §21; RFC 4475 §3.1.2.19)
-    if (p - digits !== 3 || status < 100 || status > 699) startLineError('bad status code', offset + digits);
+    if (p - digits !== 3 || status < 100 || status > 699) startLineFail(b, s, start, len, offset, 'bad status code', offset + digits);
     let reason = '';
-    if (p < cr) {
-      if (b[p] !== SP) startLineError('expected SP after status code', offset + p);
+    let cr = p;
+    if (b[p] !== CR) {
+      if (b[p] !== SP) startLineFail(b, s, start, len, offset, 'expected SP after status code', offset + p);
+      // Reason-Phrase: anything but CR and LF
+      cr = p + 1;
+      while (cr < len && b[cr] !== CR && b[cr] !== LF) cr++;
       reason = s.slice(p + 1, cr);
     }
+    if (b[cr] !== CR || b[cr + 1] !== LF || cr >= len) startLineFail(b, s, start, len, offset, 'bare CR or LF in the start line', offset + cr);
+    startLineEnd = cr;
     const rs: SipResponse = { status, reason, version: versionString(b, s, start + 4, v), headers, content: '' };
     return rs;
   }
@@ -169,22 +194,23 @@ function parseStartLine(b: Uint8Array, s: string, start: number, cr: number, off
     if (TOKEN[c] !== 1) break;
     p++;
   }
-  if (p === start || b[p] !== SP) startLineError('bad method', offset + p);
+  if (p === start || b[p] !== SP) startLineFail(b, s, start, len, offset, 'bad method', offset + p);
   const methodEnd = p;
   const uriStart = ++p;
   for (;;) {
     const k = REQUEST_URI[b[p] as number];
     if (k !== 0) {
       if (k === 1) break;
-      startLineError('bad character in Request-URI', offset + p);
+      startLineFail(b, s, start, len, offset, 'bad character in Request-URI', offset + p);
     }
     p++;
   }
-  if (p === uriStart || b[p] !== SP) startLineError('bad Request-URI', offset + uriStart);
+  if (p === uriStart || b[p] !== SP) startLineFail(b, s, start, len, offset, 'bad Request-URI', offset + uriStart);
   const uriEnd = p;
-  if (schemeAt(b, uriStart, uriEnd) === 0) startLineError('Request-URI is not an absolute URI', offset + uriStart);
-  const ve = versionEnd(b, uriEnd + 1);
-  if (ve !== cr) startLineError('bad SIP-Version', offset + uriEnd + 1);
+  if (schemeAt(b, uriStart, uriEnd) === 0) startLineFail(b, s, start, len, offset, 'Request-URI is not an absolute URI', offset + uriStart);
+  const cr = versionEnd(b, uriEnd + 1);
+  if (cr < 0 || b[cr] !== CR || b[cr + 1] !== LF || cr >= len) startLineFail(b, s, start, len, offset, 'bad SIP-Version', offset + uriEnd + 1);
+  startLineEnd = cr;
   const rq: SipRequest = {
     method: methodAt(b, s, start, methodEnd),
     uri: s.slice(uriStart, uriEnd),
@@ -222,14 +248,10 @@ function appendGeneric(headers: SipHeaders, name: string, value: string): void {
  */
 export function parseHead(b: Uint8Array, s: string, start: number, len: number, offset: number): SipMessage {
   setContext(offset, '');
-  // Every line ends in CRLF; CR and LF appear nowhere else (RFC 3261 §7). The first of them,
-  // found by native search (`s` holds the same codes at the same indices as `b`).
-  let cr = s.indexOf('\r', start);
-  const lf = s.indexOf('\n', start);
-  if (lf >= 0 && (cr < 0 || lf < cr)) cr = lf;
-  if (b[cr] !== CR || b[cr + 1] !== LF || cr >= len) startLineError('bare CR or LF in the start line', offset + cr);
+  // Every line ends in CRLF; CR and LF appear nowhere else (RFC 3261 §7).
   const headers: SipHeaders = {};
-  const msg = parseStartLine(b, s, start, cr, offset, headers);
+  const msg = parseStartLine(b, s, start, len, offset, headers);
+  let cr = startLineEnd;
   let contentLength = -1;
   let p = cr + 2;
   // The loop also stops at the empty line (a CRLF starting a line after a CRLF), so a caller
