@@ -29,6 +29,7 @@ const codesOf = scan.codesOf;
 const setContext = scan.setContext;
 const setHeader = scan.setHeader;
 const headerIdAt = names.headerIdAt;
+const wireHeaderAt = names.wireHeaderAt;
 const HEADER_NAMES = names.HEADER_NAMES;
 
 // Dispatch on header ids (integers), not names: a switch over strings compares them one by
@@ -221,6 +222,13 @@ function parseStartLine(b: Uint8Array, s: string, start: number, len: number, of
   return rq;
 }
 
+/** The lower-cased name of an unknown header starting at `p` (a token). */
+function unknownHeaderName(b: Uint8Array, s: string, p: number): string {
+  let q = p;
+  while (TOKEN[b[q] as number] === 1) q++;
+  return s.slice(p, q).toLowerCase();
+}
+
 /** Repeated headers combine into one comma-separated value (RFC 3261 §7.3.1); empty ones add nothing. */
 function joinValues(prev: unknown, value: string): string {
   if (typeof prev !== 'string' || prev === '') return value;
@@ -257,18 +265,27 @@ export function parseHead(b: Uint8Array, s: string, start: number, len: number, 
   // The loop also stops at the empty line (a CRLF starting a line after a CRLF), so a caller
   // that knows only a bound finds the header end here instead of searching for it first.
   while (p < len && !(b[p] === CR && b[p + 1] === LF && b[p - 1] === LF && b[p - 2] === CR)) {
-    // header-name HCOLON
-    let q = p;
-    for (;;) {
-      const c = b[q] as number;
-      if (TOKEN[c] !== 1) break;
+    // header-name HCOLON: a common name spelled as senders do, colon included, in one pass;
+    // else a token scan and a lookup.
+    let q: number;
+    let id: number;
+    const wire = wireHeaderAt(b, p);
+    if (wire >= 0) {
+      id = wire >> 5;
+      q = p + (wire & 31) + 1;
+    } else {
+      q = p;
+      for (;;) {
+        const c = b[q] as number;
+        if (TOKEN[c] !== 1) break;
+        q++;
+      }
+      if (q === p) headerError('ERR_HEADER_SYNTAX', 'expected a header name', offset + p);
+      id = headerIdAt(b, p, q);
+      while (b[q] === SP || b[q] === HT) q++;
+      if (b[q] !== 58) headerError('ERR_HEADER_SYNTAX', 'expected ":" after header name', offset + q);
       q++;
     }
-    if (q === p) headerError('ERR_HEADER_SYNTAX', 'expected a header name', offset + p);
-    const nameEnd = q;
-    while (b[q] === SP || b[q] === HT) q++;
-    if (b[q] !== 58) headerError('ERR_HEADER_SYNTAX', 'expected ":" after header name', offset + q);
-    q++;
     // `v`: past the one SP nearly every header has after the colon, so the value scanners
     // (which accept any LWS) need not call skipLws for it. Error offsets still use `q`.
     let v = q;
@@ -276,8 +293,7 @@ export function parseHead(b: Uint8Array, s: string, start: number, len: number, 
       const n = b[v + 1];
       if (n !== SP && n !== HT && n !== CR) v++;
     }
-    const id = headerIdAt(b, p, nameEnd);
-    const name = id >= 0 ? (HEADER_NAMES[id] as string) : s.slice(p, nameEnd).toLowerCase();
+    const name = id >= 0 ? (HEADER_NAMES[id] as string) : unknownHeaderName(b, s, p);
     setHeader(name);
     switch (id) {
       case 0 /* ID_VIA */: {
