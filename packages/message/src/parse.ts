@@ -262,9 +262,10 @@ export function parseHead(b: Uint8Array, s: string, start: number, len: number, 
   let cr = startLineEnd;
   let contentLength = -1;
   let p = cr + 2;
-  // The loop also stops at the empty line (a CRLF starting a line after a CRLF), so a caller
-  // that knows only a bound finds the header end here instead of searching for it first.
-  while (p < len && !(b[p] === CR && b[p + 1] === LF && b[p - 1] === LF && b[p - 2] === CR)) {
+  // The loop also stops at the empty line (a CRLF starting a line: every line before it was
+  // checked to end in CRLF), so a caller that knows only a bound finds the header end here
+  // instead of searching for it first.
+  while (p < len && !(b[p] === CR && b[p + 1] === LF)) {
     // header-name HCOLON: a common name spelled as senders do, colon included, in one pass;
     // else a token scan and a lookup.
     let q: number;
@@ -471,6 +472,8 @@ export function parseHead(b: Uint8Array, s: string, start: number, len: number, 
         appendGeneric(headers, name, scanRaw(b, s, v));
         cr = scanPos();
     }
+    // Scanners stop at a CR; a line ends only with CR LF (RFC 3261 §7, §7.3.1).
+    if (b[cr + 1] !== LF) headerError('ERR_HEADER_SYNTAX', 'bare CR in header', offset + cr, name);
     p = cr + 2;
   }
   headContentLength = contentLength;

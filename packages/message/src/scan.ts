@@ -175,10 +175,12 @@ function scanQuoted(b: Uint8Array, p: number): number {
 /** The end of a line's value: `p` must be at optional LWS followed by CRLF. */
 function expectEnd(b: Uint8Array, p: number): number {
   const c = b[p];
-  // the usual case first: a CR that does not start a fold
-  if (c === CR && (b[p + 1] !== LF || (b[p + 2] !== SP && b[p + 2] !== HT))) return p;
+  // the usual case first: a CRLF that does not start a fold
+  if (c === CR && b[p + 1] === LF && b[p + 2] !== SP && b[p + 2] !== HT) return p;
   if (c === SP || c === HT || c === CR) p = skipLws(b, p);
   if (b[p] !== CR) fail('unexpected character', p);
+  // a bare CR ends no line (RFC 3261 §7.3.1)
+  if (b[p + 1] !== LF) throw new SipParseError('ERR_HEADER_SYNTAX', `${header || 'header'}: bare CR in header`, base + p, header || undefined);
   return p;
 }
 
@@ -1227,6 +1229,7 @@ export function scanNameAddrValue(b: Uint8Array, s: string): NameAddr {
 
 export function scanAuthValue(b: Uint8Array, s: string): AuthHeader {
   const v = scanAuth(b, s, 0);
-  if (b[pos] !== CR) fail('more than one value; use parseAuthHeaders', pos);
+  if (b[pos] === COMMA) fail('more than one value; use parseAuthHeaders', pos);
+  expectEnd(b, pos);
   return v;
 }

@@ -155,6 +155,20 @@ describe('header names', () => {
   });
 });
 
+describe('a bare CR', () => {
+  it.each([
+    ['via', () => parseVia('SIP/2.0/UDP h\rjunk')],
+    ['from', () => parseNameAddr('<sip:a@b>\rjunk')],
+    ['contact', () => parseContact('<sip:a@b>\rjunk')],
+    ['route', () => parseRoute('<sip:a@b>\rjunk')],
+    ['cseq', () => parseCSeq('1 INVITE\rjunk')],
+    ['authorization', () => parseAuthHeader('Digest a=b\rjunk')],
+    ['authentication-info', () => parseAuthenticationInfo('nextnonce="x"\rjunk')],
+  ] as const)('%s: ends no value; what follows it is not dropped', (_name, fn) => {
+    expect(errorOf(fn).code).toBe('ERR_HEADER_SYNTAX');
+  });
+});
+
 describe('SipParseError', () => {
   it('has a literal code, an offset, a name and a cross-copy brand', () => {
     const e = new SipParseError('ERR_TOO_LARGE', 'big', 12, 'via');

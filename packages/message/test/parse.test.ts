@@ -269,6 +269,12 @@ describe('parse: rejections', () => {
     ['INVITE sip:a@b SIP/2.0\r\n folded-first: x\r\n\r\n', 'ERR_HEADER_SYNTAX'],
     ['INVITE sip:a@b SIP/2.0\r\nX: a\nInjected: b\r\n\r\n', 'ERR_HEADER_SYNTAX'],
     ['INVITE sip:a@b SIP/2.0\r\nX: a\rb\r\n\r\n', 'ERR_HEADER_SYNTAX'],
+    // a bare CR after a structured value ends no line (the byte after it is not swallowed)
+    ['INVITE sip:a@b SIP/2.0\r\nCSeq: 1 INVITE\rXVia: SIP/2.0/UDP h\r\n\r\n', 'ERR_HEADER_SYNTAX'],
+    ['INVITE sip:a@b SIP/2.0\r\nCall-ID: abc\rXVia: SIP/2.0/UDP h\r\n\r\n', 'ERR_HEADER_SYNTAX'],
+    ['INVITE sip:a@b SIP/2.0\r\nFrom: <sip:a@b>\rXVia: SIP/2.0/UDP h\r\n\r\n', 'ERR_HEADER_SYNTAX'],
+    ['INVITE sip:a@b SIP/2.0\r\nContent-Length: 0\rXVia: SIP/2.0/UDP h\r\n\r\n', 'ERR_HEADER_SYNTAX'],
+    ['INVITE sip:a@b SIP/2.0\r\nContact: *\rXVia: SIP/2.0/UDP h\r\n\r\n', 'ERR_HEADER_SYNTAX'],
     ['INVITE sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP\r\n\r\n', 'ERR_HEADER_VALUE'],
     ['INVITE sip:a@b SIP/2.0\r\nVia: HTTP/1.1/TCP h\r\n\r\n', 'ERR_HEADER_VALUE'],
     ['INVITE sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h:99999\r\n\r\n', 'ERR_HEADER_VALUE'],
