@@ -893,13 +893,103 @@ export function scanNameAddrList(b: Uint8Array, s: string, p: number, out: NameA
   }
 }
 
+/**
+ * Characters of a URI parameter name (1) and value (2, 3) inside "<>" on the single-pass route:
+ * what the bracket scan allows, less the separators. "@" is in neither: unescaped it can only
+ * end a userinfo (RFC 3261 §19.1.1), which that route leaves to the general one.
+ */
+const BRACKET_PARAM = (() => {
+  const t = new Uint8Array(256);
+  for (let c = 0x21; c < 0x100; c++) t[c] = 3;
+  for (const c of ';?<>"@') t[c.charCodeAt(0)] = 0;
+  t[0x7f] = 0;
+  t[EQUAL] = 2; // only in values
+  return t;
+})();
+
+/**
+ * A Route/Record-Route/Path value written the usual way, `<sip:host[:port][;params]>` with an
+ * optional user made of host characters, parsed in one pass from `p` (at optional SP/HT).
+ * Returns the URI and leaves the index after ">" in pos; undefined for anything else (a
+ * display name, LWS inside the brackets, other schemes, IPv6, escapes, URI headers, a
+ * malformed value), which the general route (scanAddr, then uriAt) parses or rejects.
+ */
+function bracketSipUri(b: Uint8Array, s: string, p: number): SipUri | undefined {
+  while (b[p] === SP || b[p] === HT) p++;
+  if (b[p] !== LAQUOT || ((b[p + 1] as number) | 0x20) !== 115 || ((b[p + 2] as number) | 0x20) !== 105 || ((b[p + 3] as number) | 0x20) !== 112) return undefined;
+  let schema: string;
+  let i: number;
+  if (b[p + 4] === COLON) {
+    schema = 'sip';
+    i = p + 5;
+  } else if (((b[p + 4] as number) | 0x20) === 115 && b[p + 5] === COLON) {
+    schema = 'sips';
+    i = p + 6;
+  } else return undefined;
+  let hostStart = i;
+  while (HOST[b[i] as number] === 1) i++;
+  let user: string | undefined;
+  if (b[i] === AT) {
+    if (i === hostStart) return undefined;
+    user = s.slice(hostStart, i);
+    hostStart = ++i;
+    while (HOST[b[i] as number] === 1) i++;
+  }
+  if (i === hostStart) return undefined;
+  const host = s.slice(hostStart, i);
+  let port: number | undefined;
+  if (b[i] === COLON) {
+    const portStart = ++i;
+    let n = 0;
+    for (;;) {
+      const c = b[i] as number;
+      if (c < 48 || c > 57) break;
+      n = n * 10 + (c - 48);
+      i++;
+    }
+    if (i === portStart || i - portStart > 5 || n > 65535) return undefined;
+    port = n;
+  }
+  const params: Params = {};
+  while (b[i] === SEMI) {
+    const nameStart = ++i;
+    while (BRACKET_PARAM[b[i] as number] === 3) i++;
+    if (i === nameStart) return undefined;
+    let index = commonParamIndex(b, nameStart, i - nameStart, 0);
+    let name: string;
+    if (index >= 0) name = PARAM_LIST[index] as string;
+    else {
+      name = nameAt(URI_PARAM_NAMES, b, s, nameStart, i, false);
+      index = nameIndex;
+    }
+    let value: string | null = null;
+    if (b[i] === EQUAL) {
+      const valueStart = ++i;
+      while (BRACKET_PARAM[b[i] as number] !== 0) i++;
+      if (i === valueStart) return undefined;
+      value = s.slice(valueStart, i);
+    }
+    setParam(params, index, name, value);
+  }
+  if (b[i] !== RAQUOT) return undefined;
+  pos = i + 1;
+  return { schema, user, password: undefined, host, port, params, headers: {} };
+}
+
 export function scanRouteList(b: Uint8Array, s: string, p: number, out: RouteAddr[]): number {
   for (;;) {
     const at = p;
-    const params = scanAddr(b, s, p, true);
-    const uri = uriAt(b, s, uriFrom, uriTo, uriFirstAt);
-    if (uri === undefined) fail('bad URI', at);
-    out.push({ name: addrName, uri, params });
+    let uri = bracketSipUri(b, s, p);
+    if (uri !== undefined) {
+      const params: Params = {};
+      pos = scanParams(b, s, pos, params);
+      out.push({ name: undefined, uri, params });
+    } else {
+      const params = scanAddr(b, s, p, true);
+      uri = uriAt(b, s, uriFrom, uriTo, uriFirstAt);
+      if (uri === undefined) fail('bad URI', at);
+      out.push({ name: addrName, uri, params });
+    }
     p = pos;
     if (b[p] !== COMMA) return expectEnd(b, p);
     p++;

@@ -311,3 +311,60 @@ describe('bounded work on hostile input', () => {
     expect(isSipParseError(result) ? result.code : 'accept').toBe(expected);
   });
 });
+
+describe('the single-pass Route URI agrees with the general path', () => {
+  // A display name sends a Route value through the general path (scanAddr, then uriAt);
+  // without one, `<sip:...>` takes the single pass. Both must accept and reject alike and
+  // build the same URI and parameters.
+  const piece = (chars: string, max: number): fc.Arbitrary<string> =>
+    fc.array(fc.constantFrom(...chars.split('')), { maxLength: max }).map((a) => a.join(''));
+  const uriText = fc
+    .tuple(
+      fc.constantFrom('sip:', 'SIP:', 'sips:', 'sIpS:', 'tel:', 'sipx:', 'si:'),
+      fc.option(piece('ab1.-_;:=@%+', 6), { nil: undefined }),
+      piece('ab1.-_[]:', 8),
+      fc.option(piece('0123456789x', 6), { nil: undefined }),
+      fc.array(fc.tuple(piece('lrtagfTRANSPORT+.-_!~@?', 5), fc.option(piece('ab1=.-_@?,&"< ', 5), { nil: undefined })), { maxLength: 3 }),
+      fc.option(piece('ab=&', 4), { nil: undefined }),
+    )
+    .map(([scheme, user, host, port, params, headers]) =>
+      scheme + (user === undefined ? '' : user + '@') + host + (port === undefined ? '' : ':' + port) + params.map(([n, v]) => ';' + n + (v === undefined ? '' : '=' + v)).join('') + (headers === undefined ? '' : '?' + headers),
+    );
+  const outcome = (value: string): unknown => {
+    try {
+      return parseRoute(value).map((r) => ({ uri: r.uri, params: r.params }));
+    } catch (e) {
+      if (isSipParseError(e)) return e.code;
+      throw e;
+    }
+  };
+
+  it('on generated URIs', () => {
+    fc.assert(
+      fc.property(uriText, fc.constantFrom('', ';lr', ';x=1;y'), (uri, headerParams) => {
+        expect(outcome(`<${uri}>${headerParams}`)).toEqual(outcome(`"n" <${uri}>${headerParams}`));
+      }),
+      { numRuns: Number(process.env.FUZZ_RUNS ?? 3000) },
+    );
+  });
+
+  it.each([
+    'sip:proxy.example.com;lr;ftag=as1a2b3c4d;did=0f3.b1c2',
+    'sips:alice@10.0.0.1:5061;transport=tls;lr',
+    'sip:a@b@c',
+    'sip:a;x=y@h',
+    'sip:h;x=a@b',
+    'sip:h:99999',
+    'sip:h:',
+    'sip:h;',
+    'sip:h;x=',
+    'sip:h;=x',
+    'sip:h;a=b=c',
+    'sip:h?x=y',
+    'sip:[2001:db8::1]:5060;lr',
+    'sip:u:pw@h',
+    'sip:h;é=1',
+  ])('%s', (uri) => {
+    expect(outcome(`<${uri}>`)).toEqual(outcome(`"n" <${uri}>`));
+  });
+});
