@@ -40,20 +40,54 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
   throw new Error(`no free UDP+TCP port on ${host}`);
 }
 
-/** Resolves once something is bound to UDP `host:port` (bounded by `timeoutMs`). */
-export async function waitUdpBound(host: string, port: number, timeoutMs = 5000): Promise<void> {
+/**
+ * Whether a UDP socket is bound to `host:port` (or to the wildcard address on `port`), read
+ * from /proc/net/udp; undefined where there is no /proc. Reading the table, rather than trying
+ * to bind the port, never holds the port at the moment the process we wait for binds it.
+ */
+function udpBoundFromProc(host: string, port: number): boolean | undefined {
+  let table: string;
+  try {
+    table = readFileSync('/proc/net/udp', 'utf8');
+  } catch {
+    return undefined;
+  }
+  const portHex = port.toString(16).toUpperCase().padStart(4, '0');
+  // IPv4 addresses appear as the 32-bit value in host byte order (little-endian here)
+  const hostHex = host
+    .split('.')
+    .reverse()
+    .map((octet) => Number(octet).toString(16).toUpperCase().padStart(2, '0'))
+    .join('');
+  for (const line of table.split('\n').slice(1)) {
+    const local = line.trim().split(/\s+/)[1];
+    if (local === `${hostHex}:${portHex}` || local === `00000000:${portHex}`) return true;
+  }
+  return false;
+}
+
+/** Whether binding `host:port` fails (where there is no /proc/net/udp to read). */
+function udpBoundByProbe(host: string, port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const s = createSocket('udp4');
+    s.once('error', () => {
+      s.close();
+      resolve(true);
+    });
+    s.bind(port, host, () => s.close(() => resolve(false)));
+  });
+}
+
+/**
+ * Resolves once something is bound to UDP `host:port`; rejects after `timeoutMs`, or at once
+ * when `gone()` says the process that was to bind it has exited.
+ */
+export async function waitUdpBound(host: string, port: number, timeoutMs = 5000, gone: () => boolean = () => false): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const bound = await new Promise<boolean>((resolve) => {
-      const s = createSocket('udp4');
-      s.once('error', () => {
-        s.close();
-        resolve(true);
-      });
-      s.bind(port, host, () => s.close(() => resolve(false)));
-    });
-    if (bound) return;
-    await new Promise((r) => setTimeout(r, 50));
+    if (udpBoundFromProc(host, port) ?? (await udpBoundByProbe(host, port))) return;
+    if (gone()) throw new Error(`the process exited before binding udp ${host}:${port}`);
+    await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error(`nothing listens on udp ${host}:${port} after ${timeoutMs} ms`);
 }
@@ -75,6 +109,8 @@ export interface SippResult extends SippStats {
 export interface SippRun {
   readonly done: Promise<SippResult>;
   readonly pid: number | undefined;
+  /** True once the process has exited. */
+  exited(): boolean;
   stop(): void;
 }
 
@@ -154,19 +190,36 @@ export function startSipp(args: string[], options: SippOptions): SippRun {
   return {
     done,
     pid: child.pid,
+    exited: () => child.exitCode !== null || child.signalCode !== null,
     stop: () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     },
   };
 }
 
-/** Start a SIPp UAS on `host:port` and wait until it listens. */
-export async function startUas(scenarioArgs: string[], host: string, port: number, calls: number, timeoutS: number): Promise<SippRun> {
-  const run = startSipp([...scenarioArgs, '-i', host, '-p', String(port), '-m', String(calls), '-timeout', `${timeoutS}s`], {
-    killAfterMs: (timeoutS + 5) * 1000,
-  });
-  await waitUdpBound(host, port);
-  return run;
+/**
+ * Start a SIPp UAS on a free port of `host` and wait until it listens. The port is free when
+ * picked but may be taken before SIPp binds it (another process, another test): when SIPp
+ * exits without binding, it is started again on another port (three attempts).
+ */
+export async function startUas(scenarioArgs: string[], host: string, calls: number, timeoutS: number): Promise<{ port: number; run: SippRun }> {
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePort(host);
+    const run = startSipp([...scenarioArgs, '-i', host, '-p', String(port), '-m', String(calls), '-timeout', `${timeoutS}s`], {
+      killAfterMs: (timeoutS + 5) * 1000,
+    });
+    try {
+      await waitUdpBound(host, port, 5000, () => run.exited());
+      return { port, run };
+    } catch (e) {
+      lastError = e;
+      run.stop();
+      const result = await run.done;
+      lastError = new Error(`${String(e)}\n${result.log}`);
+    }
+  }
+  throw lastError;
 }
 
 /** Poll `condition` until true or `timeoutMs` passes (returns the last value). */

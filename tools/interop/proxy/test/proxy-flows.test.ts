@@ -75,10 +75,9 @@ function fork(ports: number[], options: ForkOptions): Plan {
 }
 
 async function uas(args: string[], calls: number): Promise<{ port: number; run: SippRun }> {
-  const port = await freePort(HOST);
-  const run = await startUas(args, HOST, port, calls, 30);
-  sipps.push(run);
-  return { port, run };
+  const started = await startUas(args, HOST, calls, 30);
+  sipps.push(started.run);
+  return started;
 }
 
 async function uac(scenarioArgs: string[], proxyPort: number, service: string, calls: number, extra: string[] = []): Promise<SippResult> {
