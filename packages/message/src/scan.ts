@@ -755,12 +755,6 @@ export function scanViaList(b: Uint8Array, s: string, p: number, out: Via[]): nu
 // ---- name-addr / addr-spec (From, To, Contact, Route, Record-Route, Path, Refer-To) ----
 
 /**
- * A name-addr or addr-spec from `p`: returns its params, leaves the display name in addrName,
- * the URI's extent in uriFrom/uriTo and its first "@" in uriFirstAt (-2: an addr-spec, whose
- * characters are still to be checked), and the end in pos. Callers build the objects, so a
- * Route's URI string is never sliced only to be parsed again.
- */
-/**
  * An addr-spec outside <>: 1 ends it (";", SP, HT, CR), 2 is "," (ends it in a list),
  * 3 is never allowed (CTLs, DEL, "<", ">", DQUOTE).
  */
@@ -779,6 +773,12 @@ const ADDR_SPEC = (() => {
   return t;
 })();
 
+/**
+ * A name-addr or addr-spec from `p`: returns its params, leaves the display name in addrName,
+ * the URI's extent in uriFrom/uriTo and its first "@" in uriFirstAt (-2: an addr-spec, whose
+ * characters are still to be checked), and the end in pos. Callers build the objects, so a
+ * Route's URI string is never sliced only to be parsed again.
+ */
 function scanAddr(b: Uint8Array, s: string, p: number, inList: boolean): Params {
   if (b[p] === SP || b[p] === HT || b[p] === CR) p = skipLws(b, p);
   let name: string | undefined;
@@ -894,9 +894,10 @@ export function scanNameAddrList(b: Uint8Array, s: string, p: number, out: NameA
 }
 
 /**
- * Characters of a URI parameter name (1) and value (2, 3) inside "<>" on the single-pass route:
- * what the bracket scan allows, less the separators. "@" is in neither: unescaped it can only
- * end a userinfo (RFC 3261 §19.1.1), which that route leaves to the general one.
+ * URI parameter characters inside "<>" on the single-pass route: 3 in names and values, 2 ("=")
+ * in values only, 0 ends either. That is what the bracket scan allows, less the separators;
+ * "@" ends both: unescaped it can only end a userinfo (RFC 3261 §19.1.1), which that route
+ * leaves to the general one.
  */
 const BRACKET_PARAM = (() => {
   const t = new Uint8Array(256);
