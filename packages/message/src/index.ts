@@ -43,3 +43,20 @@ export { StreamFramer } from './framer.js';
 export type { StreamFramerOptions } from './framer.js';
 export { normalizeAddress } from './remote.js';
 export { buildBadRequest, requestLineMethod } from './bad-request.js';
+export {
+  DEFAULT_MESSAGE_LIMITS,
+  messageLimits,
+  invalidLimitOption,
+  readMessage,
+  acceptMessage,
+  rejectBytes,
+} from './inbound.js';
+export type {
+  Inbound,
+  InboundMessage,
+  InboundKeepAlive,
+  InboundRejection,
+  MessageLimits,
+  MessageLimitOptions,
+} from './inbound.js';
+export type { BoundAddress, TransportEvents, TransportProtocol } from './transport-types.js';

@@ -1,15 +1,8 @@
 // The Transport interface: owned by the layer that consumes it (transactions), satisfied by
 // shape by @sipts/transport-udp, -tcp, -tls and -ws, which never import this package at run time.
-import type { Remote, SipMessage } from '@sipts/message';
+import type { BoundAddress, Remote, TransportEvents, TransportProtocol } from '@sipts/message';
 
-export type TransportProtocol = 'UDP' | 'TCP' | 'TLS' | 'WS' | 'WSS';
-
-/** Where a transport is bound once it listens. */
-export interface BoundAddress {
-  address: string;
-  port: number;
-  family: 'IPv4' | 'IPv6';
-}
+export type { BoundAddress, TransportEvents, TransportProtocol };
 
 export interface SendOptions {
   /**
@@ -18,17 +11,6 @@ export interface SendOptions {
    * (responses, or a stack with no other transport to try).
    */
   allowOversize?: boolean;
-}
-
-/** Events a transport emits (an EventEmitter with these typed events). */
-export interface TransportEvents {
-  /** A whole, parsed message with the mandatory headers present (Via, From, To, Call-ID, CSeq). */
-  message: [message: SipMessage, remote: Remote];
-  /** An I/O or protocol error that has no caller to reject; never thrown. */
-  error: [error: Error];
-  /** A stream/WebSocket connection (flow) opened or closed; `remote.local` names it. */
-  connectionOpen: [remote: Remote];
-  connectionClose: [remote: Remote];
 }
 
 export interface Transport {

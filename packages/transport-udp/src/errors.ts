@@ -15,6 +15,7 @@ import type { Remote } from '@sipts/message';
  * - `ERR_UDP_SOCKET`        the bound socket reported an error (emitted as 'error')
  * - `ERR_UDP_BUFFER_SIZE`   setting the receive/send buffer size failed (reported, never thrown)
  * - `ERR_INVALID_MESSAGE`   a datagram was dropped: unparseable or missing mandatory headers (logged)
+ * - `ERR_INVALID_OPTION`    the constructor got an unusable option (a negative size, a port outside 0..65535)
  */
 export type UdpTransportErrorCode =
   | 'ERR_NOT_LISTENING'
@@ -27,7 +28,8 @@ export type UdpTransportErrorCode =
   | 'ERR_LISTEN'
   | 'ERR_UDP_SOCKET'
   | 'ERR_UDP_BUFFER_SIZE'
-  | 'ERR_INVALID_MESSAGE';
+  | 'ERR_INVALID_MESSAGE'
+  | 'ERR_INVALID_OPTION';
 
 const kUdpTransportError: unique symbol = Symbol.for('@sipts/transport-udp.UdpTransportError');
 

@@ -4,8 +4,8 @@
 import { createSocket, type RemoteInfo, type Socket, type SocketType } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
-import { buildBadRequest, isSipParseError, normalizeAddress, parse, stampReceived, validateMessage } from '@sipts/message';
-import type { Remote, SipMessage, SipRequest } from '@sipts/message';
+import { invalidLimitOption, messageLimits, normalizeAddress, readMessage } from '@sipts/message';
+import type { BoundAddress, InboundRejection, MessageLimits, Remote, SipMessage, TransportEvents } from '@sipts/message';
 import { UdpTransportError } from './errors.js';
 
 /** RFC 3261 §18.1.1: without a known path MTU, a request over 1300 bytes must not go over UDP. */
@@ -17,8 +17,6 @@ export const UDP_MAX_PAYLOAD_IPV6 = 65527;
 
 const DEFAULT_PORT = 5060;
 const DEFAULT_RECV_BUFFER_SIZE = 8 * 1024 * 1024;
-const DEFAULT_MAX_HEADER_BYTES = 60480;
-const DEFAULT_MAX_CONTENT_LENGTH = 604800;
 
 /** The `sip`-style logger hook. Every method is optional and its exceptions are swallowed. */
 export interface UdpTransportLogger {
@@ -73,18 +71,10 @@ export interface UdpSendOptions {
 }
 
 /** Bound address, as `Transport.address()` returns it. */
-export interface UdpBoundAddress {
-  address: string;
-  port: number;
-  family: 'IPv4' | 'IPv6';
-}
+export type UdpBoundAddress = BoundAddress;
 
-export interface UdpTransportEvents {
-  message: [message: SipMessage, remote: Remote];
-  error: [error: Error];
-  connectionOpen: [remote: Remote];
-  connectionClose: [remote: Remote];
-}
+/** The events of every transport (UDP never emits the connection ones). */
+export type UdpTransportEvents = TransportEvents;
 
 /** Counters for what the transport did with the datagrams it saw. */
 export interface UdpTransportStats {
@@ -124,15 +114,6 @@ function isResponseBytes(data: Uint8Array): boolean {
   );
 }
 
-/** Only CR, LF, SP, HT: RFC 5626 §4.4.1-style keep-alive noise, never answered on UDP. */
-function isKeepAlive(data: Uint8Array): boolean {
-  for (let i = 0; i < data.length; i++) {
-    const c = data[i];
-    if (c !== 0x0d && c !== 0x0a && c !== 0x20 && c !== 0x09) return false;
-  }
-  return true;
-}
-
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -149,8 +130,7 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
 
   readonly #options: UdpTransportOptions;
   readonly #logger: UdpTransportLogger | undefined;
-  readonly #maxHeaderBytes: number;
-  readonly #maxContentLength: number;
+  readonly #limits: MessageLimits;
   readonly #mtuAllowance: number;
   readonly #stats: UdpTransportStats = { received: 0, dropped: 0, badRequests: 0, keepAlives: 0, sent: 0, sendErrors: 0 };
 
@@ -168,8 +148,8 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
     super();
     this.#options = options;
     this.#logger = options.logger;
-    this.#maxHeaderBytes = options.maxHeaderBytes ?? options.maxBytesHeaders ?? DEFAULT_MAX_HEADER_BYTES;
-    this.#maxContentLength = options.maxContentLength ?? DEFAULT_MAX_CONTENT_LENGTH;
+    validateOptions(options);
+    this.#limits = messageLimits(options);
     this.#mtuAllowance = options.mtuAllowance ?? UDP_MTU_ALLOWANCE;
     this.onDatagram = this.onDatagram.bind(this);
     this.onSocketError = this.onSocketError.bind(this);
@@ -405,41 +385,45 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
     return this.#closing;
   }
 
+  /**
+   * RFC 3261 §18.1.1: the largest request this transport sends without `allowOversize` (the
+   * `mtuAllowance` option). A stack compares the bytes it is about to send with it.
+   */
+  get mtuAllowance(): number {
+    return this.#mtuAllowance;
+  }
+
   /** dgram 'message' handler (bound once in the constructor). */
   private onDatagram(data: Buffer, rinfo: RemoteInfo): void {
     const local = this.#local;
     if (local === undefined) return;
     const remote: Remote = { protocol: 'UDP', address: normalizeAddress(rinfo.address), port: rinfo.port, local: { address: local.address, port: local.port } };
-    if (isKeepAlive(data)) {
-      this.#stats.keepAlives++;
-      return;
+    const inbound = readMessage(data, remote, this.#limits);
+    switch (inbound.kind) {
+      case 'message':
+        this.#stats.received++;
+        this.#log('recv', inbound.message, remote);
+        this.emit('message', inbound.message, remote);
+        return;
+      case 'keepalive':
+        // RFC 5626 §4.4.1 pings are for streams; on UDP they are noise and never answered.
+        this.#stats.keepAlives++;
+        return;
+      case 'rejected':
+        this.#reject(inbound, remote);
+        return;
     }
-    let message: SipMessage;
-    try {
-      message = parse(data, { maxHeaderBytes: this.#maxHeaderBytes, maxContentLength: this.#maxContentLength });
-      const invalid = validateMessage(message);
-      if (invalid !== undefined) throw invalid;
-    } catch (error) {
-      this.#reject(data, error, remote);
-      return;
-    }
-    if ('method' in message) stampReceived(message as SipRequest, remote.address, remote.port);
-    this.#stats.received++;
-    this.#log('recv', message, remote);
-    this.emit('message', message, remote);
   }
 
-  /** A datagram that is not a valid message: answer 400 if it is a request, else drop it. */
-  #reject(data: Buffer, error: unknown, remote: Remote): void {
-    // RFC 3261 §8.2.2 / §21.5.7: 505 for a SIP version we do not speak, 400 for the rest.
-    const version = isSipParseError(error) && error.code === 'ERR_VERSION';
-    const reason = version ? 'Version Not Supported' : isSipParseError(error) ? `Bad Request (${error.message})` : 'Bad Request';
-    const response = buildBadRequest(data, version ? 505 : 400, reason, this.#maxHeaderBytes);
+  /** A datagram that is not a valid message: answer 400/505 if it is a request, else drop it. */
+  #reject(rejection: InboundRejection, remote: Remote): void {
+    const response = rejection.reply;
     this.#report(
-      new UdpTransportError('ERR_INVALID_MESSAGE', `invalid SIP message from ${remote.address}:${remote.port}: ${errorMessage(error)}${response ? ' (answered 400)' : ' (dropped)'}`, {
-        cause: error,
-        remote,
-      }),
+      new UdpTransportError(
+        'ERR_INVALID_MESSAGE',
+        `invalid SIP message from ${remote.address}:${remote.port}: ${rejection.error.message}${response ? ` (answered ${rejection.status})` : ' (dropped)'}`,
+        { cause: rejection.error, remote },
+      ),
       false,
     );
     const socket = this.#socket;
@@ -451,10 +435,10 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
     const destination = this.#dualStack && isIP(remote.address) === 4 ? `::ffff:${remote.address}` : remote.address;
     try {
       socket.send(response, remote.port, destination, (sendError) => {
-        if (sendError) this.#report(new UdpTransportError('ERR_UDP_SEND', `sending 400 to ${remote.address}:${remote.port} failed: ${sendError.message}`, { cause: sendError, remote }), false);
+        if (sendError) this.#report(new UdpTransportError('ERR_UDP_SEND', `sending ${rejection.status} to ${remote.address}:${remote.port} failed: ${sendError.message}`, { cause: sendError, remote }), false);
       });
     } catch (sendError) {
-      this.#report(new UdpTransportError('ERR_UDP_SEND', `sending 400 to ${remote.address}:${remote.port} failed: ${errorMessage(sendError)}`, { cause: sendError, remote }), false);
+      this.#report(new UdpTransportError('ERR_UDP_SEND', `sending ${rejection.status} to ${remote.address}:${remote.port} failed: ${errorMessage(sendError)}`, { cause: sendError, remote }), false);
     }
   }
 
@@ -498,6 +482,24 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
     } catch {
       // A broken logger must not break the transport.
     }
+  }
+}
+
+function validateOptions(options: UdpTransportOptions): void {
+  const limit = invalidLimitOption(options);
+  if (limit !== undefined) throw new UdpTransportError('ERR_INVALID_OPTION', `options.${limit} must be a positive integer number of bytes`);
+  const port = options.port;
+  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
+    throw new UdpTransportError('ERR_INVALID_OPTION', 'options.port must be an integer in 0..65535');
+  }
+  for (const name of ['recvBufferSize', 'sendBufferSize', 'mtuAllowance'] as const) {
+    const value = options[name];
+    if (value !== undefined && !(Number.isInteger(value) && value >= 0)) {
+      throw new UdpTransportError('ERR_INVALID_OPTION', `options.${name} must be a non-negative integer number of bytes`);
+    }
+  }
+  if (options.address !== undefined && typeof options.address !== 'string') {
+    throw new UdpTransportError('ERR_INVALID_OPTION', 'options.address must be a string');
   }
 }
 

@@ -421,3 +421,22 @@ describe('socket buffers', () => {
     expect(transport.bufferSizes()?.send).toBeGreaterThanOrEqual(65536);
   });
 });
+
+describe('options are validated (ERR_INVALID_OPTION)', () => {
+  test.each([
+    [{ port: 70000 }],
+    [{ port: -1 }],
+    [{ maxHeaderBytes: 0 }],
+    [{ maxContentLength: -5 }],
+    [{ recvBufferSize: 1.5 }],
+    [{ mtuAllowance: -1 }],
+  ])('%j', (options) => {
+    let caught: unknown;
+    try {
+      new UdpTransport(options);
+    } catch (e) {
+      caught = e;
+    }
+    expect(isUdpTransportError(caught) && caught.code === 'ERR_INVALID_OPTION').toBe(true);
+  });
+});
