@@ -37,11 +37,12 @@ export {
   quoteDisplayName,
 } from './headers.js';
 export { canonicalHeaderName, prettyHeaderName } from './names.js';
-export { makeResponse, defaultReason, copyMessage, validateMessage, stampReceived } from './message.js';
+export { makeResponse, defaultReason, generateTag, copyMessage, validateMessage, stampReceived } from './message.js';
+export { ackFor, cancelFor } from './requests.js';
 export type { ResponseExtension } from './message.js';
 export { StreamFramer } from './framer.js';
 export type { StreamFramerOptions } from './framer.js';
-export { normalizeAddress } from './remote.js';
+export { normalizeAddress, unbracket, bracketHost } from './remote.js';
 export { buildBadRequest, requestLineMethod } from './bad-request.js';
 export {
   DEFAULT_MESSAGE_LIMITS,

@@ -1,5 +1,6 @@
 // Helpers over parsed messages: responses, copies, the mandatory-header check, and the
 // received/rport stamp a transport puts on the top Via of an incoming request.
+import { randomBytes } from 'node:crypto';
 import { isTokenString } from './chars.js';
 import { SipParseError } from './errors.js';
 import type { NameAddr, SipHeaders, SipMessage, SipRequest, SipResponse } from './types.js';
@@ -90,10 +91,21 @@ export function defaultReason(status: number): string {
 export interface ResponseExtension {
   headers?: SipHeaders | undefined;
   content?: string | undefined;
+  /**
+   * RFC 3261 §8.2.6.2: the To tag a response other than 100 carries. A string is used when the
+   * request's To has no tag; `true` draws a random one (from `crypto`) in that case. Default:
+   * the To is copied as it is (the `sip` behaviour; the stack adds a tag on sending).
+   */
+  toTag?: string | boolean | undefined;
+}
+
+/** A random To tag (RFC 3261 §19.3: at least 32 random bits; these are 64). */
+export function generateTag(): string {
+  return randomBytes(8).toString('hex');
 }
 
 function copyNameAddr(na: NameAddr): NameAddr {
-  return { name: na.name, uri: na.uri, params: { ...na.params } };
+  return { name: na.name, uri: na.uri, params: { ...(typeof na.params === 'object' && na.params !== null ? na.params : {}) } };
 }
 
 /**
@@ -104,11 +116,23 @@ function copyNameAddr(na: NameAddr): NameAddr {
 export function makeResponse(rq: SipRequest, status: number, reason?: string, extension?: ResponseExtension): SipResponse {
   const h = rq.headers;
   const headers: SipHeaders = {};
-  if (h.via !== undefined) headers.via = h.via.slice();
-  if (h.to !== undefined) headers.to = copyNameAddr(h.to);
+  // `sip` users build requests by hand: a single Via object stands for a list of one.
+  const via: unknown = h.via;
+  if (Array.isArray(via)) headers.via = via.slice();
+  else if (typeof via === 'object' && via !== null) headers.via = [via as NonNullable<SipHeaders['via']>[number]];
+  if (typeof h.to === 'object' && h.to !== null) {
+    const to = copyNameAddr(h.to);
+    const tag = extension?.toTag;
+    if (tag !== undefined && tag !== false && status > 100 && typeof to.params.tag !== 'string') {
+      to.params.tag = typeof tag === 'string' ? tag : generateTag();
+    }
+    headers.to = to;
+  } else if (h.to !== undefined) headers.to = h.to;
   if (h.from !== undefined) headers.from = h.from;
   if (h['call-id'] !== undefined) headers['call-id'] = h['call-id'];
   if (h.cseq !== undefined) headers.cseq = h.cseq;
+  // RFC 3261 §8.2.6.1: a 100 Trying copies the Timestamp of the request.
+  if (status === 100 && typeof h.timestamp === 'string') headers.timestamp = h.timestamp;
   const rs: SipResponse = {
     status,
     reason: reason ?? defaultReason(status),

@@ -1,12 +1,11 @@
 // Client transactions: RFC 3261 §17.1.1 (INVITE, with RFC 6026's Accepted state) and §17.1.2
 // (non-INVITE). They send the request, retransmit it on unreliable transports, report every
 // response the TU must see, and report a timeout as 408 and a transport failure as 503.
+import { ackFor, cancelFor, makeResponse } from '@sipts/message';
 import type { Remote, SipRequest, SipResponse } from '@sipts/message';
-import type { ResponseHandler, TransactionHost } from './host.js';
 import { isTransactionError } from './errors.js';
-import { ackFor, cancelFor, responseTo } from './messages.js';
 import type { TimerName } from './timers.js';
-import { Transaction, type TransactionKind } from './transaction.js';
+import { Transaction, type ResponseHandler, type TransactionHost, type TransactionKind } from './transaction.js';
 import type { SendOptions, Transport } from './transport.js';
 
 const noop = (): void => {};
@@ -26,10 +25,11 @@ export abstract class ClientTransaction extends Transaction {
     protected readonly onResponse: ResponseHandler,
     sendOptions: SendOptions | undefined,
     initial: 'calling' | 'trying',
+    serialized: Uint8Array | undefined,
   ) {
     super(host, request.headers.cseq!.method, branch, transport, target, initial, sendOptions);
     this.request = request;
-    this.requestBytes = host.serialize(request);
+    this.requestBytes = serialized ?? host.serialize(request);
   }
 
   /** @internal the layer calls this once the transaction is in its table. */
@@ -50,7 +50,7 @@ export abstract class ClientTransaction extends Transaction {
   protected fail(status: 408 | 503): void {
     const request = this.request;
     this.terminate();
-    if (request) this.deliver(responseTo(request, status), undefined);
+    if (request) this.deliver(makeResponse(request, status), undefined);
   }
 
   /** Forgets the request once a final response has arrived. */
@@ -83,8 +83,9 @@ export class InviteClientTransaction extends ClientTransaction {
     target: Remote,
     onResponse: ResponseHandler,
     sendOptions: SendOptions | undefined,
+    serialized?: Uint8Array,
   ) {
-    super(host, request, branch, transport, target, onResponse, sendOptions, 'calling');
+    super(host, request, branch, transport, target, onResponse, sendOptions, 'calling', serialized);
   }
 
   start(): void {
@@ -219,7 +220,7 @@ export class InviteClientTransaction extends ClientTransaction {
         const request = this.request;
         this.tuHasFinal = true;
         this.startSecondary('cancelGrace', 64 * t1);
-        if (request) this.deliver(responseTo(request, 408), undefined);
+        if (request) this.deliver(makeResponse(request, 408), undefined);
         this.sendCancel(noop);
         return;
       }
@@ -262,8 +263,9 @@ export class NonInviteClientTransaction extends ClientTransaction {
     target: Remote,
     onResponse: ResponseHandler,
     sendOptions: SendOptions | undefined,
+    serialized?: Uint8Array,
   ) {
-    super(host, request, branch, transport, target, onResponse, sendOptions, 'trying');
+    super(host, request, branch, transport, target, onResponse, sendOptions, 'trying', serialized);
   }
 
   start(): void {

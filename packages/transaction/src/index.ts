@@ -9,7 +9,7 @@ export { Transaction } from './transaction.js';
 export type { TransactionKind, TransactionState } from './transaction.js';
 export { ClientTransaction, InviteClientTransaction, NonInviteClientTransaction } from './client.js';
 export { ServerTransaction, InviteServerTransaction, NonInviteServerTransaction } from './server.js';
-export type { ResponseHandler, RetransmitReason } from './host.js';
+export type { ResponseHandler, RetransmitReason } from './transaction.js';
 export type { TimerName } from './timers.js';
 export { TransactionLayer } from './layer.js';
 export type {

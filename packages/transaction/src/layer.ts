@@ -2,12 +2,12 @@
 // a transport delivers (RFC 3261 §17.1.3, §17.2.3 with the RFC 2543 fallback), creation of
 // transactions, one timer queue, the overload cap, counters and events.
 import { EventEmitter } from 'node:events';
-import { stringify } from '@sipts/message';
+import { makeResponse, stringify } from '@sipts/message';
 import type { Remote, SipMessage, SipRequest, SipResponse, Via } from '@sipts/message';
 import { realClock, type Clock } from './clock.js';
 import { ClientTransaction, InviteClientTransaction, NonInviteClientTransaction } from './client.js';
 import { TransactionError } from './errors.js';
-import type { ResponseHandler, RetransmitReason, TimerValues, TransactionHost } from './host.js';
+
 import {
   branchOf,
   clientKey,
@@ -20,10 +20,9 @@ import {
   serverKey,
   uriKey,
 } from './keys.js';
-import { responseTo } from './messages.js';
 import { InviteServerTransaction, NonInviteServerTransaction, ServerTransaction } from './server.js';
 import { TimerQueue, type TimerName } from './timers.js';
-import type { Transaction, TransactionState } from './transaction.js';
+import type { ResponseHandler, RetransmitReason, TimerValues, Transaction, TransactionHost, TransactionState } from './transaction.js';
 import type { SendOptions, Transport } from './transport.js';
 
 export interface TransactionLayerOptions {
@@ -119,6 +118,8 @@ export interface TransactionStats extends TransactionCounts {
   overloadRejected: number;
   tuErrors: number;
   dropped: number;
+  /** `findServerTransaction` calls: responses matched to their transaction again by Via/Call-ID/CSeq. */
+  serverLookups: number;
 }
 
 function positive(name: string, value: number | undefined, fallback: number, allowOff = false): number {
@@ -165,6 +166,7 @@ export class TransactionLayer extends EventEmitter<TransactionLayerEvents> {
     overloadRejected: 0,
     tuErrors: 0,
     dropped: 0,
+    serverLookups: 0,
   };
   private readonly retransmissions: Record<RetransmitReason, number> = { A: 0, E: 0, G: 0, request: 0, response: 0 };
   /** The host interface handed to transactions (keeps the internals off the public surface). */
@@ -208,8 +210,9 @@ export class TransactionLayer extends EventEmitter<TransactionLayerEvents> {
       },
       tuFailed: (error, message) => this.tuFailed(error, message),
       internalError: (error) => this.emit('internalError', error),
-      startClient: (request, transport, target, onResponse, sendOptions) =>
-        this.sendRequest(request, transport, target, onResponse, sendOptions),
+      startClient: (request, transport, target, onResponse, sendOptions) => {
+        this.sendRequest(request, transport, target, onResponse, sendOptions);
+      },
     };
   }
 
@@ -220,6 +223,9 @@ export class TransactionLayer extends EventEmitter<TransactionLayerEvents> {
    * `onResponse` gets every response the TU must see: provisional, final, 2xx retransmissions
    * of an INVITE; a timeout as a synthesised 408 and a transport failure as a synthesised 503
    * (`remote` undefined for those two).
+   * `serialized`: the request already serialised by the caller, with its top Via branch chosen
+   * (a `z9hG4bK` one): the layer keeps that branch and sends and retransmits exactly these bytes,
+   * so a caller that measured them (RFC 3261 §18.1.1) never serialises twice.
    * Throws TransactionError: ERR_SHUTDOWN, ERR_INVALID_REQUEST, ERR_TRANSACTION_EXISTS; and
    * whatever `stringify` throws for a malformed request.
    */
@@ -229,6 +235,7 @@ export class TransactionLayer extends EventEmitter<TransactionLayerEvents> {
     target: Remote,
     onResponse: ResponseHandler,
     sendOptions?: SendOptions,
+    serialized?: Uint8Array,
   ): ClientTransaction {
     if (this.closed) throw new TransactionError('ERR_SHUTDOWN', 'the transaction layer was shut down');
     const method = request.method;
@@ -244,8 +251,11 @@ export class TransactionLayer extends EventEmitter<TransactionLayerEvents> {
     }
     via.params ??= {};
     let branch: string;
-    if (method === 'CANCEL' && branchOf(via) !== undefined) branch = branchOf(via)!;
-    else {
+    const given = branchOf(via);
+    if (given !== undefined && (method === 'CANCEL' || (serialized !== undefined && hasBranchCookie(given)))) branch = given;
+    else if (serialized !== undefined) {
+      throw new TransactionError('ERR_INVALID_REQUEST', 'a request passed serialised must carry its z9hG4bK branch');
+    } else {
       branch = generateBranch();
       via.params.branch = branch;
     }
@@ -255,8 +265,8 @@ export class TransactionLayer extends EventEmitter<TransactionLayerEvents> {
     }
     const tx =
       method === 'INVITE'
-        ? new InviteClientTransaction(this.host, request, branch, transport, target, onResponse, sendOptions)
-        : new NonInviteClientTransaction(this.host, request, branch, transport, target, onResponse, sendOptions);
+        ? new InviteClientTransaction(this.host, request, branch, transport, target, onResponse, sendOptions, serialized)
+        : new NonInviteClientTransaction(this.host, request, branch, transport, target, onResponse, sendOptions, serialized);
     tx.key = key;
     this.clients.set(key, tx);
     this.counters.clientCreated++;
@@ -290,6 +300,8 @@ export class TransactionLayer extends EventEmitter<TransactionLayerEvents> {
    * Via, Call-ID and CSeq as the request), or undefined.
    */
   findServerTransaction(response: SipResponse): ServerTransaction | undefined {
+    // Counted: a TU answering through the transaction it was handed never comes here.
+    this.counters.serverLookups++;
     const via = topVia(response);
     const cseq = response.headers.cseq;
     const callId = response.headers['call-id'];
@@ -459,7 +471,7 @@ export class TransactionLayer extends EventEmitter<TransactionLayerEvents> {
       this.onRequest(request, remote, tx);
     } catch (e) {
       this.tuFailed(e, request);
-      if (!tx.finalSent) tx.send(responseTo(request, 500));
+      if (!tx.finalSent) tx.send(makeResponse(request, 500, undefined, { toTag: true }));
     }
   }
 
@@ -476,7 +488,7 @@ export class TransactionLayer extends EventEmitter<TransactionLayerEvents> {
     const extra = this.retryAfter > 0 ? { 'retry-after': String(Math.ceil(this.retryAfter)) } : undefined;
     let bytes: Uint8Array;
     try {
-      bytes = this.host.serialize(responseTo(request, 503, extra));
+      bytes = this.host.serialize(makeResponse(request, 503, undefined, { headers: extra, toTag: true }));
     } catch {
       return;
     }

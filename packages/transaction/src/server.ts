@@ -1,13 +1,12 @@
 // Server transactions: RFC 3261 §17.2.1 (INVITE, with RFC 6026's Accepted state) and §17.2.2
 // (non-INVITE). A server transaction keeps ids, state, timers and the serialised bytes of the
 // last response it must be able to resend; retransmissions resend those bytes as they are.
+import { makeResponse } from '@sipts/message';
 import type { Remote, SipRequest, SipResponse } from '@sipts/message';
-import type { TransactionHost } from './host.js';
 import { detach } from './keys.js';
-import { responseTo } from './messages.js';
 import { TransactionError } from './errors.js';
 import type { TimerName } from './timers.js';
-import { Transaction, type TransactionKind, type TransactionState } from './transaction.js';
+import { Transaction, type TransactionHost, type TransactionKind, type TransactionState } from './transaction.js';
 import type { Transport } from './transport.js';
 
 function checkStatus(response: SipResponse): number {
@@ -210,19 +209,19 @@ export class InviteServerTransaction extends ServerTransaction {
     switch (name) {
       case 'trying':
         if (this.currentState === 'proceeding' && !this.anyResponseSent && this.pending) {
-          this.send(responseTo(this.pending, 100));
+          this.send(makeResponse(this.pending, 100));
         }
         return;
       case 'answerTimeLimit':
         if (this.currentState === 'proceeding' && this.pending) {
           this.host.timedOut(this, 'answerTimeLimit');
-          this.send(responseTo(this.pending, 408));
+          this.send(makeResponse(this.pending, 408, undefined, { toTag: true }));
         }
         return;
       case 'cancelAnswer':
         if (this.currentState === 'proceeding' && this.pending) {
           this.host.timedOut(this, 'cancelAnswer');
-          this.send(responseTo(this.pending, 487));
+          this.send(makeResponse(this.pending, 487, undefined, { toTag: true }));
         }
         return;
       case 'G': {

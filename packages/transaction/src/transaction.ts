@@ -1,8 +1,8 @@
 // What every transaction has: identity, state, up to two timer slots, the peer and transport,
-// and sending bytes with transport failures reported once.
-import type { Remote } from '@sipts/message';
-import type { TransactionHost } from './host.js';
-import { TimerSlot, type TimerName, type TimerOwner } from './timers.js';
+// and sending bytes with transport failures reported once; and what a transaction needs from
+// the layer that owns it (`TransactionHost`: the layer implements it, transactions see only it).
+import type { Remote, SipMessage, SipRequest, SipResponse } from '@sipts/message';
+import { TimerSlot, type TimerName, type TimerOwner, type TimerQueue } from './timers.js';
 import type { SendOptions, Transport } from './transport.js';
 
 /**
@@ -22,6 +22,49 @@ export type TransactionState =
   | 'terminated';
 
 export type TransactionKind = 'invite-client' | 'non-invite-client' | 'invite-server' | 'non-invite-server';
+
+/** Why a message was sent again. */
+export type RetransmitReason =
+  /** Timer A (INVITE client), E (non-INVITE client), G (INVITE server) fired. */
+  | 'A'
+  | 'E'
+  | 'G'
+  /** A server transaction resent its last response because the request came again. */
+  | 'request'
+  /** An INVITE client transaction resent its ACK because the non-2xx final came again. */
+  | 'response';
+
+/** Resolved timer values in milliseconds. */
+export interface TimerValues {
+  t1: number;
+  t2: number;
+  t4: number;
+  ringTimeLimit: number;
+  answerTimeLimit: number;
+  tryingDelay: number;
+}
+
+export type ResponseHandler = (response: SipResponse, remote: Remote | undefined) => void;
+
+export interface TransactionHost {
+  readonly timers: TimerQueue;
+  readonly values: TimerValues;
+  serialize(message: SipMessage): Uint8Array;
+  stateChanged(tx: Transaction, from: TransactionState, to: TransactionState): void;
+  retransmitted(tx: Transaction, reason: RetransmitReason): void;
+  timedOut(tx: Transaction, timer: TimerName): void;
+  transportFailed(tx: Transaction, error: Error): void;
+  tuFailed(error: unknown, message: SipMessage): void;
+  internalError(error: unknown): void;
+  /** Starts a client transaction for a request a transaction makes itself (the CANCEL of §9.1). */
+  startClient(
+    request: SipRequest,
+    transport: Transport,
+    target: Remote,
+    onResponse: ResponseHandler,
+    sendOptions: SendOptions | undefined,
+  ): void;
+}
 
 function toError(e: unknown): Error {
   return e instanceof Error ? e : new Error(String(e));
