@@ -1,7 +1,10 @@
 // StreamFramer: whole messages out of a TCP/TLS byte stream (RFC 3261 §18.3).
 // A flat loop over three states; each step returns when it needs more bytes and resumes on
-// the next push(). Limits are checked before buffering; bytes are handed on as views and
-// copied only when a header section or body spans several chunks.
+// the next push(). Limits are checked before buffering. A unit (header section or body) that
+// arrives whole in one chunk is handed on as a view of it; the bytes of a unit still
+// incomplete when a chunk ends are copied into one growable buffer, so a peer sending one byte
+// per TCP segment costs one buffer, not one Buffer object per segment, and no chunk is kept
+// after push() returns. `heldBytes` is the memory that buffer really holds.
 import { Buffer } from 'node:buffer';
 import { SipParseError } from './errors.js';
 import { asBuffer, contentLimit, headContentLength, headerLimit, parseHeadBytes } from './parse.js';
@@ -9,18 +12,25 @@ import type { ParseOptions } from './parse.js';
 import type { SipMessage } from './types.js';
 
 export interface StreamFramerOptions extends ParseOptions {
-  /** A whole, syntactically valid message. */
-  onMessage(message: SipMessage): void;
+  /**
+   * A whole, syntactically valid message. `head` is its header section (start line to the
+   * empty line), for a 400 built with `rejectBytes` if the message fails validation; it is
+   * valid only during the call.
+   */
+  onMessage(message: SipMessage, head: Uint8Array): void;
   /**
    * A message whose headers are malformed but whose length could be read: it was skipped and
-   * the stream goes on. Without this callback such messages are dropped silently.
+   * the stream goes on (unless the callback calls `stop()`). `head` as for `onMessage`.
+   * Without this callback such messages are dropped silently.
    */
-  onInvalid?: ((error: SipParseError) => void) | undefined;
+  onInvalid?: ((error: SipParseError, head: Uint8Array) => void) | undefined;
   /**
    * The stream cannot be framed any more (too large, no or bad Content-Length, garbage):
-   * called once, after which push() ignores its input. Close the connection.
+   * called once, after which push() ignores its input. Close the connection. `head` holds the
+   * header section, or as much of it as was received (up to `maxHeaderBytes`), when there is
+   * one; valid only during the call.
    */
-  onError(error: SipParseError): void;
+  onError(error: SipParseError, head: Uint8Array | undefined): void;
   /** A CRLFCRLF keep-alive ping arrived (RFC 5626 §4.4.1): answer with a CRLF pong. */
   onKeepAlive?: (() => void) | undefined;
 }
@@ -33,7 +43,20 @@ const BODY = 2;
 const STOPPED = 3;
 
 const EMPTY = Buffer.alloc(0);
+/** The smallest holding buffer: a few header lines, so a trickle does not regrow it per byte. */
+const MIN_CAPACITY = 256;
+
+/** What a framer is waiting for: between messages, the rest of a header section or body, nothing (stopped). */
+export type StreamFramerPhase = 'idle' | 'header' | 'body' | 'stopped';
+const PHASES: readonly StreamFramerPhase[] = ['idle', 'header', 'body', 'stopped'];
 const HEADER_END = Buffer.from('\r\n\r\n', 'latin1');
+
+/** A copy in its own (non-pooled) memory, so that what it costs is what it holds. */
+function copyOf(bytes: Buffer): Buffer {
+  const copy = Buffer.allocUnsafeSlow(bytes.length);
+  bytes.copy(copy);
+  return copy;
+}
 
 /** Tolerant scan for a single Content-Length in a header section that failed to parse. */
 function recoverContentLength(head: string): number {
@@ -61,15 +84,20 @@ function recoverContentLength(head: string): number {
 export class StreamFramer {
   readonly maxHeaderBytes: number;
   readonly maxContentLength: number;
-  #onMessage: (message: SipMessage) => void;
-  #onInvalid: ((error: SipParseError) => void) | undefined;
-  #onError: (error: SipParseError) => void;
+  #onMessage: (message: SipMessage, head: Uint8Array) => void;
+  #onInvalid: ((error: SipParseError, head: Uint8Array) => void) | undefined;
+  #onError: (error: SipParseError, head: Uint8Array | undefined) => void;
   #onKeepAlive: (() => void) | undefined;
 
   #state = SKIP;
-  /** Bytes of the current unit (header section or body) held from earlier chunks. */
-  #parts: Buffer[] = [];
+  /**
+   * Bytes of the current unit (header section or body) received in earlier chunks, copied
+   * (never a view of a chunk); `#held` of its `length` are in use. Released when the unit ends.
+   */
+  #buf: Buffer | undefined;
   #held = 0;
+  /** Incremented whenever a header section or body starts or a message ends (see `progress`). */
+  #progress = 0;
   /** How much of CRLFCRLF ends the held bytes (HEAD), or of a keep-alive ping (SKIP). */
   #match = 0;
   #message: SipMessage | undefined;
@@ -77,9 +105,17 @@ export class StreamFramer {
   #need = 0;
   /** Bytes consumed so far, for error offsets. */
   #consumed = 0;
-  /** A finished message (or skipped one) waiting for push() to hand it on. */
+  /** A finished message (or skipped one) waiting for push() to hand it on, and its header section. */
   #ready: SipMessage | undefined;
   #readyInvalid: SipParseError | undefined;
+  #readyHead: Uint8Array = EMPTY;
+  /**
+   * The header section of the message whose body is awaited. A view of the chunk while that
+   * chunk is being pushed; copied into its own memory (`#sectionOwned`) if push() returns before the
+   * body is complete, so no chunk outlives push().
+   */
+  #section: Buffer = EMPTY;
+  #sectionOwned = false;
   /** Unconsumed bytes kept when a callback threw. */
   #backlog: Buffer | undefined;
 
@@ -97,9 +133,43 @@ export class StreamFramer {
     return this.#state === STOPPED;
   }
 
-  /** Bytes held while waiting for the rest of a message. */
+  /** Bytes received and kept while waiting for the rest of a message. */
   get bufferedBytes(): number {
     return this.#held + (this.#backlog?.length ?? 0);
+  }
+
+  /**
+   * Memory this framer holds, in bytes: the allocated size of its holding buffer (at most twice
+   * the bytes in it, and never more than `maxHeaderBytes` for a header section or the
+   * Content-Length for a body) plus any backlog. What a transport counts against a budget.
+   */
+  get heldBytes(): number {
+    return (this.#buf?.length ?? 0) + (this.#backlog?.length ?? 0) + (this.#sectionOwned ? this.#section.buffer.byteLength : 0);
+  }
+
+  /** What the framer waits for now. */
+  get phase(): StreamFramerPhase {
+    return PHASES[this.#state] as StreamFramerPhase;
+  }
+
+  /**
+   * A counter that changes whenever a header section or body starts or a message ends: if it
+   * differs after a push(), the current phase started during that push (a transport restarts
+   * its header/body deadline then, and never for bytes that only extend the same unit).
+   */
+  get progress(): number {
+    return this.#progress;
+  }
+
+  /** Stop framing now: held bytes are released and push() ignores its input. onError is not called. */
+  stop(): void {
+    this.#state = STOPPED;
+    this.#buf = undefined;
+    this.#held = 0;
+    this.#backlog = undefined;
+    this.#message = undefined;
+    this.#section = EMPTY;
+    this.#sectionOwned = false;
   }
 
   push(chunk: Uint8Array): void {
@@ -136,6 +206,7 @@ export class StreamFramer {
           }
           if (i === len) return;
           this.#state = HEAD;
+          this.#progress++;
           this.#match = 0;
         }
         if (this.#state === HEAD) i = this.#head(buf, i);
@@ -145,26 +216,56 @@ export class StreamFramer {
     } catch (e) {
       // A callback threw: keep the bytes not consumed yet, so the next push() resumes
       // exactly where this one stopped instead of losing the framing.
-      if (i < len && this.#state !== STOPPED) this.#backlog = Buffer.from(buf.subarray(i));
+      if (i < len && this.#state !== STOPPED) this.#backlog = copyOf(buf.subarray(i));
       throw e;
+    } finally {
+      this.#readyHead = EMPTY;
+      if (this.#state === BODY && !this.#sectionOwned) {
+        this.#section = copyOf(this.#section);
+        this.#sectionOwned = true;
+      }
     }
   }
 
   #deliver(): void {
     const message = this.#ready;
     const invalid = this.#readyInvalid;
+    const head = this.#readyHead;
     this.#ready = undefined;
     this.#readyInvalid = undefined;
-    if (message !== undefined) this.#onMessage(message);
-    else if (invalid !== undefined) this.#onInvalid?.(invalid);
+    this.#readyHead = EMPTY;
+    if (message !== undefined) this.#onMessage(message, head);
+    else if (invalid !== undefined) this.#onInvalid?.(invalid, head);
   }
 
-  #stop(error: SipParseError): void {
-    this.#state = STOPPED;
-    this.#parts = [];
+  #stop(error: SipParseError, head: Uint8Array | undefined): void {
+    this.stop();
+    this.#onError(error, head);
+  }
+
+  /**
+   * Copies buf[from, to) after the held bytes, growing the holding buffer to at least twice
+   * its size (at most `limit`): a trickle of tiny chunks costs O(log n) allocations and holds
+   * at most twice what it sent. Non-pooled memory, so a small buffer pins no 8 KiB pool slab.
+   */
+  #hold(buf: Buffer, from: number, to: number, limit: number): void {
+    const need = this.#held + (to - from);
+    let held = this.#buf;
+    if (held === undefined || need > held.length) {
+      const grown = Buffer.allocUnsafeSlow(Math.min(limit, Math.max(need, 2 * (held?.length ?? 0), MIN_CAPACITY)));
+      if (held !== undefined && this.#held > 0) held.copy(grown, 0, 0, this.#held);
+      this.#buf = held = grown;
+    }
+    buf.copy(held, this.#held, from, to);
+    this.#held = need;
+  }
+
+  /** The held bytes as one view, and the holding buffer released (the view stays valid). */
+  #release(): Buffer {
+    const held = this.#buf === undefined ? EMPTY : this.#buf.subarray(0, this.#held);
+    this.#buf = undefined;
     this.#held = 0;
-    this.#message = undefined;
-    this.#onError(error);
+    return held;
   }
 
   /** Looks for the end of the header section from buf[i]; returns the index reached. */
@@ -198,7 +299,9 @@ export class StreamFramer {
       // Not yet: keep the bytes, remember how much of CRLFCRLF they end with.
       const total = this.#held + (len - i);
       if (total > this.maxHeaderBytes) {
-        this.#stop(new SipParseError('ERR_TOO_LARGE', `header section larger than ${this.maxHeaderBytes} bytes`, this.#consumed + this.maxHeaderBytes));
+        // The start of the section (start line, Via...) for a 400: the held bytes, else this chunk's.
+        const head = this.#held > 0 ? this.#release() : buf.subarray(i, i + this.maxHeaderBytes);
+        this.#stop(new SipParseError('ERR_TOO_LARGE', `header section larger than ${this.maxHeaderBytes} bytes`, this.#consumed + this.maxHeaderBytes), head);
         return len;
       }
       k = len - i >= 3 ? 0 : this.#match;
@@ -208,23 +311,23 @@ export class StreamFramer {
         else k = c === CR ? 1 : 0;
       }
       this.#match = k;
-      this.#parts.push(buf.subarray(i, len));
-      this.#held = total;
+      this.#hold(buf, i, len, this.maxHeaderBytes);
       return len;
     }
     const headBytes = this.#held + (end - i);
+    let head: Buffer;
+    // Owned: the released holding buffer, not a view of the chunk.
+    this.#sectionOwned = this.#held > 0;
+    if (this.#held === 0) head = buf.subarray(i, end);
+    else if (headBytes > this.maxHeaderBytes) head = this.#release();
+    else {
+      this.#hold(buf, i, end, this.maxHeaderBytes);
+      head = this.#release();
+    }
     if (headBytes > this.maxHeaderBytes) {
-      this.#stop(new SipParseError('ERR_TOO_LARGE', `header section larger than ${this.maxHeaderBytes} bytes`, this.#consumed + this.maxHeaderBytes));
+      this.#stop(new SipParseError('ERR_TOO_LARGE', `header section larger than ${this.maxHeaderBytes} bytes`, this.#consumed + this.maxHeaderBytes), head);
       return len;
     }
-    let head: Buffer;
-    if (this.#parts.length === 0) head = buf.subarray(i, end);
-    else {
-      this.#parts.push(buf.subarray(i, end));
-      head = Buffer.concat(this.#parts, headBytes);
-    }
-    this.#parts = [];
-    this.#held = 0;
     this.#match = 0;
     const start = this.#consumed;
     this.#consumed += headBytes;
@@ -235,7 +338,7 @@ export class StreamFramer {
       cl = headContentLength;
       if (cl < 0) {
         // RFC 3261 §18.3: on a stream, Content-Length is mandatory.
-        this.#stop(new SipParseError('ERR_CONTENT_LENGTH', 'no Content-Length on a stream', start, 'content-length'));
+        this.#stop(new SipParseError('ERR_CONTENT_LENGTH', 'no Content-Length on a stream', start, 'content-length'), head);
         return len;
       }
       this.#skipError = undefined;
@@ -243,19 +346,21 @@ export class StreamFramer {
       const error = e instanceof SipParseError ? e : new SipParseError('ERR_HEADER_SYNTAX', String(e), start);
       cl = error.code === 'ERR_CONTENT_LENGTH' ? -1 : recoverContentLength(head.toString('utf8', 0, head.length - 2));
       if (cl < 0) {
-        this.#stop(error);
+        this.#stop(error, head);
         return len;
       }
       message = undefined;
       this.#skipError = error;
     }
     if (cl > this.maxContentLength) {
-      this.#stop(new SipParseError('ERR_TOO_LARGE', `body larger than ${this.maxContentLength} bytes`, this.#consumed, 'content-length'));
+      this.#stop(new SipParseError('ERR_TOO_LARGE', `body larger than ${this.maxContentLength} bytes`, this.#consumed, 'content-length'), head);
       return len;
     }
     this.#message = message;
+    this.#section = head;
     this.#need = cl;
     this.#state = BODY;
+    this.#progress++;
     if (cl === 0) this.#finish(EMPTY);
     return end;
   }
@@ -264,15 +369,15 @@ export class StreamFramer {
     const len = buf.length;
     const want = this.#need - this.#held;
     if (len - i < want) {
-      this.#parts.push(buf.subarray(i, len));
-      this.#held += len - i;
+      // The body's size is known, so the holding buffer never grows past it.
+      this.#hold(buf, i, len, this.#need);
       return len;
     }
     let body: Buffer;
-    if (this.#parts.length === 0) body = buf.subarray(i, i + want);
+    if (this.#held === 0) body = buf.subarray(i, i + want);
     else {
-      this.#parts.push(buf.subarray(i, i + want));
-      body = Buffer.concat(this.#parts, this.#need);
+      this.#hold(buf, i, i + want, this.#need);
+      body = this.#release();
     }
     this.#finish(body);
     return i + want;
@@ -282,13 +387,17 @@ export class StreamFramer {
     const message = this.#message;
     const skipError = this.#skipError;
     this.#consumed += body.length;
-    this.#parts = [];
+    this.#buf = undefined;
     this.#held = 0;
     this.#message = undefined;
     this.#skipError = undefined;
     this.#state = SKIP;
+    this.#progress++;
     this.#match = 0;
     // delivered by push() once its position is up to date (see #deliver)
+    this.#readyHead = this.#section;
+    this.#section = EMPTY;
+    this.#sectionOwned = false;
     if (message !== undefined) {
       message.content = body.length === 0 ? '' : body.toString('utf8');
       this.#ready = message;

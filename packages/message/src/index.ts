@@ -41,7 +41,7 @@ export { makeResponse, defaultReason, generateTag, copyMessage, validateMessage,
 export { ackFor, cancelFor } from './requests.js';
 export type { ResponseExtension } from './message.js';
 export { StreamFramer } from './framer.js';
-export type { StreamFramerOptions } from './framer.js';
+export type { StreamFramerOptions, StreamFramerPhase } from './framer.js';
 export { normalizeAddress, unbracket, bracketHost } from './remote.js';
 export { buildBadRequest, requestLineMethod } from './bad-request.js';
 export {

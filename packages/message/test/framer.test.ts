@@ -180,3 +180,139 @@ describe('StreamFramer', () => {
   });
 });
 
+
+describe('StreamFramer memory and progress (hostile peers)', () => {
+  // A header section sent one byte per TCP segment: before, each segment stayed alive as its own
+  // Buffer view (~85 bytes of heap per byte received); now the bytes are copied into one buffer.
+  it('holds a header section trickled one byte per chunk in one buffer, at most twice its size, never a chunk', () => {
+    const r = record();
+    const text = Buffer.from(message('x', 'X-Filler: ' + 'f'.repeat(50_000) + '\r\n'));
+    const headerEnd = text.indexOf('\r\n\r\n') + 4;
+    // Every byte arrives in its own chunk, which is scribbled over once push() returns:
+    // a framer that kept views of the chunks would parse the scribbles.
+    const chunk = new Uint8Array(1);
+    let maxHeld = 0;
+    for (let i = 0; i < headerEnd - 1; i++) {
+      chunk[0] = text[i]!;
+      r.framer.push(chunk);
+      chunk[0] = 0x21;
+      const held = r.framer.heldBytes;
+      maxHeld = Math.max(maxHeld, held);
+      if (i > 1000 && held > 2 * (i + 1)) throw new Error(`${held} bytes held for ${i + 1} received`);
+    }
+    expect(r.framer.bufferedBytes).toBe(headerEnd - 1);
+    expect(maxHeld).toBeLessThanOrEqual(r.framer.maxHeaderBytes);
+    expect(r.framer.phase).toBe('header');
+    r.framer.push(text.subarray(headerEnd - 1));
+    expect(r.errors).toEqual([]);
+    expect(r.messages).toHaveLength(1);
+    expect(r.messages[0]).toStrictEqual(parse(text));
+    // The holding buffer is released with the message.
+    expect(r.framer.heldBytes).toBe(0);
+    expect(r.framer.phase).toBe('idle');
+  });
+
+  it('keeps no part of a large chunk while it waits for the rest of a body: only a copy of the header section', () => {
+    const r = record();
+    const tail = Buffer.from(message('y'.repeat(1000)));
+    const filler = Buffer.from(TWO.repeat(Math.ceil(60_000 / TWO.length)));
+    const chunk = Buffer.concat([filler, tail.subarray(0, tail.length - 500)]);
+    r.framer.push(chunk);
+    expect(r.framer.phase).toBe('body');
+    const headBytes = tail.indexOf('\r\n\r\n') + 4;
+    // the 500 body bytes received so far (in a buffer no larger than the 1000-byte body) plus the header copy
+    expect(r.framer.heldBytes).toBeLessThanOrEqual(1000 + headBytes);
+    expect(r.framer.heldBytes).toBeGreaterThanOrEqual(500 + headBytes);
+    chunk.fill(0x21); // the chunk is not referenced any more
+    r.framer.push(tail.subarray(tail.length - 500));
+    expect(r.messages.at(-1)!.content).toBe('y'.repeat(1000));
+    expect(r.framer.heldBytes).toBe(0);
+  });
+
+  it('sizes a held body by what arrived, not by the Content-Length it announces', () => {
+    const r = record();
+    const text = message('z'.repeat(600_000));
+    r.framer.push(Buffer.from(text.slice(0, text.length - 600_000 + 10)));
+    expect(r.framer.phase).toBe('body');
+    expect(r.framer.heldBytes).toBeLessThan(2_000);
+  });
+
+  it('progress changes when a header section or body starts or a message ends, not while a unit grows', () => {
+    const r = record();
+    const text = Buffer.from(message('body'));
+    const p0 = r.framer.progress;
+    r.framer.push(Buffer.from('\r\n'));
+    expect(r.framer.progress).toBe(p0);
+    expect(r.framer.phase).toBe('idle');
+    r.framer.push(text.subarray(0, 1));
+    const p1 = r.framer.progress;
+    expect(p1).not.toBe(p0);
+    expect(r.framer.phase).toBe('header');
+    for (let i = 1; i < 20; i++) r.framer.push(text.subarray(i, i + 1));
+    expect(r.framer.progress).toBe(p1);
+    r.framer.push(text.subarray(20, text.length - 2));
+    expect(r.framer.phase).toBe('body');
+    const p2 = r.framer.progress;
+    expect(p2).not.toBe(p1);
+    r.framer.push(text.subarray(text.length - 2, text.length - 1));
+    expect(r.framer.progress).toBe(p2);
+    r.framer.push(text.subarray(text.length - 1));
+    expect(r.framer.phase).toBe('idle');
+    expect(r.framer.progress).not.toBe(p2);
+    expect(r.messages).toHaveLength(1);
+  });
+
+  it('hands on the header section with each message and each error, for a 400', () => {
+    const heads: string[] = [];
+    const framer = new StreamFramer({
+      maxContentLength: 10,
+      onMessage: (_m, head) => heads.push('message ' + Buffer.from(head).toString().split('\r\n')[0]),
+      onInvalid: (e, head) => heads.push(`invalid ${e.code} ${Buffer.from(head).toString().split('\r\n')[0]}`),
+      onError: (e, head) => heads.push(`error ${e.code} ${head === undefined ? '-' : Buffer.from(head).toString().split('\r\n')[0]}`),
+    });
+    const bad = message('abc').replace('CSeq: 1 MESSAGE', 'CSeq: one MESSAGE');
+    const all = Buffer.from(message('ok') + bad + message('x'.repeat(11)));
+    for (let i = 0; i < all.length; i += 7) framer.push(all.subarray(i, i + 7));
+    expect(heads).toEqual([
+      'message MESSAGE sip:bob@example.com SIP/2.0',
+      'invalid ERR_HEADER_VALUE MESSAGE sip:bob@example.com SIP/2.0',
+      'error ERR_TOO_LARGE MESSAGE sip:bob@example.com SIP/2.0',
+    ]);
+  });
+
+  it('hands on what it holds of an oversize header section with ERR_TOO_LARGE', () => {
+    let got: Uint8Array | undefined;
+    const framer = new StreamFramer({ maxHeaderBytes: 100, onMessage: () => undefined, onError: (_e, head) => (got = head) });
+    const text = Buffer.from('OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\nX: ' + 'a'.repeat(200));
+    for (let i = 0; i < text.length; i++) framer.push(text.subarray(i, i + 1));
+    expect(Buffer.from(got!).toString().startsWith('OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/TCP h')).toBe(true);
+    expect(got!.length).toBeLessThanOrEqual(100);
+    expect(framer.heldBytes).toBe(0);
+  });
+
+  it('stop() releases what it holds and ignores further input, without onError', () => {
+    const r = record();
+    r.framer.push(Buffer.from(ONE.slice(0, 40)));
+    expect(r.framer.heldBytes).toBeGreaterThan(0);
+    r.framer.stop();
+    expect(r.framer.heldBytes).toBe(0);
+    expect(r.framer.phase).toBe('stopped');
+    expect(r.framer.stopped).toBe(true);
+    r.framer.push(Buffer.from(TWO));
+    expect(r.messages).toEqual([]);
+    expect(r.errors).toEqual([]);
+  });
+
+  it('a callback may stop() the framer: the rest of the chunk is not delivered', () => {
+    const seen: string[] = [];
+    const framer: StreamFramer = new StreamFramer({
+      onMessage: (m) => {
+        seen.push(m.content ?? '');
+        framer.stop();
+      },
+      onError: () => undefined,
+    });
+    framer.push(Buffer.from(ONE + TWO));
+    expect(seen).toEqual([BODY]);
+  });
+});
