@@ -12,11 +12,17 @@ import type { Remote } from '@sipts/message';
  * - `ERR_CONNECT_TIMEOUT`   an outgoing connection did not complete its handshake within `connectTimeout`
  * - `ERR_MAX_CONNECTIONS`   `maxConnections` reached: no new outgoing connection
  * - `ERR_WS_SEND`           the WebSocket reported a write error
- * - `ERR_WS_QUEUE_FULL`     too many sends queued on a connection still opening
+ * - `ERR_WS_QUEUE_FULL`     more than `maxQueuedMessages` sends, or `maxBufferedBytes` bytes, wait for a
+ *                           connection to open
  * - `ERR_LISTEN`            listen() could not bind (`cause`: EADDRINUSE, EACCES, ...)
  * - `ERR_WS_SERVER`         the listening server reported an error (emitted as 'error')
- * - `ERR_WS_CONNECTION`     an open connection reported an error before closing (logged)
- * - `ERR_INVALID_MESSAGE`   a frame was not a valid SIP message and was dropped or answered 400 (logged)
+ * - `ERR_WS_CONNECTION`     a refused upgrade, an error on an open connection (a frame over the size limit,
+ *                           a WebSocket protocol error), or a peer cut for not answering pings (logged)
+ * - `ERR_INVALID_MESSAGE`   a frame was not a valid SIP message and was dropped or answered 400/505 (logged)
+ * - `ERR_BUFFER_FULL`       the peer does not read: more than `maxBufferedBytes` waited to be written on its
+ *                           connection, which is closed (1008); sends on it reject with this code
+ * - `ERR_INVALID_OPTION`    the constructor got an unusable option (a negative size, a port outside 0..65535,
+ *                           a logger member that is not a function, ...)
  */
 export type WsTransportErrorCode =
   | 'ERR_TRANSPORT_CLOSED'
@@ -30,7 +36,9 @@ export type WsTransportErrorCode =
   | 'ERR_LISTEN'
   | 'ERR_WS_SERVER'
   | 'ERR_WS_CONNECTION'
-  | 'ERR_INVALID_MESSAGE';
+  | 'ERR_INVALID_MESSAGE'
+  | 'ERR_BUFFER_FULL'
+  | 'ERR_INVALID_OPTION';
 
 const kWsTransportError: unique symbol = Symbol.for('@sipts/transport-ws.WsTransportError');
 
