@@ -27,9 +27,9 @@ function loadBoth(entry: string): { esm: string[]; cjs: string[] } {
 }
 
 describe('built packages', () => {
-  it('finds all nine packages of DESIGN.md', () => {
+  it('finds all ten packages of DESIGN.md', () => {
     expect(packageNames.sort()).toEqual(
-      ['core', 'digest', 'message', 'proxy', 'transaction', 'transport-tcp', 'transport-tls', 'transport-udp', 'transport-ws'],
+      ['core', 'digest', 'message', 'proxy', 'sdp', 'transaction', 'transport-tcp', 'transport-tls', 'transport-udp', 'transport-ws'],
     );
   });
 
