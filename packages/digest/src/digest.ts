@@ -1,6 +1,6 @@
 // createDigest: one configured instance (nonce secret, lifetime, clock) with the whole API.
-// The module-level functions use a default instance whose secret is random per process.
-import { randomBytes } from 'node:crypto';
+// The module-level functions use a default instance whose secret is random per process, with
+// an in-memory replay store and failure limiter.
 import type { SipRequest, SipResponse } from '@sipts/message';
 import {
   calculateDigest,
@@ -10,31 +10,39 @@ import {
   kd,
 } from './calculate.js';
 import { authenticateResponse, signRequest } from './client.js';
-import type { DigestContext } from './context.js';
-import { DigestError } from './errors.js';
-import { NonceIssuer } from './nonce.js';
+import { contextOf } from './options.js';
 import * as server from './server.js';
 import type {
   DigestAuthorization,
   DigestClientSession,
   DigestCredentials,
   DigestOptions,
+  DigestResult,
   DigestServerSession,
-  DigestVerification,
+  DigestStats,
+  DigestVerifyOptions,
 } from './types.js';
 
-/** Default nonce lifetime: 5 minutes, like common SIP registrars. */
-export const DEFAULT_NONCE_LIFETIME = 300_000;
-const MIN_SECRET_BYTES = 16;
+export { DEFAULT_NONCE_LIFETIME } from './options.js';
 
 /** The digest API of one configured instance (the `sip/digest` functions plus typed extras). */
 export interface Digest {
   /** Adds WWW-Authenticate (401) or Proxy-Authenticate (407) challenges; returns `response`. */
   challenge<R extends SipResponse>(session: DigestServerSession, response: R): R;
   /** True when the request carries valid credentials for the session's realm. */
-  authenticateRequest(session: DigestServerSession, request: SipRequest, credentials?: DigestCredentials): boolean;
-  /** `authenticateRequest` with the reason of a failure. */
-  verifyRequest(session: DigestServerSession, request: SipRequest, credentials?: DigestCredentials): DigestVerification;
+  authenticateRequest(
+    session: DigestServerSession,
+    request: SipRequest,
+    credentials?: DigestCredentials,
+    options?: DigestVerifyOptions,
+  ): boolean;
+  /** `authenticateRequest` with the outcome: the reason of a failure, stale, blocked. */
+  verifyRequest(
+    session: DigestServerSession,
+    request: SipRequest,
+    credentials?: DigestCredentials,
+    options?: DigestVerifyOptions,
+  ): DigestResult;
   /** The unquoted Authorization for the session's realm (to look up the account), if well formed. */
   getAuthorization(session: DigestServerSession, request: SipRequest): DigestAuthorization | undefined;
   /** Adds Authentication-Info (Proxy-Authentication-Info) with rspauth / nextnonce; returns `response`. */
@@ -57,41 +65,18 @@ export interface Digest {
   calculateUserRealmPasswordHash: typeof calculateUserRealmPasswordHash;
   calculateUserhash: typeof calculateUserhash;
   kd: typeof kd;
+  /** Counters: results by reason, the limiter's and the replay store's. */
+  stats(): DigestStats;
 }
 
-function secretBytes(secret: DigestOptions['secret']): Uint8Array {
-  if (secret === undefined) return randomBytes(32);
-  const bytes = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret instanceof Uint8Array ? secret : undefined;
-  if (bytes === undefined || bytes.length < MIN_SECRET_BYTES) {
-    throw new DigestError('ERR_INVALID_OPTION', `secret must be a string or bytes of at least ${MIN_SECRET_BYTES} bytes`);
-  }
-  return bytes;
-}
-
-/** A digest instance with its own nonce secret, lifetime and clock. */
+/** A digest instance with its own nonce secret, lifetime, clock, replay store and limiter. */
 export function createDigest(options: DigestOptions = {}): Digest {
-  const nonceLifetime = options.nonceLifetime ?? DEFAULT_NONCE_LIFETIME;
-  if (typeof nonceLifetime !== 'number' || !Number.isFinite(nonceLifetime) || nonceLifetime <= 0) {
-    throw new DigestError('ERR_INVALID_OPTION', 'nonceLifetime must be a positive number of milliseconds');
-  }
-  const now = options.now ?? Date.now;
-  if (typeof now !== 'function') throw new DigestError('ERR_INVALID_OPTION', 'now must be a function returning ms');
-  const nextNonce = options.nextNonce ?? 'auto';
-  if (nextNonce !== 'auto' && nextNonce !== 'always' && nextNonce !== 'never') {
-    throw new DigestError('ERR_INVALID_OPTION', "nextNonce must be 'auto', 'always' or 'never'");
-  }
-  const ctx: DigestContext = {
-    nonces: new NonceIssuer(secretBytes(options.secret)),
-    nonceLifetime,
-    now,
-    checkUri: options.checkUri === true,
-    nextNonce,
-  };
+  const ctx = contextOf(options);
 
   return {
     challenge: (session, response) => server.challenge(ctx, session, response),
-    authenticateRequest: (session, request, credentials) => server.verifyRequest(ctx, session, request, credentials).ok,
-    verifyRequest: (session, request, credentials) => server.verifyRequest(ctx, session, request, credentials),
+    authenticateRequest: (session, request, credentials, verifyOptions) => server.verifyRequest(ctx, session, request, credentials, verifyOptions).ok,
+    verifyRequest: (session, request, credentials, verifyOptions) => server.verifyRequest(ctx, session, request, credentials, verifyOptions),
     getAuthorization: (session, request) => server.getAuthorization(session, request),
     signResponse: (session, response) => server.signResponse(ctx, session, response),
     signRequest: (session, request, response, credentials) => signRequest(session, request, response, credentials),
@@ -107,6 +92,7 @@ export function createDigest(options: DigestOptions = {}): Digest {
     calculateUserRealmPasswordHash,
     calculateUserhash,
     kd,
+    stats: () => ctx.counters.snapshot(ctx),
   };
 }
 
@@ -119,11 +105,21 @@ function shared(): Digest {
 export function challenge<R extends SipResponse>(session: DigestServerSession, response: R): R {
   return shared().challenge(session, response);
 }
-export function authenticateRequest(session: DigestServerSession, request: SipRequest, credentials?: DigestCredentials): boolean {
-  return shared().authenticateRequest(session, request, credentials);
+export function authenticateRequest(
+  session: DigestServerSession,
+  request: SipRequest,
+  credentials?: DigestCredentials,
+  options?: DigestVerifyOptions,
+): boolean {
+  return shared().authenticateRequest(session, request, credentials, options);
 }
-export function verifyRequest(session: DigestServerSession, request: SipRequest, credentials?: DigestCredentials): DigestVerification {
-  return shared().verifyRequest(session, request, credentials);
+export function verifyRequest(
+  session: DigestServerSession,
+  request: SipRequest,
+  credentials?: DigestCredentials,
+  options?: DigestVerifyOptions,
+): DigestResult {
+  return shared().verifyRequest(session, request, credentials, options);
 }
 export function getAuthorization(session: DigestServerSession, request: SipRequest): DigestAuthorization | undefined {
   return shared().getAuthorization(session, request);
@@ -136,5 +132,9 @@ export function generateNonce(tag?: string, timestamp?: Date | number): string {
 }
 export function extractNonceTimestamp(nonce: string, tag?: string): Date | undefined {
   return shared().extractNonceTimestamp(nonce, tag);
+}
+/** Counters of the default instance (the module-level functions). */
+export function stats(): DigestStats {
+  return shared().stats();
 }
 export { signRequest, authenticateResponse };

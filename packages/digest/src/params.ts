@@ -78,24 +78,40 @@ export function isQuotable(text: string): boolean {
 }
 
 /**
- * The params of one auth header object, keys lower-cased, non-string values dropped.
- * `undefined` when it is not an object or carries an absurd number of params.
+ * The mark @sipts/message is asked to put on an auth header whose wire form repeated a parameter
+ * name (`nonce="a", nonce="b"`), since its object keeps only one value per name: a non-enumerable
+ * own property under this registered symbol, holding the repeated name. Names repeated in
+ * different cases (`nonce`, `Nonce`) reach us as two keys and are caught without it.
  */
-export function readParams(header: unknown): Map<string, string> | undefined {
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) return undefined;
+export const DUPLICATE_PARAM_MARK: unique symbol = Symbol.for('@sipts/message.duplicateAuthParam');
+
+/**
+ * The params of one auth header object, keys lower-cased, non-string values dropped.
+ * `'malformed'` when it is not an object or carries an absurd number of params; `'duplicate'`
+ * when a parameter appears twice (RFC 7235 §2.1: each parameter name only once).
+ */
+export function readParamsChecked(header: unknown): Map<string, string> | 'malformed' | 'duplicate' {
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) return 'malformed';
+  if ((header as { [DUPLICATE_PARAM_MARK]?: unknown })[DUPLICATE_PARAM_MARK] !== undefined) return 'duplicate';
   const out = new Map<string, string>();
   let count = 0;
   for (const key in header) {
     if (!Object.prototype.hasOwnProperty.call(header, key)) continue;
-    if (++count > MAX_PARAMS) return undefined;
+    if (++count > MAX_PARAMS) return 'malformed';
     const value = (header as Record<string, unknown>)[key];
     if (typeof value !== 'string') continue;
     const name = key.toLowerCase();
     // A repeated parameter (`nonce` twice, in two cases) is ambiguous: refuse it.
-    if (out.has(name)) return undefined;
+    if (out.has(name)) return 'duplicate';
     out.set(name, value);
   }
   return out;
+}
+
+/** {@link readParamsChecked}, `undefined` for anything unusable (the client side ignores those). */
+export function readParams(header: unknown): Map<string, string> | undefined {
+  const params = readParamsChecked(header);
+  return typeof params === 'string' ? undefined : params;
 }
 
 /** The headers of one kind as a bounded list of objects (a lone object counts as a list of one). */

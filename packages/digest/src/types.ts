@@ -1,5 +1,8 @@
 // Public shapes: sessions (plain JSON-serialisable objects, as in `sip`), credentials, options.
+import type { SipRequest } from '@sipts/message';
 import type { DigestAlgorithm, DigestHashAlgorithm } from './algorithms.js';
+import type { DigestFailureLimiter, DigestLimiterStats } from './limiter.js';
+import type { DigestReplayStore, DigestReplayStoreStats } from './replay.js';
 
 /**
  * Server-side state for `challenge` / `authenticateRequest` / `signResponse`. The caller sets
@@ -24,12 +27,14 @@ export interface DigestServerSession {
   proxy?: boolean | undefined;
 
   // Written by the library.
-  /** The current nonce. */
+  /** The nonce of the last challenge, then of the last authenticated request. Only informative:
+   * which nonces and counts are accepted is decided by the instance's replay store, so a new
+   * challenge on a session never invalidates a nonce handed out before. */
   nonce?: string | undefined;
-  /** Highest nonce count accepted for `nonce` (0 right after a challenge). */
+  /** Nonce count of the last authenticated request (0 right after a challenge). */
   nc?: number | undefined;
-  /** Set when the last failure was a correct response to an expired or unknown nonce;
-   * the next `challenge` then carries `stale=true` (RFC 7616 §3.3). */
+  /** Set when the last failure was a correct response to an expired or unknown nonce, or to a
+   * nonce count already used; the next `challenge` then carries `stale=true` (RFC 7616 §3.3). */
   stale?: boolean | undefined;
   /** The `username` of the last authenticated request, as sent (a userhash when hashed). */
   username?: string | undefined;
@@ -103,6 +108,87 @@ export interface DigestOptions {
   checkUri?: boolean | undefined;
   /** When `signResponse` adds `nextnonce`: `auto` once the nonce is past half its lifetime. */
   nextNonce?: 'auto' | 'always' | 'never' | undefined;
+  /**
+   * Nonce counts already used. Default: a `MemoryReplayStore` of this instance. A cluster sharing
+   * `secret` shares this too. The synchronous API needs a store that answers without a Promise.
+   */
+  replayStore?: DigestReplayStore | undefined;
+  /** Failed-attempt limits; `false` turns them off. Default: a `MemoryFailureLimiter` with its defaults. */
+  limiter?: DigestFailureLimiter | false | undefined;
+}
+
+/** Per-call options of the synchronous `verifyRequest` / `authenticateRequest`. */
+export interface DigestVerifyOptions {
+  /**
+   * Where the request came from, as an opaque key for the failure limiter (`udp:192.0.2.1`).
+   * Default: the top Via's protocol and `received` address (its host when there is no
+   * `received`), which sipts and `sip` transports stamp with the packet's source address.
+   */
+  source?: string | undefined;
+}
+
+/** An account found by {@link DigestServerOptions.lookup}: a password or H(user:realm:password). */
+export interface DigestAccount {
+  /**
+   * The account name: the key of the per-user failure limit and `result.user`. Default: the
+   * `username` of the request. Give it when `lookup` resolves hashed usernames (userhash).
+   */
+  user?: string | undefined;
+  password?: string | undefined;
+  /** H(user:realm:password), as `calculateUserRealmPasswordHash` computes it: one hex string (used
+   * for the algorithm whose digest length it has) or one per hash algorithm. */
+  ha1?: string | Partial<Record<DigestHashAlgorithm, string>> | undefined;
+}
+
+/** What {@link DigestLookup} learns about the credentials it is asked for. */
+export interface DigestLookupContext {
+  readonly realm: string;
+  /** True when `username` is H(user:realm) under `algorithm` (RFC 7616 §3.4.4). */
+  readonly userhash: boolean;
+  readonly algorithm: DigestAlgorithm;
+  readonly request: SipRequest;
+}
+
+/** Finds the account of a username; `undefined` when there is none. */
+export type DigestLookup = (
+  username: string,
+  context: DigestLookupContext,
+) => DigestAccount | undefined | Promise<DigestAccount | undefined>;
+
+/** Options of {@link createDigestServer}. */
+export interface DigestServerOptions extends DigestOptions {
+  /** Protection realm (required). */
+  realm: string;
+  /** Account lookup (required). */
+  lookup: DigestLookup;
+  /** Algorithms offered, comma-separated, strongest first on the wire. Default `MD5`. */
+  algorithm?: string | undefined;
+  /** qop offered: `auth`, `auth-int`, `none` (RFC 2069), comma-separated. Default `auth,auth-int`. */
+  qop?: string | undefined;
+  opaque?: string | undefined;
+  domain?: string | undefined;
+  /** Offer `userhash=true`; `lookup` then also gets hashed usernames. Default false. */
+  hashUsername?: boolean | undefined;
+  /** Proxy authentication: read Proxy-Authorization, write Proxy-Authentication-Info. Default false. */
+  proxy?: boolean | undefined;
+}
+
+/** Per-request options of `DigestServer.verify`. */
+export interface DigestServerVerifyOptions {
+  /** Opaque key of where the request came from (`udp:192.0.2.1`); default as in {@link DigestVerifyOptions}. */
+  source?: string | undefined;
+}
+
+/** A counter per result, for dashboards: `stats()` of a digest instance or server. */
+export interface DigestStats {
+  /** Requests authenticated. */
+  readonly accepted: number;
+  /** Requests refused, by reason. */
+  readonly failed: Readonly<Record<DigestFailureReason, number>>;
+  /** The limiter's counters (when it has `stats()`). */
+  readonly limiter?: DigestLimiterStats | undefined;
+  /** The replay store's counters (when it has `stats()`). */
+  readonly replayStore?: DigestReplayStoreStats | undefined;
 }
 
 /** Why `verifyRequest` refused a request. */
@@ -129,14 +215,49 @@ export type DigestFailureReason =
   | 'nonce'
   /** A correct response to an expired or unknown nonce: re-challenge with stale=true. */
   | 'stale'
-  /** Nonce count reused or lower than one already accepted, or an older nonce. */
+  /** A correct digest whose nonce count was used before (or that the replay store cannot vouch
+   * for): re-challenge with stale=true. Without qop (RFC 2069) a nonce serves one request. */
   | 'replay'
   /** Wrong digest: wrong password, or tampered fields. */
-  | 'mismatch';
+  | 'mismatch'
+  /** A parameter appears twice in the credentials (`nonce` twice, in any case): ambiguous, refused. */
+  | 'duplicate'
+  /** Too many failures for this user or source: refused without checking the digest (`retryAfter`). */
+  | 'blocked'
+  /** `lookup` found no account for the username (`createDigestServer` only). */
+  | 'unknown';
 
-export type DigestVerification =
-  | { readonly ok: true; readonly username: string }
-  | { readonly ok: false; readonly reason: DigestFailureReason };
+/** A request authenticated. */
+export interface DigestSuccess {
+  readonly ok: true;
+  /** The username as sent (H(user:realm) with userhash). */
+  readonly username: string;
+  /** The account name: the credentials' or the lookup's `user`, else `username`. */
+  readonly user: string;
+  readonly realm: string;
+  readonly algorithm: DigestAlgorithm;
+  /** Undefined for an RFC 2069 answer. */
+  readonly qop: 'auth' | 'auth-int' | undefined;
+  readonly nonce: string;
+  readonly nc: number | undefined;
+}
+
+/** A request not authenticated, and what to answer. */
+export interface DigestFailure {
+  readonly ok: false;
+  readonly reason: DigestFailureReason;
+  /** Challenge with `stale=true` (reasons `stale` and `replay`): the client knows the password,
+   * its nonce is no longer accepted, it should retry at once without asking its user. */
+  readonly stale: boolean;
+  /** With reason `blocked`: seconds until this user/source may try again (for Retry-After). */
+  readonly retryAfter?: number | undefined;
+}
+
+/** The outcome of `verifyRequest` (sync) and `DigestServer.verify` (async). */
+export type DigestResult = DigestSuccess | DigestFailure;
+
+/** The same as {@link DigestResult} (its first name). */
+export type DigestVerification = DigestResult;
 
 /** The parsed, unquoted fields of the Authorization header for a session's realm. */
 export interface DigestAuthorization {

@@ -26,7 +26,7 @@ describe('stale nonces (RFC 7616 §3.3)', () => {
     const { digest, clock, server, client, rq } = signed();
     clock.now += DEFAULT_NONCE_LIFETIME + 1;
     let stored = roundTrip(server);
-    expect(digest.verifyRequest(stored, rq, alice)).toEqual({ ok: false, reason: 'stale' });
+    expect(digest.verifyRequest(stored, rq, alice)).toMatchObject({ ok: false, reason: 'stale' });
     expect(stored.stale).toBe(true);
     stored = roundTrip(stored);
 
@@ -51,7 +51,7 @@ describe('stale nonces (RFC 7616 §3.3)', () => {
     clock.now += 10_000;
     expect(digest.verifyRequest(roundTrip(server), rq, alice).ok).toBe(true);
     clock.now += 1;
-    expect(digest.verifyRequest(roundTrip(server), rq, alice)).toEqual({ ok: false, reason: 'stale' });
+    expect(digest.verifyRequest(roundTrip(server), rq, alice)).toMatchObject({ ok: false, reason: 'stale' });
   });
 
   test('jest fake timers drive the default clock too', () => {
@@ -62,7 +62,7 @@ describe('stale nonces (RFC 7616 §3.3)', () => {
       const rq = request();
       digest.signRequest({}, rq, digest.challenge(server, response(rq, 401)), alice);
       jest.advanceTimersByTime(DEFAULT_NONCE_LIFETIME + 1000);
-      expect(digest.verifyRequest(server, rq, alice)).toEqual({ ok: false, reason: 'stale' });
+      expect(digest.verifyRequest(server, rq, alice)).toMatchObject({ ok: false, reason: 'stale' });
     } finally {
       jest.useRealTimers();
     }
@@ -74,7 +74,7 @@ describe('stale nonces (RFC 7616 §3.3)', () => {
     const rq = request();
     digest.signRequest({}, rq, digest.challenge(server, response(rq, 401)), { user: 'alice', password: 'guess' });
     clock.now += DEFAULT_NONCE_LIFETIME + 1;
-    expect(digest.verifyRequest(server, rq, alice)).toEqual({ ok: false, reason: 'mismatch' });
+    expect(digest.verifyRequest(server, rq, alice)).toMatchObject({ ok: false, reason: 'mismatch' });
     expect(server.stale).toBeUndefined();
   });
 
@@ -85,7 +85,7 @@ describe('stale nonces (RFC 7616 §3.3)', () => {
     const rq = request();
     digest.signRequest({}, rq, digest.challenge(server, response(rq, 401)), alice);
     clock.now -= 3_600_000;
-    expect(digest.verifyRequest({ realm: 'example.com' }, rq, alice)).toEqual({ ok: false, reason: 'stale' });
+    expect(digest.verifyRequest({ realm: 'example.com' }, rq, alice)).toMatchObject({ ok: false, reason: 'stale' });
   });
 });
 
@@ -93,11 +93,11 @@ describe('nonce-count replay protection', () => {
   test('the same request twice: the second is a replay, also after a JSON round trip', () => {
     const { digest, server, rq } = signed();
     expect(digest.verifyRequest(server, rq, alice).ok).toBe(true);
-    expect(digest.verifyRequest(roundTrip(server), rq, alice)).toEqual({ ok: false, reason: 'replay' });
+    expect(digest.verifyRequest(roundTrip(server), rq, alice)).toMatchObject({ ok: false, reason: 'replay' });
     expect(digest.authenticateRequest(server, rq)).toBe(false);
   });
 
-  test('a decreasing count is refused; gaps are allowed (lost requests)', () => {
+  test('gaps are allowed (lost requests); a lower count not yet seen is accepted once (reordering)', () => {
     const { digest, server, client, rq } = signed();
     expect(digest.verifyRequest(server, rq, alice).ok).toBe(true);
     const second = request();
@@ -106,19 +106,35 @@ describe('nonce-count replay protection', () => {
     digest.signRequest(client, second);
     digest.signRequest(client, third);
     digest.signRequest(client, fourth);
-    expect(digest.verifyRequest(server, third).ok).toBe(true); // nc 3, 2 never arrived yet
-    expect(digest.verifyRequest(server, second)).toEqual({ ok: false, reason: 'replay' });
+    expect(digest.verifyRequest(server, third).ok).toBe(true); // nc 3, 2 has not arrived yet
+    expect(digest.verifyRequest(server, second).ok).toBe(true); // nc 2 overtaken by 3: accepted once
+    expect(digest.verifyRequest(server, second)).toMatchObject({ ok: false, reason: 'replay', stale: true });
+    expect(digest.verifyRequest(server, third)).toMatchObject({ ok: false, reason: 'replay' });
     expect(digest.verifyRequest(server, fourth).ok).toBe(true);
     expect(server.nc).toBe(4);
+  });
+
+  test('counts more than the window below the highest are refused', () => {
+    const { digest, server, client, rq } = signed();
+    expect(digest.verifyRequest(server, rq, alice).ok).toBe(true); // nc 1
+    const signedAt = new Map<number, ReturnType<typeof request>>();
+    for (let nc = 2; nc <= 40; nc++) {
+      const next = request();
+      digest.signRequest(client, next);
+      signedAt.set(nc, next);
+    }
+    expect(digest.verifyRequest(server, signedAt.get(40)!).ok).toBe(true);
+    expect(digest.verifyRequest(server, signedAt.get(9)!).ok).toBe(true); // 40 - 31: inside the window
+    expect(digest.verifyRequest(server, signedAt.get(8)!)).toMatchObject({ ok: false, reason: 'replay' }); // below it
   });
 
   test('a captured request cannot come back with a higher nc: the digest covers nc', () => {
     const { digest, server, rq } = signed();
     expect(digest.verifyRequest(server, rq, alice).ok).toBe(true);
-    expect(digest.verifyRequest(server, withAuthorization(rq, { nc: '00000009' }), alice)).toEqual({ ok: false, reason: 'mismatch' });
+    expect(digest.verifyRequest(server, withAuthorization(rq, { nc: '00000009' }), alice)).toMatchObject({ ok: false, reason: 'mismatch' });
   });
 
-  test('a request with an older nonce than the session holds is refused', () => {
+  test('nonces are independent: a newer nonce on the session does not retire an older one', () => {
     const { digest, clock, server, client, rq } = signed();
     expect(digest.verifyRequest(server, rq, alice).ok).toBe(true);
     clock.now += 1000;
@@ -127,7 +143,24 @@ describe('nonce-count replay protection', () => {
     expect(digest.verifyRequest(server, newer, alice).ok).toBe(true); // the session moves on
     const late = request();
     digest.signRequest(client, late); // old nonce, next count
-    expect(digest.verifyRequest(server, late, alice)).toEqual({ ok: false, reason: 'replay' });
+    expect(digest.verifyRequest(server, late, alice).ok).toBe(true);
+    // ...and each keeps its own counts.
+    expect(digest.verifyRequest(server, late, alice)).toMatchObject({ ok: false, reason: 'replay' });
+    expect(digest.verifyRequest(server, rq, alice)).toMatchObject({ ok: false, reason: 'replay' });
+  });
+
+  test('replay state lives in the instance, not the session: a fresh session still refuses a replay', () => {
+    const { digest, rq } = signed();
+    expect(digest.verifyRequest({ realm: 'example.com' }, rq, alice).ok).toBe(true);
+    expect(digest.verifyRequest({ realm: 'example.com' }, rq, alice)).toMatchObject({ ok: false, reason: 'replay', stale: true });
+  });
+
+  test('a replay marks the session stale: the next challenge carries stale=true', () => {
+    const { digest, server, rq } = signed();
+    expect(digest.verifyRequest(server, rq, alice).ok).toBe(true);
+    expect(digest.authenticateRequest(server, rq, alice)).toBe(false);
+    expect(server.stale).toBe(true);
+    expect(digest.challenge(server, response(rq, 401)).headers['www-authenticate']?.[0]?.stale).toBe('true');
   });
 
   test('a failed attempt changes nothing in the session', () => {
@@ -146,18 +179,18 @@ describe('wrong credentials and realms', () => {
     const rq = request();
     digest.signRequest({}, rq, digest.challenge(server, response(rq, 401)), { user: 'alice', password: 'Correct horse' });
     expect(digest.authenticateRequest(server, rq, alice)).toBe(false);
-    expect(digest.verifyRequest(server, rq, alice)).toEqual({ ok: false, reason: 'mismatch' });
+    expect(digest.verifyRequest(server, rq, alice)).toMatchObject({ ok: false, reason: 'mismatch' });
   });
 
   test('username that is not the account being checked', () => {
     const { digest, server, rq } = signed();
-    expect(digest.verifyRequest(server, rq, { user: 'bob', password: 'correct horse' })).toEqual({ ok: false, reason: 'username' });
+    expect(digest.verifyRequest(server, rq, { user: 'bob', password: 'correct horse' })).toMatchObject({ ok: false, reason: 'username' });
   });
 
   test('realm mismatch on the server: credentials for another realm do not count', () => {
     const { digest, rq } = signed();
-    expect(digest.verifyRequest({ realm: 'other.example.org' }, rq, alice)).toEqual({ ok: false, reason: 'realm' });
-    expect(digest.verifyRequest({ realm: 'example.com' }, request(), alice)).toEqual({ ok: false, reason: 'missing' });
+    expect(digest.verifyRequest({ realm: 'other.example.org' }, rq, alice)).toMatchObject({ ok: false, reason: 'realm' });
+    expect(digest.verifyRequest({ realm: 'example.com' }, request(), alice)).toMatchObject({ ok: false, reason: 'missing' });
     // Changing the realm field invalidates the digest (and the nonce, bound to its realm).
     expect(digest.verifyRequest({ realm: 'evil.example' }, withAuthorization(rq, { realm: '"evil.example"' }), alice).ok).toBe(false);
   });
@@ -173,7 +206,7 @@ describe('wrong credentials and realms', () => {
 
   test('no credentials and nothing cached: refused, not thrown', () => {
     const { digest, server, rq } = signed();
-    expect(digest.verifyRequest(server, rq)).toEqual({ ok: false, reason: 'credentials' });
+    expect(digest.verifyRequest(server, rq)).toMatchObject({ ok: false, reason: 'credentials' });
   });
 
   test('the cached hash serves only the user it was made for', () => {
@@ -182,7 +215,7 @@ describe('wrong credentials and realms', () => {
     const mallory = request();
     const challenged = digest.challenge({ realm: 'example.com' }, response(mallory, 401));
     digest.signRequest({}, mallory, challenged, { user: 'mallory', password: 'correct horse' });
-    expect(digest.verifyRequest(server, mallory)).toEqual({ ok: false, reason: 'credentials' });
+    expect(digest.verifyRequest(server, mallory)).toMatchObject({ ok: false, reason: 'credentials' });
   });
 
   test('opaque changed by the client', () => {
@@ -190,7 +223,7 @@ describe('wrong credentials and realms', () => {
     const server: DigestServerSession = { realm: 'example.com', opaque: 'abc' };
     const rq = request();
     digest.signRequest({}, rq, digest.challenge(server, response(rq, 401)), alice);
-    expect(digest.verifyRequest(roundTrip(server), withAuthorization(rq, { opaque: '"abd"' }), alice)).toEqual({ ok: false, reason: 'opaque' });
+    expect(digest.verifyRequest(roundTrip(server), withAuthorization(rq, { opaque: '"abd"' }), alice)).toMatchObject({ ok: false, reason: 'opaque' });
   });
 });
 
@@ -198,7 +231,7 @@ describe('forged nonces', () => {
   test('a nonce that is not ours, with a wrong digest, is reported as such', () => {
     const { digest, server, rq } = signed();
     const forged = withAuthorization(rq, { nonce: `"${'A'.repeat(44)}"` });
-    expect(digest.verifyRequest(server, forged, alice)).toEqual({ ok: false, reason: 'nonce' });
+    expect(digest.verifyRequest(server, forged, alice)).toMatchObject({ ok: false, reason: 'nonce' });
     expect(server.stale).toBeUndefined();
   });
 
@@ -211,7 +244,7 @@ describe('forged nonces', () => {
     const header = crafted.headers['www-authenticate']?.[0] as AuthHeader;
     header.nonce = nonce;
     digest.signRequest({}, rq, crafted, alice);
-    expect(digest.verifyRequest({ realm: 'b.example' }, rq, alice)).toEqual({ ok: false, reason: 'stale' });
+    expect(digest.verifyRequest({ realm: 'b.example' }, rq, alice)).toMatchObject({ ok: false, reason: 'stale' });
   });
 
   test('nonce helpers: time stamp back, tampering and other tags refused', () => {
@@ -294,7 +327,7 @@ describe('malformed Authorization never throws', () => {
   test.each(cases)('%s', (_name, changes, reason) => {
     const { digest, server, rq } = signed();
     const bad = withAuthorization(rq, changes);
-    expect(digest.verifyRequest(roundTrip(server), bad, alice)).toEqual({ ok: false, reason });
+    expect(digest.verifyRequest(roundTrip(server), bad, alice)).toMatchObject({ ok: false, reason });
     expect(digest.authenticateRequest(roundTrip(server), bad, alice)).toBe(false);
   });
 
@@ -319,7 +352,7 @@ describe('malformed Authorization never throws', () => {
       expect(result.ok).toBe(false);
     }
     const noHeaders = { method: 'REGISTER', uri: 'sip:x' } as unknown as SipRequest;
-    expect(digest.verifyRequest(server, noHeaders, alice)).toEqual({ ok: false, reason: 'missing' });
+    expect(digest.verifyRequest(server, noHeaders, alice)).toMatchObject({ ok: false, reason: 'missing' });
     expect(digest.getAuthorization(server, noHeaders)).toBeUndefined();
   });
 

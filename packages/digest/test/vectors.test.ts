@@ -155,7 +155,7 @@ describe('RFC 7616 §3.9.1 Authorization headers through the server path', () =>
       algorithm: 'SHA-256,MD5',
       opaque: 'FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS',
     });
-    expect(verifyRequest(session(), rq, { user: 'Mufasa', password: 'Circle of Life' })).toEqual({ ok: false, reason: 'stale' });
-    expect(verifyRequest(session(), rq, { user: 'Mufasa', password: 'Circle Of Life' })).toEqual({ ok: false, reason: 'nonce' });
+    expect(verifyRequest(session(), rq, { user: 'Mufasa', password: 'Circle of Life' })).toMatchObject({ ok: false, reason: 'stale' });
+    expect(verifyRequest(session(), rq, { user: 'Mufasa', password: 'Circle Of Life' })).toMatchObject({ ok: false, reason: 'nonce' });
   });
 });
