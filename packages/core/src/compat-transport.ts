@@ -35,7 +35,7 @@ export function makeTransport(options: StackOptions, callback: (message: SipMess
       // ignore
     }
   };
-  const ready = listenTransports(o, (protocol, transport) => {
+  const ready = listenTransports(o, { error: report }, (protocol, transport) => {
     transports.set(protocol, transport);
     transport.on('error', report);
     transport.on('message', (message, remote) => {

@@ -8,14 +8,26 @@ import { WsTransport } from '@sipts/transport-ws';
 import type { NormalizedOptions } from './options.js';
 import type { TargetProtocol } from './resolver.js';
 
+/** What the stack hands every transport as its logger. */
+export interface TransportLogger {
+  error(error: unknown): void;
+  warn?(message: string): void;
+}
+
 /**
  * Creates the enabled transports in the order UDP, TCP, TLS, WS/WSS, hands each to `attach`
  * (so listeners are in place before any message can arrive) and binds it. With `port: 0`, TCP
  * takes the port UDP got when it is free, so one port serves both. Rejects with the first
  * bind error; transports attached so far are the caller's to close.
  */
-export async function listenTransports(o: NormalizedOptions, attach: (protocol: TargetProtocol, transport: Transport) => void): Promise<void> {
-  const common = { maxBytesHeaders: o.maxBytesHeaders, maxContentLength: o.maxContentLength };
+export async function listenTransports(
+  o: NormalizedOptions,
+  logger: TransportLogger,
+  attach: (protocol: TargetProtocol, transport: Transport) => void,
+): Promise<void> {
+  // The transports report what they drop (bad datagrams, frames, connections) through `error`;
+  // the stack logs send/recv itself.
+  const common = { maxBytesHeaders: o.maxBytesHeaders, maxContentLength: o.maxContentLength, logger };
   const withAddress = o.address === undefined ? {} : { address: o.address };
   const stream = {
     ...(o.idleTimeout !== undefined ? { idleTimeout: o.idleTimeout } : {}),
@@ -27,7 +39,8 @@ export async function listenTransports(o: NormalizedOptions, attach: (protocol: 
       port: o.port,
       ...withAddress,
       ...common,
-      ...(o.recvBufferSize !== undefined ? { recvBufferSize: o.recvBufferSize } : {}),
+      recvBufferSize: o.recvBufferSize,
+      mtuAllowance: o.mtuAllowance,
     });
     attach('UDP', udp);
     sharedPort = (await udp.listen()).port;

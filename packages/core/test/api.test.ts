@@ -150,7 +150,8 @@ describe('sendStateless and stray responses (a stateless proxy, RFC 3261 §16.11
     const proxy = await listeningStack();
     const uac = await listeningStack();
     proxy.on('request', (rq) => {
-      rq.headers.via!.unshift({ version: '2.0', protocol: 'UDP', host: proxy.sentBy(), port: portOf(proxy, 'UDP'), params: { branch: generateBranch() } });
+      // No branch: the stack computes a signed one (RFC 3261 §16.11), the only kind it relays back.
+      rq.headers.via!.unshift({ version: '2.0', protocol: 'UDP', host: proxy.sentBy(), port: portOf(proxy, 'UDP'), params: {} });
       rq.uri = `sip:b@127.0.0.1:${portOf(uas, 'UDP')}`;
       proxy.sendStateless(rq);
     });

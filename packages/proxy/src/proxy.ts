@@ -1,10 +1,8 @@
 // The stateful proxy core (RFC 3261 §16): response contexts bound to the incoming request's top
 // Via, CANCEL propagation, parallel and sequential forking with §16.7 response aggregation,
 // Record-Route / Path, Max-Forwards and loop detection. Contexts are released on every path.
-import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { StackOptions } from '@sipts/core';
-import { stringifyUri } from '@sipts/message';
 import type { Remote, RouteAddr, SipMessage, SipRequest, SipResponse, SipUri, Via } from '@sipts/message';
 import { aggregate, makeLocalResponse } from './aggregate.js';
 import { SipProxyError } from './errors.js';
@@ -410,10 +408,11 @@ export class SipProxy extends EventEmitter<ProxyEvents> {
     rq.headers['max-forwards'] = mf;
     const sentBy = this.stack.sentBy?.() ?? this.stack.hostname?.();
     if (this.stack.sendStateless !== undefined && sentBy !== undefined) {
-      // RFC 3261 §16.11 / §16.6 step 8: a stateless proxy still adds its Via, with a branch
-      // computed from the request so that a retransmission is forwarded with the same one.
-      // The stack fills in the transport and port of this Via once the target is resolved.
-      rq.headers.via = [{ version: '2.0', protocol: 'UDP', host: sentBy, params: { branch: statelessBranch(rq) } }, ...(rq.headers.via ?? [])];
+      // RFC 3261 §16.11 / §16.6 step 8: a stateless proxy still adds its Via. The stack fills in
+      // its transport and port once the target is resolved, and its branch: computed from the
+      // request (the same for a retransmission) and signed, so that only a response to a request
+      // we really forwarded is relayed back by Via.
+      rq.headers.via = [{ version: '2.0', protocol: 'UDP', host: sentBy, params: {} }, ...(rq.headers.via ?? [])];
       this.stack.sendStateless(rq);
       return;
     }
@@ -950,19 +949,4 @@ function branchCopy(rq: SipRequest, target: ForkTarget): SipRequest {
   if (rq.version !== undefined) copy.version = rq.version;
   if (rq.content !== undefined) copy.content = rq.content;
   return copy;
-}
-
-/**
- * RFC 3261 §16.11: the branch of a statelessly forwarded request is a function of the request
- * (its top Via, Call-ID, CSeq and the Request-URI it goes to), the same for every retransmission.
- */
-function statelessBranch(rq: SipRequest): string {
-  const top = rq.headers.via?.[0];
-  const seed = [
-    top === undefined ? '' : `${top.host}:${top.port ?? ''};${String(top.params['branch'] ?? '')}`,
-    rq.headers['call-id'] ?? '',
-    `${rq.headers.cseq?.seq ?? ''} ${rq.method === 'ACK' ? 'ACK' : rq.headers.cseq?.method ?? ''}`,
-    stringifyUri(rq.uri),
-  ].join('|');
-  return 'z9hG4bK' + createHash('sha256').update(seed).digest('base64url').slice(0, 22);
 }

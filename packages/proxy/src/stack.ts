@@ -33,7 +33,8 @@ export interface ProxyStack {
   ready?(): Promise<unknown>;
   /**
    * Optional: send a request or response without a transaction (stateless forwarding,
-   * RFC 3261 §16.11). Requests keep the Via list they carry (the proxy adds its own).
+   * RFC 3261 §16.11). Requests keep the Via list they carry (the proxy adds its own, without a
+   * branch: the stack computes one from the request and signs it).
    */
   sendStateless?(message: SipMessage): void;
 }

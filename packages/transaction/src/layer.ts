@@ -27,31 +27,31 @@ import type { SendOptions, Transport } from './transport.js';
 
 export interface TransactionLayerOptions {
   /** RFC 3261 T1, the RTT estimate (ms). Default 500. */
-  t1?: number;
+  t1?: number | undefined;
   /** RFC 3261 T2, the cap of non-INVITE and INVITE-response retransmit intervals (ms). Default 4000. */
-  t2?: number;
+  t2?: number | undefined;
   /** RFC 3261 T4, how long the network may hold a message (ms); Timers I and K. Default 5000. */
-  t4?: number;
+  t4?: number | undefined;
   /**
    * Timer C-like limit (ms) on an INVITE client transaction that has only provisional
    * responses: restarted by each provisional other than 100; on expiry the TU gets a 408, the
    * callee a CANCEL. Default 180000 (RFC 3261 §16.6: Timer C is more than 3 minutes). 0 or
    * Infinity disables it (a callee that rings forever then holds the transaction forever).
    */
-  ringTimeLimit?: number;
+  ringTimeLimit?: number | undefined;
   /**
    * How long (ms) an INVITE server transaction waits for the TU's final response, restarted by
    * each provisional the TU sends other than 100; on expiry the transaction answers 408.
    * Default ringTimeLimit + 64*T1 (so a proxy's downstream ring limit fires first), or
    * disabled when ringTimeLimit is. 0 or Infinity disables it.
    */
-  answerTimeLimit?: number;
+  answerTimeLimit?: number | undefined;
   /** Concurrent server transactions; a new request beyond it is answered 503. Default 100000. */
-  maxServerTransactions?: number;
+  maxServerTransactions?: number | undefined;
   /** Retry-After (seconds) of the overload 503. Default 5. */
-  retryAfter?: number;
+  retryAfter?: number | undefined;
   /** The time source. Default: `performance.now()` and unref'd Node timers. */
-  clock?: Clock;
+  clock?: Clock | undefined;
   /**
    * A new request (not ACK): the layer created `transaction` first. The TU answers through
    * `transaction.send(response)`. A CANCEL arrives here too, with `transaction.invite` set to
@@ -62,12 +62,12 @@ export interface TransactionLayerOptions {
    * An ACK the layer does not absorb: an ACK for a 2xx (a new transaction by RFC 3261) or one
    * matching an INVITE server transaction in Accepted (RFC 6026 §7.1). Default: dropped.
    */
-  onAck?(ack: SipRequest, remote: Remote, transport: Transport): void;
+  onAck?: ((ack: SipRequest, remote: Remote, transport: Transport) => void) | undefined;
   /**
    * A response that matches no client transaction: the stateless path (RFC 3261 §18.1.2),
    * e.g. a 2xx retransmission after the INVITE client transaction ended. Default: dropped.
    */
-  onStrayResponse?(response: SipResponse, remote: Remote, transport: Transport): void;
+  onStrayResponse?: ((response: SipResponse, remote: Remote, transport: Transport) => void) | undefined;
 }
 
 /** Why `receive` dropped a message. */

@@ -10,7 +10,13 @@ export interface SendOptions {
    * controlled transport. UDP refuses such a send with `ERR_UDP_MTU` unless the caller sets this
    * (responses, or a stack with no other transport to try).
    */
-  allowOversize?: boolean;
+  allowOversize?: boolean | undefined;
+  /**
+   * `false`: stream transports send only on a connection that is already open (and reject
+   * otherwise); they never open one. For messages nobody asked for, such as a response
+   * forwarded by Via alone, whose target a forger could choose. Default true.
+   */
+  connect?: boolean | undefined;
 }
 
 export interface Transport {
