@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import type { Remote, SipMessage } from '@sipts/message';
-import type { WsTransport } from '../src/index.js';
+import { WsTransport, isWsTransportError, type WsTransportError, type WsTransportOptions } from '../src/index.js';
 
 /** A self-signed certificate for localhost, 127.0.0.1 and ::1, or undefined without openssl. */
 export function selfSignedCertificate(): { key: string; cert: string } | undefined {
@@ -114,4 +114,40 @@ export function response(callId = 'aiuy7k9njasd'): string {
     '',
     '',
   ].join('\r\n');
+}
+
+const open: { close(): Promise<void> }[] = [];
+
+/** Remember something to close after the test (`closeTracked()` in afterEach), newest first. */
+export function track<T extends { close(): Promise<void> }>(thing: T): T {
+  open.push(thing);
+  return thing;
+}
+
+export async function closeTracked(): Promise<void> {
+  await Promise.all(open.splice(0).reverse().map((thing) => thing.close()));
+}
+
+/** A listening transport on 127.0.0.1, port 0, closed after the test. */
+export async function server(options: WsTransportOptions = {}): Promise<{ transport: WsTransport; port: number; url: string }> {
+  const transport = track(new WsTransport({ ws_port: 0, address: '127.0.0.1', ...options }));
+  const bound = await transport.listen();
+  const host = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
+  return { transport, port: bound.port, url: `${transport.protocol === 'WSS' ? 'wss' : 'ws'}://${host}:${bound.port}/` };
+}
+
+/** A raw client offering `sip`, closed after the test. */
+export async function client(url: string, protocols: string | string[] | undefined = 'sip', options: { ca?: string } = {}): Promise<RawClient> {
+  return track(await rawClient(url, protocols, options));
+}
+
+/** The WsTransportError a promise rejects with. */
+export async function rejection(promise: Promise<unknown>): Promise<WsTransportError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (isWsTransportError(error)) return error;
+    throw error;
+  }
+  throw new Error('expected a rejection');
 }

@@ -3,44 +3,10 @@ import { createServer as createHttpServer, get as httpGet, type Server } from 'n
 import { createServer as createNetServer, type Socket } from 'node:net';
 import type { Transport } from '@sipts/transaction';
 import type { SipRequest, SipResponse } from '@sipts/message';
-import {
-  WsTransport,
-  WsTransportError,
-  createWsTransport,
-  isWsTransportError,
-  type WsTransportOptions,
-} from '@sipts/transport-ws';
-import { nextEvent, nextMessage, rawClient, request, response, selfSignedCertificate, type RawClient } from './helpers.js';
+import { WsTransport, WsTransportError, createWsTransport, isWsTransportError } from '@sipts/transport-ws';
+import { client, closeTracked, nextEvent, nextMessage, rawClient, rejection, request, response, selfSignedCertificate, server, track } from './helpers.js';
 
-const open: { close(): Promise<void> }[] = [];
-function track<T extends { close(): Promise<void> }>(thing: T): T {
-  open.push(thing);
-  return thing;
-}
-afterEach(async () => {
-  await Promise.all(open.splice(0).reverse().map((thing) => thing.close()));
-});
-
-async function server(options: WsTransportOptions = {}): Promise<{ transport: WsTransport; port: number; url: string }> {
-  const transport = track(new WsTransport({ ws_port: 0, address: '127.0.0.1', ...options }));
-  const bound = await transport.listen();
-  const host = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
-  return { transport, port: bound.port, url: `${transport.protocol === 'WSS' ? 'wss' : 'ws'}://${host}:${bound.port}/` };
-}
-
-async function client(url: string, protocols: string | string[] | undefined = 'sip', options: { ca?: string } = {}): Promise<RawClient> {
-  return track(await rawClient(url, protocols, options));
-}
-
-async function rejection(promise: Promise<unknown>): Promise<WsTransportError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isWsTransportError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
-}
+afterEach(closeTracked);
 
 /** The HTTP status of a refused handshake. */
 async function refusedStatus(url: string, protocols?: string | string[]): Promise<number> {
@@ -149,9 +115,10 @@ describe('accepting connections (RFC 7118 §4)', () => {
   });
 
   it('refuses connections over maxConnections with 503', async () => {
-    const { url } = await server({ maxConnections: 1 });
+    const { transport, url } = await server({ maxConnections: 1 });
     await client(url);
     expect(await refusedStatus(url, 'sip')).toBe(503);
+    expect(transport.stats()).toMatchObject({ refusedUpgrades: 1, connectionLimit: 1 });
   });
 
   it('delivers one message per frame with the flow as remote, stamping received and rport', async () => {
@@ -256,11 +223,12 @@ describe('accepting connections (RFC 7118 §4)', () => {
   });
 
   it('closes a connection whose frame exceeds maxBytesHeaders + maxContentLength (1009)', async () => {
-    const { url } = await server({ maxBytesHeaders: 1000, maxContentLength: 1000 });
+    const { transport, url } = await server({ maxBytesHeaders: 1000, maxContentLength: 1000 });
     const c = await client(url);
     c.ws.send(request({ body: 'z'.repeat(1500) })); // about 1,800 bytes: fits
     c.ws.send(request({ body: 'z'.repeat(2500) })); // over 2,000
     expect(await c.closed).toBe(1009);
+    expect(transport.stats()).toMatchObject({ oversizeFrames: 1, protocolErrors: 0 });
   });
 
   it('cuts a connection that stops answering pings and keeps the ones that answer', async () => {
@@ -274,6 +242,7 @@ describe('accepting connections (RFC 7118 §4)', () => {
     expect(await dead.closed).toBe(1006);
     expect(live.ws.readyState).toBe(live.ws.OPEN);
     expect(transport.connections()).toHaveLength(1);
+    expect(transport.stats().pingTimeouts).toBe(1);
   });
 
   it('sends a close frame to clients and releases everything on close()', async () => {
@@ -365,6 +334,7 @@ describe('outgoing connections and flow reuse', () => {
 
     const quick = track(new WsTransport({ connectTimeout: 50 }));
     expect((await rejection(quick.send(request(), target))).code).toBe('ERR_CONNECT_TIMEOUT');
+    expect(quick.stats().connectTimeouts).toBe(1);
 
     const b = new WsTransport();
     const pending = rejection(b.send(request(), target));
@@ -378,6 +348,7 @@ describe('outgoing connections and flow reuse', () => {
     await b.send(request(), { protocol: 'WS', address: '127.0.0.1', port: a.port });
     const error = await rejection(b.send(request(), { protocol: 'WS', address: '127.0.0.1', port: a.port, url: `ws://localhost:${a.port}/other` }));
     expect(error.code).toBe('ERR_MAX_CONNECTIONS');
+    expect(b.stats().connectionLimit).toBe(1);
   });
 
   it('rejects targets without a usable address or port', async () => {
