@@ -1,10 +1,10 @@
 // `sip.makeTransport(options, callback)`: the bare transport layer of sip@0.0.6, for programs
 // that answer statelessly (sip's stateless-registrar-redirector example). No transactions: every
 // valid message goes to `callback(message, remote)`; `send(target, message)` writes one message.
-import { stringify } from '@sipts/message';
+import { bracketHost, stringify, unbracket } from '@sipts/message';
 import type { Remote, SipMessage } from '@sipts/message';
 import type { Transport } from '@sipts/transaction';
-import { hostForUri, normalizeOptions, pickSentByAddress, stripBrackets, type StackOptions } from './options.js';
+import { normalizeOptions, pickSentByAddress, type StackOptions } from './options.js';
 import type { TargetProtocol } from './resolver.js';
 import { listenTransports } from './transports.js';
 
@@ -56,7 +56,7 @@ export function makeTransport(options: StackOptions, callback: (message: SipMess
   void ready.then(
     () => {
       const bound = [...transports.values()][0]?.address()?.address;
-      sentBy = pickSentByAddress(o.publicAddress, o.address ?? (bound !== undefined && bound !== '0.0.0.0' && bound !== '::' ? stripBrackets(bound) : undefined));
+      sentBy = pickSentByAddress(o.publicAddress, o.address ?? (bound !== undefined && bound !== '0.0.0.0' && bound !== '::' ? unbracket(bound) : undefined));
     },
     () => {},
   );
@@ -73,7 +73,7 @@ export function makeTransport(options: StackOptions, callback: (message: SipMess
             const via = message.headers.via?.[0];
             if ('method' in message && via !== undefined) {
               // As sip's transport did: the top Via of a request names this transport.
-              via.host = hostForUri(stripBrackets(sentBy));
+              via.host = bracketHost(sentBy);
               via.protocol = protocol;
               const port = transport.address()?.port;
               if (port !== undefined) via.port = port;

@@ -17,16 +17,20 @@ export type CoreErrorCode =
   | 'ERR_ABORTED'
   | 'ERR_LISTEN';
 
-const brand = Symbol.for('@sipts/core.SipCoreError');
+const brand: unique symbol = Symbol.for('@sipts/core.SipCoreError') as never;
+
+export interface SipCoreErrorOptions {
+  cause?: unknown;
+}
 
 export class SipCoreError extends Error {
+  override readonly name = 'SipCoreError';
   readonly code: CoreErrorCode;
+  readonly [brand] = true;
 
-  constructor(code: CoreErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'SipCoreError';
+  constructor(code: CoreErrorCode, message: string, options: SipCoreErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
-    Object.defineProperty(this, brand, { value: true });
   }
 
   static override [Symbol.hasInstance](value: unknown): boolean {
@@ -34,6 +38,7 @@ export class SipCoreError extends Error {
   }
 }
 
+/** True for a SipCoreError from any copy of this package. */
 export function isSipCoreError(value: unknown): value is SipCoreError {
-  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true;
+  return typeof value === 'object' && value !== null && (value as { [brand]?: unknown })[brand] === true;
 }

@@ -1,7 +1,7 @@
 // @sipts/core: the SIP stack. A drop-in for `require('sip')` (start/stop/send/create and the
 // helpers), a typed promise API on the same stack, an RFC 3263 resolver and flow tokens.
 export { SipStack, create } from './stack.js';
-export type { ListeningAddress, RequestHandler, RequestOptions, ResponseCallback, StackEvents } from './stack.js';
+export type { ListeningAddress, RequestHandler, RequestOptions, ResponseCallback, ServerReply, StackEvents, StackStats } from './stack.js';
 export {
   start,
   stop,

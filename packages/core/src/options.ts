@@ -3,6 +3,7 @@
 import { networkInterfaces } from 'node:os';
 import { isIP } from 'node:net';
 import type { ConnectionOptions, TlsOptions } from 'node:tls';
+import { bracketHost, unbracket } from '@sipts/message';
 import type { Remote, SipMessage } from '@sipts/message';
 import type { Clock } from '@sipts/transaction';
 import { SipCoreError } from './errors.js';
@@ -133,7 +134,7 @@ export function normalizeOptions(options: StackOptions = {}): NormalizedOptions 
   const tlsPort = options.tls_port ?? 5061;
   check(isPort(tlsPort, true), 'tls_port', 'an integer port in 0..65535');
   if (options.ws_port !== undefined) check(isPort(options.ws_port, true), 'ws_port', 'an integer port in 0..65535');
-  if (options.address !== undefined) check(typeof options.address === 'string' && isIP(stripBrackets(options.address)) !== 0, 'address', 'an IP address');
+  if (options.address !== undefined) check(typeof options.address === 'string' && isIP(unbracket(options.address)) !== 0, 'address', 'an IP address');
   if (options.publicAddress !== undefined) check(typeof options.publicAddress === 'string' && options.publicAddress !== '', 'publicAddress', 'a non-empty string');
   if (options.hostname !== undefined) check(typeof options.hostname === 'string' && options.hostname !== '', 'hostname', 'a non-empty string');
   if (options.tls !== undefined) check(typeof options.tls === 'object' && options.tls !== null, 'tls', 'an object of TLS options');
@@ -144,7 +145,7 @@ export function normalizeOptions(options: StackOptions = {}): NormalizedOptions 
   const tcp = options.tcp ?? true;
   return {
     port,
-    address: options.address === undefined ? undefined : stripBrackets(options.address),
+    address: options.address === undefined ? undefined : unbracket(options.address),
     udp: udp !== false,
     tcp: tcp !== false,
     tls: options.tls,
@@ -175,15 +176,6 @@ export function normalizeOptions(options: StackOptions = {}): NormalizedOptions 
   };
 }
 
-export function stripBrackets(host: string): string {
-  return host.length > 1 && host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
-}
-
-/** IPv6 addresses get brackets for Via and URIs (RFC 3261 §25.1 `IPv6reference`). */
-export function hostForUri(address: string): string {
-  return isIP(address) === 6 ? `[${address}]` : address;
-}
-
 export function isWildcard(address: string | undefined): boolean {
   return address === undefined || address === '' || address === '0.0.0.0' || address === '::';
 }
@@ -194,8 +186,8 @@ export function isWildcard(address: string | undefined): boolean {
  * the bound family, else loopback. Never `os.hostname()`, which often does not resolve.
  */
 export function pickSentByAddress(publicAddress: string | undefined, bound: string | undefined): string {
-  if (publicAddress !== undefined) return hostForUri(stripBrackets(publicAddress));
-  if (!isWildcard(bound)) return hostForUri(stripBrackets(bound as string));
+  if (publicAddress !== undefined) return bracketHost(publicAddress);
+  if (!isWildcard(bound)) return bracketHost(bound as string);
   // Bound to all interfaces: prefer an external IPv4 address, then an external IPv6 one.
   let v6: string | undefined;
   for (const list of Object.values(networkInterfaces())) {
@@ -205,7 +197,7 @@ export function pickSentByAddress(publicAddress: string | undefined, bound: stri
       if (v6 === undefined && !info.address.startsWith('fe80:')) v6 = info.address;
     }
   }
-  return v6 !== undefined ? hostForUri(v6) : '127.0.0.1';
+  return v6 !== undefined ? bracketHost(v6) : '127.0.0.1';
 }
 
 /** Transports the options enable, in the order the resolver should prefer them. */

@@ -3,6 +3,7 @@
 import { randomInt } from 'node:crypto';
 import { promises as dnsPromises } from 'node:dns';
 import { isIP } from 'node:net';
+import { unbracket } from '@sipts/message';
 import type { SipUri } from '@sipts/message';
 
 export type TargetProtocol = 'UDP' | 'TCP' | 'TLS' | 'WS' | 'WSS';
@@ -110,12 +111,8 @@ export function defaultDnsClient(): DnsClient {
   };
 }
 
-/** `[2001:db8::1]` -> `2001:db8::1`; other hosts unchanged. */
-export function unbracketHost(host: string): string {
-  return host.length > 1 && host.charCodeAt(0) === 0x5b && host.charCodeAt(host.length - 1) === 0x5d
-    ? host.slice(1, -1)
-    : host;
-}
+/** `[2001:db8::1]` -> `2001:db8::1`; other hosts unchanged (the name core has always exported). */
+export const unbracketHost = unbracket;
 
 /** RFC 3261 §19.1.2 `transport` values (and the deprecated `tls`), with `sips` upgrading TCP/WS. */
 export function protocolFromTransportParam(transport: string, secure: boolean): TargetProtocol | undefined {
@@ -178,7 +175,7 @@ export class Rfc3263Resolver implements Resolver {
     const supported = options.protocols ?? allProtocols;
     const families = options.families ?? [4, 6];
     const secure = uri.schema.toLowerCase() === 'sips';
-    const host = unbracketHost(uri.host);
+    const host = unbracket(uri.host);
     const transportParam = uri.params['transport'];
     let explicit: TargetProtocol | undefined;
     if (typeof transportParam === 'string' && transportParam !== '') {

@@ -4,7 +4,7 @@
 // The parts live beside it: who the stack is (identity.ts), where a request goes
 // (next-hop.ts), the outgoing path (outgoing.ts), the wire (wire.ts), reply handles (reply.ts).
 import { EventEmitter } from 'node:events';
-import { makeResponse, parseUri } from '@sipts/message';
+import { bracketHost, makeResponse, parseUri } from '@sipts/message';
 import type { Remote, SipMessage, SipRequest, SipResponse, SipUri } from '@sipts/message';
 import { TransactionLayer } from '@sipts/transaction';
 import type { ServerTransaction, TransactionStats, Transport } from '@sipts/transaction';
@@ -13,7 +13,7 @@ import { FlowTokenCodec, type Flow } from './flow.js';
 import { holdStreamFlows } from './flow-holds.js';
 import { StackIdentity, type ListeningAddress } from './identity.js';
 import { resolveTargets, type NextHop } from './next-hop.js';
-import { hostForUri, normalizeOptions, type NormalizedOptions, type StackOptions } from './options.js';
+import { normalizeOptions, type NormalizedOptions, type StackOptions } from './options.js';
 import { OutgoingRequests, type ResponseCallback } from './outgoing.js';
 import { ACK_REPLY, TransactionReply, ensureToTag, type ServerReply } from './reply.js';
 import { createResolver, type Resolver, type TargetProtocol } from './resolver.js';
@@ -148,7 +148,7 @@ export class SipStack extends EventEmitter<StackEvents> {
     return {
       schema: flow.protocol.toUpperCase() === 'TLS' || flow.protocol.toUpperCase() === 'WSS' ? 'sips' : 'sip',
       user: this.#flows.encode(flow),
-      host: hostForUri(this.#identity.hostname),
+      host: bracketHost(this.#identity.hostname),
       params: {},
       headers: {},
     };

@@ -39,6 +39,10 @@ export const PARSE_ERROR_CODES: readonly ParseErrorCode[] = [
   'ERR_VERSION',
 ];
 
+export interface SipParseErrorOptions {
+  cause?: unknown;
+}
+
 const brand: unique symbol = Symbol.for('@sipts/message.SipParseError') as never;
 
 export class SipParseError extends Error {
@@ -54,11 +58,16 @@ export class SipParseError extends Error {
   readonly header: string | undefined;
   readonly [brand] = true;
 
-  constructor(code: ParseErrorCode, message: string, offset = -1, header?: string) {
-    super(message);
+  constructor(code: ParseErrorCode, message: string, offset = -1, header?: string, options: SipParseErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.offset = offset;
     this.header = header;
+  }
+
+  // Several copies of this package can live in one application: `instanceof` checks the brand.
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return isSipParseError(value);
   }
 }
 

@@ -30,14 +30,23 @@ export const TRANSACTION_ERROR_CODES: readonly TransactionErrorCode[] = [
 
 const brand: unique symbol = Symbol.for('@sipts/transaction.TransactionError') as never;
 
+export interface TransactionErrorOptions {
+  cause?: unknown;
+}
+
 export class TransactionError extends Error {
   override readonly name = 'TransactionError';
   readonly code: TransactionErrorCode;
   readonly [brand] = true;
 
-  constructor(code: TransactionErrorCode, message: string) {
-    super(message);
+  constructor(code: TransactionErrorCode, message: string, options: TransactionErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
+  }
+
+  // Several copies of this package can live in one application: `instanceof` checks the brand.
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return isTransactionError(value);
   }
 }
 
