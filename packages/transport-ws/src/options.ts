@@ -38,7 +38,7 @@ export interface WsTransportOptions {
   maxBytesHeaders?: number | undefined;
   /** Body limit in bytes. Default 604800. A WebSocket message may be at most header + body limits. */
   maxContentLength?: number | undefined;
-  /** Open connections (accepted and outgoing) before upgrades are refused with 503. Default 10000. */
+  /** Open connections (accepted and outgoing) before upgrades are refused with 503. Default 10000; 0: no cap (as TCP). */
   maxConnections?: number | undefined;
   /**
    * Bytes that may wait to be written on one connection (`ws`'s `bufferedAmount`: a peer that
@@ -82,6 +82,7 @@ export interface WsSettings {
   readonly limits: MessageLimits;
   /** Largest WebSocket message `ws` buffers: the header and body limits together. */
   readonly maxPayload: number;
+  /** 0: no cap. */
   readonly maxConnections: number;
   readonly maxBufferedBytes: number;
   readonly maxQueued: number;
@@ -143,7 +144,7 @@ export function resolveOptions(options: WsTransportOptions): WsSettings {
     limits,
     // `ws` reads maxPayload as a 32-bit integer (`| 0`): a larger sum would wrap and lift the limit.
     maxPayload: Math.min(limits.maxHeaderBytes + limits.maxContentLength, MAX_INT32),
-    maxConnections: integerOption(options, 'maxConnections', 1, Number.MAX_SAFE_INTEGER, DEFAULT_MAX_CONNECTIONS),
+    maxConnections: integerOption(options, 'maxConnections', 0, Number.MAX_SAFE_INTEGER, DEFAULT_MAX_CONNECTIONS),
     maxBufferedBytes: integerOption(options, 'maxBufferedBytes', 1, Number.MAX_SAFE_INTEGER, DEFAULT_MAX_BUFFERED_BYTES),
     maxQueued: integerOption(options, 'maxQueuedMessages', 1, Number.MAX_SAFE_INTEGER, DEFAULT_MAX_QUEUED),
     connectTimeout: integerOption(options, 'connectTimeout', 0, MAX_TIMER_MS, DEFAULT_CONNECT_TIMEOUT),

@@ -180,7 +180,8 @@ export class WsTransport extends EventEmitter<WsTransportEvents> {
   }
 
   #atConnectionLimit(): boolean {
-    return this.#all.size >= this.#settings.maxConnections;
+    const max = this.#settings.maxConnections;
+    return max > 0 && this.#all.size >= max;
   }
 
   /** The upgrade handler completed a handshake. */

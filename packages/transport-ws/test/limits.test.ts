@@ -101,7 +101,7 @@ describe('options are checked in the constructor (ERR_INVALID_OPTION)', () => {
     ['maxBytesHeaders', -5],
     ['maxContentLength', -1],
     ['maxContentLength', 1.5],
-    ['maxConnections', 0],
+    ['maxConnections', -1],
     ['maxConnections', Number.POSITIVE_INFINITY],
     ['maxBufferedBytes', 0],
     ['maxBufferedBytes', '4M'],
@@ -133,6 +133,14 @@ describe('options are checked in the constructor (ERR_INVALID_OPTION)', () => {
     expect((thrown as Error).message).toContain(name);
   });
 
+  it('takes maxConnections 0 as no cap, as the TCP transport does', async () => {
+    const { transport, url } = await server({ maxConnections: 0 });
+    await client(url);
+    await client(url);
+    expect(transport.connections()).toHaveLength(2);
+    expect(transport.stats().connectionLimit).toBe(0);
+  });
+
   it('rejects options that are not an object', () => {
     expect(() => new WsTransport(null as unknown as WsTransportOptions)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION' }));
   });
@@ -140,6 +148,7 @@ describe('options are checked in the constructor (ERR_INVALID_OPTION)', () => {
   it('accepts the edge values that mean something', () => {
     const ok: WsTransportOptions[] = [
       { ws_port: 0 },
+      { maxConnections: 0 },
       { address: '' },
       { maxContentLength: 0 },
       { connectTimeout: 0 },
