@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import { invalidLimitOption, messageLimits, normalizeAddress, readMessage } from '@sipts/message';
 import type { BoundAddress, InboundRejection, MessageLimits, Remote, SipMessage, TransportEvents } from '@sipts/message';
 import { UdpTransportError } from './errors.js';
+import { isStun, stunBindingResponse } from './stun.js';
 
 /** RFC 3261 §18.1.1: without a known path MTU, a request over 1300 bytes must not go over UDP. */
 export const UDP_MTU_ALLOWANCE = 1300;
@@ -86,6 +87,8 @@ export interface UdpTransportStats {
   badRequests: number;
   /** Empty or CRLF-only datagrams ignored (keep-alives). */
   keepAlives: number;
+  /** STUN Binding keep-alives answered (RFC 5626 §4.4.2). */
+  stunBindings: number;
   /** Datagrams handed to the socket. */
   sent: number;
   /** Sends rejected (by a check or by the socket). */
@@ -132,7 +135,7 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
   readonly #logger: UdpTransportLogger | undefined;
   readonly #limits: MessageLimits;
   readonly #mtuAllowance: number;
-  readonly #stats: UdpTransportStats = { received: 0, dropped: 0, badRequests: 0, keepAlives: 0, sent: 0, sendErrors: 0 };
+  readonly #stats: UdpTransportStats = { received: 0, dropped: 0, badRequests: 0, keepAlives: 0, stunBindings: 0, sent: 0, sendErrors: 0 };
 
   #state: State = 'idle';
   #socket: Socket | undefined;
@@ -397,6 +400,10 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
   private onDatagram(data: Buffer, rinfo: RemoteInfo): void {
     const local = this.#local;
     if (local === undefined) return;
+    if ((data[0] as number) < 2 && isStun(data)) {
+      this.#stun(data, rinfo);
+      return;
+    }
     const remote: Remote = { protocol: 'UDP', address: normalizeAddress(rinfo.address), port: rinfo.port, local: { address: local.address, port: local.port } };
     const inbound = readMessage(data, remote, this.#limits);
     switch (inbound.kind) {
@@ -412,6 +419,25 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
       case 'rejected':
         this.#reject(inbound, remote);
         return;
+    }
+  }
+
+  /** RFC 5626 §4.4.2: a STUN Binding keep-alive on the SIP port gets its Binding response. */
+  #stun(data: Buffer, rinfo: RemoteInfo): void {
+    const socket = this.#socket;
+    const response = stunBindingResponse(data, normalizeAddress(rinfo.address), rinfo.port);
+    if (response === undefined || socket === undefined) {
+      this.#stats.dropped++;
+      return;
+    }
+    this.#stats.stunBindings++;
+    try {
+      // Back to the exact source (an IPv4-mapped one stays mapped on a dual-stack socket).
+      socket.send(response, rinfo.port, rinfo.address, (error) => {
+        if (error) this.#report(new UdpTransportError('ERR_UDP_SEND', `STUN response to ${rinfo.address}:${rinfo.port} failed: ${error.message}`, { cause: error }), false);
+      });
+    } catch (error) {
+      this.#report(new UdpTransportError('ERR_UDP_SEND', `STUN response to ${rinfo.address}:${rinfo.port} failed: ${errorMessage(error)}`, { cause: error }), false);
     }
   }
 

@@ -440,3 +440,46 @@ describe('options are validated (ERR_INVALID_OPTION)', () => {
     expect(isUdpTransportError(caught) && caught.code === 'ERR_INVALID_OPTION').toBe(true);
   });
 });
+
+describe('STUN keep-alives on the SIP port (RFC 5626 §4.4.2, RFC 5389)', () => {
+  function bindingRequest(): Buffer {
+    const rq = Buffer.alloc(20);
+    rq.writeUInt16BE(0x0001, 0);
+    rq.writeUInt16BE(0, 2);
+    rq.writeUInt32BE(0x2112a442, 4);
+    randomBytes(12).copy(rq, 8);
+    return rq;
+  }
+
+  test('a Binding request gets a success response with the XOR-mapped source address', async () => {
+    const transport = await listening();
+    const peer = await client();
+    const rq = bindingRequest();
+    const reply = new Promise<Buffer>((resolve) => peer.socket.once('message', (data: Buffer) => resolve(data)));
+    peer.socket.send(rq, transport.address()!.port, '127.0.0.1');
+    const rs = await reply;
+    expect(rs.readUInt16BE(0)).toBe(0x0101);
+    expect(rs.subarray(4, 20).equals(rq.subarray(4, 20))).toBe(true);
+    // Decode XOR-MAPPED-ADDRESS ourselves (RFC 5389 §15.2).
+    expect(rs.readUInt16BE(20)).toBe(0x0020);
+    expect(rs.readUInt8(25)).toBe(0x01);
+    const port = rs.readUInt16BE(26) ^ 0x2112;
+    const address = [0, 1, 2, 3].map((i) => (rs[28 + i] as number) ^ (rq[4 + i] as number)).join('.');
+    expect(`${address}:${port}`).toBe(`127.0.0.1:${peer.socket.address().port}`);
+    expect(transport.stats().stunBindings).toBe(1);
+    // Never a 400 and never a message event for STUN.
+    expect(transport.stats().badRequests).toBe(0);
+  });
+
+  test('other STUN messages and truncated ones are dropped silently', async () => {
+    const transport = await listening();
+    const peer = await client();
+    const indication = bindingRequest();
+    indication.writeUInt16BE(0x0011, 0);
+    peer.socket.send(indication, transport.address()!.port, '127.0.0.1');
+    peer.socket.send(bindingRequest().subarray(0, 19), transport.address()!.port, '127.0.0.1');
+    for (let i = 0; i < 50 && transport.stats().dropped < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(transport.stats().stunBindings).toBe(0);
+    expect(transport.stats().badRequests).toBe(0);
+  });
+});
