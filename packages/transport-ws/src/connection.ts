@@ -133,6 +133,14 @@ export class WsConnection {
     }
   }
 
+  /**
+   * Open, and `ws` still takes data: false once the peer's close frame arrived, before the
+   * 'close' event makes the state Closed.
+   */
+  get writable(): boolean {
+    return this.state === ConnectionState.Open && this.ws.readyState === WS_OPEN;
+  }
+
   /** Send one whole message: now when open, after the handshake when connecting. */
   send(payload: string | Uint8Array, binary: boolean, target: Remote): Promise<void> {
     return new Promise<void>((resolve, reject) => {

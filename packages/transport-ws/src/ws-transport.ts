@@ -254,6 +254,10 @@ export class WsTransport extends EventEmitter<WsTransportEvents> {
    */
   send(data: Uint8Array | string, target: WsTarget, options?: WsSendOptions): Promise<void> {
     if (this.#state === 'closed') return Promise.reject(this.#closedError(target));
+    const local: unknown = typeof target === 'object' && target !== null ? target.local : undefined;
+    if (typeof target !== 'object' || target === null || typeof target.address !== 'string' || (local !== undefined && typeof (local as { address?: unknown }).address !== 'string')) {
+      return Promise.reject(new WsTransportError('ERR_INVALID_TARGET', 'the target must be a remote with an address and a port', { remote: target }));
+    }
     const binary = typeof data !== 'string' && !isUtf8(data);
     if (target.local !== undefined) {
       const address = normalizeAddress(target.address);
@@ -267,8 +271,9 @@ export class WsTransport extends EventEmitter<WsTransportEvents> {
     const plan = dialPlan(target, target.url ?? options?.url, this.protocol === 'WSS');
     if (typeof plan === 'string') return Promise.reject(new WsTransportError('ERR_INVALID_TARGET', plan, { remote: target }));
     const existing = this.#byPeer.get(plan.keys[0] as string);
-    // Closed connections leave the index, so `existing` is opening, open, or closing (its send rejects).
-    if (existing !== undefined) return this.#sendOn(existing, data, binary, target);
+    // Closed connections leave the index. One we are closing (its peer does not read) rejects
+    // the send with its reason; one its peer is closing is replaced by a new connection.
+    if (existing !== undefined && (existing.state !== ConnectionState.Open || existing.writable)) return this.#sendOn(existing, data, binary, target);
     if (this.#atConnectionLimit()) {
       this.#counters.connectionLimit++;
       return Promise.reject(new WsTransportError('ERR_MAX_CONNECTIONS', `connection limit (${this.#settings.maxConnections}) reached`, { remote: target }));

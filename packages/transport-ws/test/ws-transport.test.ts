@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, get as httpGet, type Server } from 'node:http';
 import { createServer as createNetServer, type Socket } from 'node:net';
 import type { Transport } from '@sipts/transaction';
 import type { SipRequest, SipResponse } from '@sipts/message';
-import { WsTransport, WsTransportError, createWsTransport, isWsTransportError } from '@sipts/transport-ws';
+import { WsTransport, WsTransportError, createWsTransport, isWsTransportError, type WsTarget } from '@sipts/transport-ws';
 import { client, closeTracked, nextEvent, nextMessage, rawClient, rejection, request, response, selfSignedCertificate, server, track } from './helpers.js';
 
 afterEach(closeTracked);
@@ -298,6 +298,58 @@ describe('outgoing connections and flow reuse', () => {
     expect(b.connections()).toEqual([bFlow]);
   });
 
+  it('opens a new connection when the peer is closing the old one (its close frame arrived, the socket not yet closed)', async () => {
+    // A hand-written WebSocket server: it completes the handshake, sends a close frame at once
+    // and never closes the TCP connection, so our side stays CLOSING (RFC 6455 §7.1.2).
+    const sockets: Socket[] = [];
+    let closeReplies = 0;
+    const onCloseReply: (() => void)[] = [];
+    const peer: Server = createNetServer((socket) => {
+      sockets.push(socket);
+      let handshaken = false;
+      let buffered = Buffer.alloc(0);
+      socket.on('data', (chunk: Buffer) => {
+        buffered = Buffer.concat([buffered, chunk]);
+        if (!handshaken) {
+          const end = buffered.indexOf('\r\n\r\n');
+          if (end === -1) return;
+          const key = /sec-websocket-key: *(\S+)/i.exec(buffered.subarray(0, end).toString())?.[1] ?? '';
+          const accept = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+          socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\nSec-WebSocket-Protocol: sip\r\n\r\n`);
+          socket.write(Buffer.from([0x88, 0x02, 0x03, 0xe8])); // close, 1000
+          handshaken = true;
+          buffered = buffered.subarray(end + 4);
+        }
+        // Client frames are masked: 2 header bytes, extended length, 4 mask bytes, payload.
+        for (;;) {
+          if (buffered.length < 2) return;
+          const len7 = (buffered[1] as number) & 0x7f;
+          const header = 2 + (len7 === 126 ? 2 : len7 === 127 ? 8 : 0) + 4;
+          if (buffered.length < header) return;
+          const length = len7 === 126 ? buffered.readUInt16BE(2) : len7 === 127 ? Number(buffered.readBigUInt64BE(2)) : len7;
+          if (buffered.length < header + length) return;
+          if (((buffered[0] as number) & 0x0f) === 0x08) {
+            closeReplies++;
+            onCloseReply.shift()?.();
+          }
+          buffered = buffered.subarray(header + length);
+        }
+      });
+    }) as unknown as Server;
+    await new Promise<void>((resolve) => peer.listen(0, '127.0.0.1', () => resolve()));
+    track({ close: () => new Promise<void>((resolve) => { sockets.forEach((s) => s.destroy()); peer.close(() => resolve()); }) });
+    const target = { protocol: 'WS', address: '127.0.0.1', port: (peer.address() as { port: number }).port };
+
+    const b = track(new WsTransport({ closeTimeout: 100 }));
+    const replied = new Promise<void>((resolve) => onCloseReply.push(resolve));
+    await b.send(request({ callId: 'first' }), target);
+    await replied; // our side answered the peer's close frame: it is CLOSING
+    expect(b.connections()).toHaveLength(1);
+    await b.send(request({ callId: 'second' }), target);
+    expect(sockets).toHaveLength(2);
+    expect(closeReplies).toBeGreaterThanOrEqual(1);
+  });
+
   it('rejects queued sends with ERR_CONNECT_FAILED (ECONNREFUSED) when nothing listens', async () => {
     const probe = createNetServer();
     const port = await new Promise<number>((resolve) => probe.listen(0, '127.0.0.1', () => resolve((probe.address() as { port: number }).port)));
@@ -357,6 +409,10 @@ describe('outgoing connections and flow reuse', () => {
     expect((await rejection(b.send(request(), { protocol: 'WS', address: '', port: 80 }))).code).toBe('ERR_INVALID_TARGET');
     expect((await rejection(b.send(request(), { protocol: 'WS', address: '127.0.0.1', port: 0 }))).code).toBe('ERR_INVALID_TARGET');
     expect((await rejection(b.send(request(), { protocol: 'WS', address: '127.0.0.1', port: 80, local: { address: '127.0.0.1', port: 1 } }))).code).toBe('ERR_FLOW_GONE');
+    // From JavaScript, anything: a rejection, never a throw.
+    expect((await rejection(b.send(request(), null as unknown as WsTarget))).code).toBe('ERR_INVALID_TARGET');
+    expect((await rejection(b.send(request(), { protocol: 'WS', port: 80 } as unknown as WsTarget))).code).toBe('ERR_INVALID_TARGET');
+    expect((await rejection(b.send(request(), { protocol: 'WS', address: '127.0.0.1', port: 80, local: {} } as unknown as WsTarget))).code).toBe('ERR_INVALID_TARGET');
   });
 
   it('attaches to an existing HTTP server and leaves it running on close()', async () => {
