@@ -1,8 +1,8 @@
-// One stream connection (a flow): a socket, its SIP framer, its idle timer and its queue of
-// pending sends. Shared by TCP and TLS; the transport that owns it keeps the indexes.
+// One stream connection (a flow): a socket, its SIP framer and its queue of pending sends.
+// Shared by TCP and TLS; the transport that owns it keeps the indexes, the timers and the limits.
 import type { Socket } from 'node:net';
 import { StreamFramer } from '@sipts/message';
-import type { Remote, SipMessage } from '@sipts/message';
+import type { MessageLimits, Remote, SipMessage, SipParseError } from '@sipts/message';
 import { StreamTransportError, osCodeOf } from './errors.js';
 import type { StreamTransportErrorCode } from './errors.js';
 
@@ -10,21 +10,34 @@ import type { StreamTransportErrorCode } from './errors.js';
 export const ConnectionState = {
   Connecting: 0,
   Open: 1,
-  Closed: 2,
+  /** Rejected or shut: the last bytes (a 400) are going out; nothing more is read or sent. */
+  Closing: 2,
+  Closed: 3,
 } as const;
 export type ConnectionState = (typeof ConnectionState)[keyof typeof ConnectionState];
+
+/** Which deadline a connection's incomplete message runs against (see limits.ts). */
+export const Partial = {
+  None: 0,
+  Header: 1,
+  Body: 2,
+} as const;
+export type Partial = (typeof Partial)[keyof typeof Partial];
 
 /** What a connection needs from the transport that owns it. */
 export interface ConnectionOwner {
   readonly protocol: 'TCP' | 'TLS';
-  readonly idleTimeout: number;
   readonly connectTimeout: number;
   readonly maxBufferedBytes: number;
-  readonly maxHeaderBytes: number;
-  readonly maxContentLength: number;
+  readonly limits: MessageLimits;
   connectionOpened(connection: StreamConnection): void;
-  connectionMessage(connection: StreamConnection, message: SipMessage): void;
-  connectionInvalid(connection: StreamConnection, error: StreamTransportError): void;
+  /** After each chunk was framed: deadlines, activity, the pending-bytes budget. */
+  connectionData(connection: StreamConnection, pinged: boolean): void;
+  connectionMessage(connection: StreamConnection, message: SipMessage, head: Uint8Array): void;
+  /** A message that cannot be accepted (`framing`: nor can the stream go on); `head` for a 400. */
+  connectionInvalid(connection: StreamConnection, error: SipParseError, head: Uint8Array | undefined, framing: boolean): void;
+  /** The connection stops counting: it was rejected, shed or destroyed (called once, before it closes). */
+  connectionRetired(connection: StreamConnection): void;
   connectionClosed(connection: StreamConnection): void;
   reportError(error: StreamTransportError): void;
 }
@@ -36,6 +49,8 @@ interface PendingSend {
 
 // RFC 5626 §4.4.1: the answer to a CRLFCRLF keep-alive ping is a single CRLF pong.
 const PONG = Buffer.from('\r\n', 'latin1');
+/** How long a rejected connection's 400 may take to leave (a peer that does not read) before the socket is destroyed. */
+const LINGER_MS = 2_000;
 
 export class StreamConnection {
   state: ConnectionState;
@@ -51,10 +66,21 @@ export class StreamConnection {
   refs = 0;
   /** True once `connectionOpen` was emitted, so `connectionClose` pairs with it. */
   announced = false;
+  /** True once it stopped counting against the limits (see ConnectionOwner.connectionRetired). */
+  retired = false;
+
+  // Kept by the transport's limits (limits.ts): when the last message (or ping) went either
+  // way, which deadline the incomplete message runs against and since when, the framer's
+  // progress last seen, and the bytes the framer held at the last count.
+  lastActive = 0;
+  partial: Partial = Partial.None;
+  partialSince = 0;
+  progress = 0;
+  heldBytes = 0;
 
   readonly socket: Socket;
+  readonly framer: StreamFramer;
   private readonly owner: ConnectionOwner;
-  private readonly framer: StreamFramer;
   private readonly pending: PendingSend[] = [];
   /** Messages sent while connecting, written in order once the connection is up. */
   private queued: Array<Uint8Array | string> = [];
@@ -64,6 +90,7 @@ export class StreamConnection {
   private tcpConnected = false;
   /** A CRLFCRLF keep-alive ping was framed in the chunk being pushed. */
   private pingsSeen = false;
+  private linger: NodeJS.Timeout | undefined;
 
   constructor(
     owner: ConnectionOwner,
@@ -78,8 +105,8 @@ export class StreamConnection {
     this.remote = remote;
     this.state = outbound ? ConnectionState.Connecting : ConnectionState.Open;
     this.framer = new StreamFramer({
-      maxHeaderBytes: owner.maxHeaderBytes,
-      maxContentLength: owner.maxContentLength,
+      maxHeaderBytes: owner.limits.maxHeaderBytes,
+      maxContentLength: owner.limits.maxContentLength,
       onMessage: this.onFramedMessage,
       onInvalid: this.onInvalidMessage,
       onError: this.onFramingError,
@@ -96,7 +123,6 @@ export class StreamConnection {
       socket.once(readyEvent, this.onReady);
       if (owner.connectTimeout > 0) socket.setTimeout(owner.connectTimeout);
     } else {
-      this.startIdleTimer();
       socket.setNoDelay(true);
     }
   }
@@ -106,7 +132,7 @@ export class StreamConnection {
    * (TLS: until the handshake completed, so a failed handshake fails the send), data waits here.
    */
   write(data: Uint8Array | string): Promise<void> {
-    if (this.state === ConnectionState.Closed || this.socket.destroyed) {
+    if (this.state >= ConnectionState.Closing || this.socket.destroyed) {
       return Promise.reject(this.closedError('the connection is closed'));
     }
     const waiting = this.state === ConnectionState.Connecting ? this.queuedBytes : this.socket.writableLength;
@@ -131,29 +157,42 @@ export class StreamConnection {
   /** Close now; pending sends reject with `reason`. */
   destroy(reason: StreamTransportError): void {
     this.closeReason ??= reason;
+    this.retire();
     this.socket.destroy();
   }
 
-  ref(): void {
-    this.refs++;
+  /**
+   * Close after writing `reply` (a 400 for the message that made us give up, RFC 3261 §21.4.1):
+   * the reply and our FIN go out, then the socket is destroyed once the kernel has taken them.
+   * What the peer sends meanwhile is read and dropped (unread bytes at close would turn the FIN
+   * into a reset that can cost the peer the 400). A peer that does not read is cut off after
+   * LINGER_MS.
+   */
+  reject(reply: Uint8Array | undefined, reason: StreamTransportError): void {
+    if (this.state >= ConnectionState.Closing) return;
+    this.closeReason ??= reason;
+    this.retire();
+    if (this.socket.destroyed) return;
+    if (reply !== undefined) this.socket.end(reply, this.onFlushed);
+    else this.socket.end(this.onFlushed);
+    this.linger = setTimeout(destroySocket, LINGER_MS, this.socket);
+    this.linger.unref();
   }
 
-  unref(): void {
-    if (this.refs === 0) return;
-    this.refs--;
-    // The idle timer may have fired while held; restart the idle period from now.
-    if (this.refs === 0 && this.state === ConnectionState.Open) this.startIdleTimer();
-  }
-
-  private startIdleTimer(): void {
-    // net.Socket restarts this timer on every read and write: idle means nothing sent or received.
-    this.socket.setTimeout(this.owner.idleTimeout > 0 ? this.owner.idleTimeout : 0);
+  /** Stop reading and counting: the framer lets go of what it holds, the owner forgets the limits. */
+  private retire(): void {
+    if (this.state < ConnectionState.Closing) this.state = ConnectionState.Closing;
+    this.framer.stop();
+    if (!this.retired) {
+      this.retired = true;
+      this.owner.connectionRetired(this);
+    }
   }
 
   /** The error for a send that cannot complete: the reason the connection closed, if telling. */
   private closedError(why: string): StreamTransportError {
     const reason = this.closeReason;
-    if (reason !== undefined && reason.code !== 'ERR_FRAMING') return reason;
+    if (reason !== undefined && reason.code !== 'ERR_FRAMING' && reason.code !== 'ERR_INVALID_MESSAGE') return reason;
     return new StreamTransportError('ERR_CONNECTION_CLOSED', `${why}: ${describe(this.remote)}`, {
       remote: this.remote,
       cause: reason,
@@ -167,6 +206,10 @@ export class StreamConnection {
     this.pending.shift()?.resolve();
   };
 
+  private readonly onFlushed = (): void => {
+    this.socket.destroy();
+  };
+
   private readonly onTcpConnect = (): void => {
     this.tcpConnected = true;
   };
@@ -176,7 +219,8 @@ export class StreamConnection {
     const socket = this.socket;
     this.state = ConnectionState.Open;
     socket.setNoDelay(true);
-    this.startIdleTimer();
+    // The connect timeout is over; idleness is the transport's to measure (limits.ts).
+    socket.setTimeout(0);
     const queued = this.queued;
     this.queued = [];
     this.queuedBytes = 0;
@@ -185,41 +229,32 @@ export class StreamConnection {
   };
 
   private readonly onData = (chunk: Buffer): void => {
+    // Closing: the rest of what the peer sends is read and dropped (an unread byte would turn
+    // our FIN into a reset and could cost the peer the 400).
+    if (this.state !== ConnectionState.Open) return;
     this.framer.push(chunk);
+    const pinged = this.pingsSeen;
+    this.pingsSeen = false;
+    this.owner.connectionData(this, pinged);
     // RFC 5626 §4.4.1: answer keep-alive pings with one CRLF pong per chunk at most, so a flood
     // of CRLFs never makes us write more than the peer sent.
-    if (this.pingsSeen) {
-      this.pingsSeen = false;
-      if (this.state === ConnectionState.Open) this.socket.write(PONG);
-    }
+    if (pinged && this.state === ConnectionState.Open) this.socket.write(PONG);
   };
 
   private readonly onKeepAlive = (): void => {
     this.pingsSeen = true;
   };
 
-  private readonly onFramedMessage = (message: SipMessage): void => {
-    this.owner.connectionMessage(this, message);
+  private readonly onFramedMessage = (message: SipMessage, head: Uint8Array): void => {
+    this.owner.connectionMessage(this, message, head);
   };
 
-  private readonly onInvalidMessage = (error: Error): void => {
-    this.owner.connectionInvalid(
-      this,
-      new StreamTransportError('ERR_INVALID_MESSAGE', `dropped an unparsable message from ${describe(this.remote)}: ${error.message}`, {
-        remote: this.remote,
-        cause: error,
-      }),
-    );
+  private readonly onInvalidMessage = (error: SipParseError, head: Uint8Array): void => {
+    this.owner.connectionInvalid(this, error, head, false);
   };
 
-  private readonly onFramingError = (error: Error): void => {
-    const framing = new StreamTransportError('ERR_FRAMING', `closing the connection from ${describe(this.remote)}: ${error.message}`, {
-      remote: this.remote,
-      cause: error,
-    });
-    this.closeReason ??= framing;
-    this.owner.reportError(framing);
-    this.socket.destroy();
+  private readonly onFramingError = (error: SipParseError, head: Uint8Array | undefined): void => {
+    this.owner.connectionInvalid(this, error, head, true);
   };
 
   private readonly onEnd = (): void => {
@@ -256,25 +291,25 @@ export class StreamConnection {
     if (this.pending.length === 0) this.owner.reportError(wrapped);
   };
 
+  /** Only armed while connecting (connectTimeout). */
   private readonly onTimeout = (): void => {
-    if (this.state === ConnectionState.Connecting) {
-      this.destroy(
-        new StreamTransportError('ERR_CONNECT_TIMEOUT', `no connection to ${describe(this.remote)} within ${this.owner.connectTimeout} ms`, {
-          remote: this.remote,
-        }),
-      );
-    } else if (this.refs === 0) {
-      this.destroy(
-        new StreamTransportError('ERR_CONNECTION_CLOSED', `closed idle connection with ${describe(this.remote)}`, {
-          remote: this.remote,
-        }),
-      );
-    }
-    // Held (refs > 0): stay open; unref() restarts the idle period.
+    if (this.state !== ConnectionState.Connecting) return;
+    this.destroy(
+      new StreamTransportError('ERR_CONNECT_TIMEOUT', `no connection to ${describe(this.remote)} within ${this.owner.connectTimeout} ms`, {
+        remote: this.remote,
+      }),
+    );
   };
 
   private readonly onClose = (): void => {
     this.state = ConnectionState.Closed;
+    if (this.linger !== undefined) clearTimeout(this.linger);
+    this.linger = undefined;
+    this.framer.stop();
+    if (!this.retired) {
+      this.retired = true;
+      this.owner.connectionRetired(this);
+    }
     this.queued = [];
     this.queuedBytes = 0;
     const pending = this.pending.splice(0);
@@ -284,6 +319,10 @@ export class StreamConnection {
     }
     this.owner.connectionClosed(this);
   };
+}
+
+function destroySocket(socket: Socket): void {
+  socket.destroy();
 }
 
 /** `TCP 192.0.2.1:5060` / `TLS [2001:db8::1]:5061`, for messages. */

@@ -1,87 +1,64 @@
-// The shared stream-connection base of the TCP and TLS transports: listening, connection
-// indexes (by flow and by remote), reuse, limits, events. Subclasses supply the sockets.
+// The shared stream-connection base of the TCP and TLS transports: listening, admission of
+// inbound connections, connection indexes (by flow and by remote), reuse, events. Subclasses
+// supply the sockets; limits.ts keeps the deadlines and budgets, options.ts the options.
 import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
-import { normalizeAddress, stampReceived, validateMessage } from '@sipts/message';
-import type { Remote, SipMessage, SipRequest } from '@sipts/message';
-import { flowKey, isValidPort, isWildcardAddress, remoteKey } from './address.js';
+import { acceptMessage, normalizeAddress, rejectBytes } from '@sipts/message';
+import type { BoundAddress, InboundRejection, MessageLimits, Remote, SipMessage, SipParseError, TransportEvents } from '@sipts/message';
+import { flowKey, isValidPort, isWildcardAddress, remoteKey, sourceKey } from './address.js';
 import { ConnectionState, StreamConnection, describe } from './connection.js';
 import type { ConnectionOwner } from './connection.js';
 import { StreamTransportError, osCodeOf } from './errors.js';
+import { ConnectionLimits, now } from './limits.js';
+import type { Handshake, LimitsOwner } from './limits.js';
+import { streamSettings } from './options.js';
+import type { StreamTransportOptions, TransportLogger } from './options.js';
+import { emptyStats } from './stats.js';
+import type { StreamTransportStats } from './stats.js';
 
-/** `sip`'s logger hook. `send` sees the serialised bytes handed to the transport. */
-export interface TransportLogger {
-  send?(data: Uint8Array | string, target: Remote): void;
-  recv?(message: SipMessage, remote: Remote): void;
-  error?(error: Error): void;
-}
+/** The events of a stream transport (message's one definition); `error` is always a StreamTransportError. */
+export type StreamTransportEvents = TransportEvents;
+/** Where a stream transport listens (message's one definition). */
+export type StreamBoundAddress = BoundAddress;
 
-/** Options shared by the stream transports (names and defaults as in `sip`). */
-export interface StreamTransportOptions {
-  /** Address to listen on and to send from. Default: every interface, dual stack (`::`) where the OS allows. */
-  address?: string | undefined;
-  /** Largest header section accepted, in bytes. Default 60480. */
-  maxHeaderBytes?: number | undefined;
-  /** `sip`'s name for `maxHeaderBytes`. */
-  maxBytesHeaders?: number | undefined;
-  /** Largest body accepted, in bytes (checked before any of it is buffered). Default 604800. */
-  maxContentLength?: number | undefined;
+/** Per-send options, the shape of `SendOptions` of @sipts/transaction. */
+export interface StreamSendOptions {
   /**
-   * Milliseconds with nothing sent or received after which a connection that nobody holds
-   * (`ref()`) is closed. Default 120000; 0 disables.
+   * false: send only on a connection already open to the target, never open one (rejects with
+   * `ERR_NOT_CONNECTED`): for messages whose target a forger could choose. Default true.
    */
-  idleTimeout?: number | undefined;
-  /** Milliseconds an outgoing connection (TLS: and its handshake) may take. Default 10000; 0: the OS's. */
-  connectTimeout?: number | undefined;
-  /** Cap on open connections, inbound and outbound together. Default 10000. */
-  maxConnections?: number | undefined;
-  /** Bytes that may wait in one connection's write buffer before `send()` rejects. Default 4 MiB. */
-  maxBufferedBytes?: number | undefined;
-  logger?: TransportLogger | undefined;
+  connect?: boolean | undefined;
 }
 
-/** The events of a stream transport (the same shape as `TransportEvents` of @sipts/transaction). */
-export interface StreamTransportEvents {
-  message: [message: SipMessage, remote: Remote];
-  /** Always a StreamTransportError (typed `Error` as in the Transport interface; see isStreamTransportError). */
-  error: [error: Error];
-  connectionOpen: [remote: Remote];
-  connectionClose: [remote: Remote];
+/** An inbound socket the server accepted (TLS: from before its handshake) and not yet closed. */
+interface Accepted {
+  /** What `maxConnectionsPerSource` counts by. */
+  readonly source: string;
+  /** Its flow key, under which a TLS handshake in progress is kept. */
+  readonly key: string;
 }
 
-export interface StreamBoundAddress {
-  address: string;
-  port: number;
-  family: 'IPv4' | 'IPv6';
-}
-
-export const DEFAULT_MAX_HEADER_BYTES = 60480;
-export const DEFAULT_MAX_CONTENT_LENGTH = 604800;
-export const DEFAULT_IDLE_TIMEOUT = 120_000;
-export const DEFAULT_CONNECT_TIMEOUT = 10_000;
-export const DEFAULT_MAX_CONNECTIONS = 10_000;
-export const DEFAULT_MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
-
-function optionNumber(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new RangeError(`${name} must be a non-negative number, got ${String(value)}`);
-  }
-  return value;
-}
+const EMPTY = new Uint8Array(0);
 
 /**
  * A SIP transport over a byte stream. Subclasses say how to create the server and how to open
  * an outgoing socket; everything else (framing, reuse, flows, limits, timers, events) is here.
  */
-export abstract class StreamTransport extends EventEmitter<StreamTransportEvents> implements ConnectionOwner {
+export abstract class StreamTransport extends EventEmitter<StreamTransportEvents> implements ConnectionOwner, LimitsOwner {
   readonly protocol: 'TCP' | 'TLS';
   readonly reliable = true;
   readonly idleTimeout: number;
   readonly connectTimeout: number;
+  readonly headerTimeout: number;
+  readonly bodyTimeout: number;
   readonly maxConnections: number;
+  readonly maxConnectionsPerSource: number;
+  readonly evictAfter: number;
   readonly maxBufferedBytes: number;
+  readonly maxPendingBytes: number;
+  /** The size limits applied to what is received, as `maxHeaderBytes` / `maxContentLength` too. */
+  readonly limits: MessageLimits;
   readonly maxHeaderBytes: number;
   readonly maxContentLength: number;
 
@@ -89,9 +66,16 @@ export abstract class StreamTransport extends EventEmitter<StreamTransportEvents
   protected readonly logger: TransportLogger | undefined;
 
   private readonly readyEvent: 'connect' | 'secureConnect';
+  private readonly guard: ConnectionLimits;
+  private readonly counters: StreamTransportStats = emptyStats();
   private readonly connections = new Set<StreamConnection>();
+  private outboundCount = 0;
   /** Sockets the server accepted and that are not closed yet (TLS: handshaking ones too). */
-  private readonly accepted = new Set<Socket>();
+  private readonly accepted = new Map<Socket, Accepted>();
+  /** Inbound sockets per source key (see sourceKey). */
+  private readonly sources = new Map<string, number>();
+  /** Sockets refused or cut before their TLS handshake: their handshake error is no news. */
+  private readonly refused = new WeakSet<Socket>();
   /** remote|port|local|port -> connection (open ones). */
   private readonly byFlow = new Map<string, StreamConnection>();
   /** remote|port -> connection to reuse (open or still connecting). */
@@ -102,18 +86,27 @@ export abstract class StreamTransport extends EventEmitter<StreamTransportEvents
   private closing: Promise<void> | undefined;
   private allClosed: (() => void) | undefined;
 
+  /** Throws a StreamTransportError `ERR_INVALID_OPTION` for an unusable option. */
   protected constructor(protocol: 'TCP' | 'TLS', readyEvent: 'connect' | 'secureConnect', options: StreamTransportOptions) {
     super();
+    const settings = streamSettings(options);
     this.protocol = protocol;
     this.readyEvent = readyEvent;
-    this.bindAddress = options.address === undefined || options.address === '' ? undefined : normalizeAddress(options.address);
-    this.maxHeaderBytes = optionNumber(options.maxHeaderBytes ?? options.maxBytesHeaders, DEFAULT_MAX_HEADER_BYTES, 'maxHeaderBytes');
-    this.maxContentLength = optionNumber(options.maxContentLength, DEFAULT_MAX_CONTENT_LENGTH, 'maxContentLength');
-    this.idleTimeout = optionNumber(options.idleTimeout, DEFAULT_IDLE_TIMEOUT, 'idleTimeout');
-    this.connectTimeout = optionNumber(options.connectTimeout, DEFAULT_CONNECT_TIMEOUT, 'connectTimeout');
-    this.maxConnections = optionNumber(options.maxConnections, DEFAULT_MAX_CONNECTIONS, 'maxConnections');
-    this.maxBufferedBytes = optionNumber(options.maxBufferedBytes, DEFAULT_MAX_BUFFERED_BYTES, 'maxBufferedBytes');
-    this.logger = options.logger;
+    this.bindAddress = settings.bindAddress;
+    this.limits = settings.limits;
+    this.maxHeaderBytes = settings.limits.maxHeaderBytes;
+    this.maxContentLength = settings.limits.maxContentLength;
+    this.idleTimeout = settings.idleTimeout;
+    this.connectTimeout = settings.connectTimeout;
+    this.headerTimeout = settings.headerTimeout;
+    this.bodyTimeout = settings.bodyTimeout;
+    this.maxConnections = settings.maxConnections;
+    this.maxConnectionsPerSource = settings.maxConnectionsPerSource;
+    this.evictAfter = settings.evictAfter;
+    this.maxBufferedBytes = settings.maxBufferedBytes;
+    this.maxPendingBytes = settings.maxPendingBytes;
+    this.logger = settings.logger;
+    this.guard = new ConnectionLimits(settings, this);
   }
 
   /** The port to listen on. */
@@ -131,12 +124,10 @@ export abstract class StreamTransport extends EventEmitter<StreamTransportEvents
     if (this.closing !== undefined) return Promise.reject(this.transportClosedError());
     this.listening ??= new Promise<StreamBoundAddress>((resolve, reject) => {
       const server = this.createServer(this.acceptSocket);
-      // The kernel-level guard: sockets over the cap are closed on accept (before any TLS work).
-      if (this.maxConnections > 0) server.maxConnections = this.maxConnections;
-      // Every accepted TCP socket, including TLS ones still in their handshake (not yet
-      // connections): close() must end them too, or server.close() would wait for them.
-      server.on('connection', this.trackAccepted);
-      server.on('drop', this.onDrop);
+      // Admission runs first on every accepted TCP socket, before any TLS work: the per-source
+      // cap, maxConnections with eviction, and the tracking close() relies on (it must end
+      // sockets still in their TLS handshake too, or server.close() would wait for them).
+      server.prependListener('connection', this.admitSocket);
       this.server = server;
       const onListenError = (error: Error): void => {
         this.server = undefined;
@@ -180,6 +171,11 @@ export abstract class StreamTransport extends EventEmitter<StreamTransportEvents
     return this.connections.size;
   }
 
+  /** Counters since construction, and the gauges `connections` and `pendingBytes` (a copy). */
+  stats(): StreamTransportStats {
+    return { ...this.counters, connections: this.accepted.size + this.outboundCount, pendingBytes: this.guard.pendingBytes };
+  }
+
   /** The flows currently open, as `Remote`s with `local`. */
   flows(): Remote[] {
     const out: Remote[] = [];
@@ -190,9 +186,10 @@ export abstract class StreamTransport extends EventEmitter<StreamTransportEvents
   /**
    * Send one whole serialised message. With `target.local`, only on that exact flow (rejects
    * `ERR_FLOW_GONE` when it is closed); otherwise on a connection to `target.address:port`,
-   * opening one if there is none (sends made while it connects wait for it).
+   * opening one if there is none (sends made while it connects wait for it) unless
+   * `options.connect` is false.
    */
-  send(data: Uint8Array | string, target: Remote): Promise<void> {
+  send(data: Uint8Array | string, target: Remote, options?: StreamSendOptions): Promise<void> {
     if (this.closing !== undefined) return Promise.reject(this.transportClosedError());
     if (typeof target !== 'object' || target === null || typeof target.address !== 'string' || target.address === '' || !isValidPort(target.port)) {
       return Promise.reject(new StreamTransportError('ERR_INVALID_TARGET', `invalid ${this.protocol} target ${safeDescribe(target)}`));
@@ -211,9 +208,12 @@ export abstract class StreamTransport extends EventEmitter<StreamTransportEvents
       }
     } else {
       connection = this.byRemote.get(remoteKey(address, target.port));
-      // A connection already closing (idle timeout, reset) is not reused: open a fresh one.
-      if (connection === undefined || connection.state === ConnectionState.Closed || connection.socket.destroyed) {
-        if (this.maxConnections > 0 && this.connections.size >= this.maxConnections) {
+      // A connection already closing (idle timeout, reset, rejected) is not reused: open a fresh one.
+      if (connection === undefined || connection.state >= ConnectionState.Closing || connection.socket.destroyed) {
+        if (options?.connect === false) {
+          return Promise.reject(new StreamTransportError('ERR_NOT_CONNECTED', `no open ${this.protocol} connection to ${describe(target)}`, { remote: target }));
+        }
+        if (this.maxConnections > 0 && this.accepted.size + this.outboundCount >= this.maxConnections) {
           return Promise.reject(
             new StreamTransportError('ERR_MAX_CONNECTIONS', `${this.protocol}: ${this.maxConnections} connections open, cannot open one to ${describe(target)}`, {
               remote: target,
@@ -223,8 +223,11 @@ export abstract class StreamTransport extends EventEmitter<StreamTransportEvents
         connection = this.connect(address, target.port, target);
       }
     }
-    this.logger?.send?.(data, target);
-    return connection.write(data);
+    this.logSend(data, target);
+    const written = connection.write(data);
+    this.counters.sent++;
+    this.guard.touch(connection, now());
+    return written;
   }
 
   /**
@@ -235,7 +238,7 @@ export abstract class StreamTransport extends EventEmitter<StreamTransportEvents
   ref(flow: Remote): boolean {
     const connection = this.find(flow);
     if (connection === undefined) return false;
-    connection.ref();
+    if (++connection.refs === 1) this.guard.hold(connection);
     return true;
   }
 
@@ -243,13 +246,15 @@ export abstract class StreamTransport extends EventEmitter<StreamTransportEvents
   unref(flow: Remote): boolean {
     const connection = this.find(flow);
     if (connection === undefined) return false;
-    connection.unref();
+    if (connection.refs === 0) return true;
+    if (--connection.refs === 0) this.guard.touch(connection, now());
     return true;
   }
 
   /** Whether a connection for `flow` is open (or, without `local`, open or connecting). */
   hasFlow(flow: Remote): boolean {
-    return this.find(flow) !== undefined;
+    const connection = this.find(flow);
+    return connection !== undefined && connection.state < ConnectionState.Closing;
   }
 
   /** Close the connection named by `flow` (e.g. a registrar dropping a binding). */
@@ -267,6 +272,7 @@ export abstract class StreamTransport extends EventEmitter<StreamTransportEvents
     const server = this.server;
     this.server = undefined;
     this.bound = undefined;
+    this.guard.stop();
     const serverClosed = new Promise<void>((resolve) => {
       if (server === undefined) resolve();
       else server.close(() => resolve());
@@ -276,7 +282,10 @@ export abstract class StreamTransport extends EventEmitter<StreamTransportEvents
       else this.allClosed = resolve;
     });
     for (const c of this.connections) c.destroy(reason);
-    for (const socket of this.accepted) socket.destroy();
+    for (const socket of this.accepted.keys()) {
+      this.refused.add(socket);
+      socket.destroy();
+    }
     this.closing = Promise.all([serverClosed, connectionsClosed]).then(() => undefined);
     return this.closing;
   }
@@ -299,6 +308,18 @@ export abstract class StreamTransport extends EventEmitter<StreamTransportEvents
     return connection !== undefined && connection.state === ConnectionState.Open ? connection.socket : undefined;
   }
 
+  /**
+   * For subclasses: a client's TLS handshake failed or timed out. Counted and reported, unless
+   * we cut it ourselves (refused, evicted, or closing: `socket` or the TCP socket under it).
+   */
+  protected handshakeFailed(socket: Socket, error: StreamTransportError): void {
+    // A TLSSocket made by tls.Server keeps the accepted TCP socket as `_parent` (not typed).
+    const parent = (socket as { _parent?: unknown })._parent;
+    if (this.refused.has(socket) || (typeof parent === 'object' && parent !== null && this.refused.has(parent as Socket))) return;
+    this.counters.handshakeFailures++;
+    this.reportError(error);
+  }
+
   private connect(address: string, port: number, target: Remote): StreamConnection {
     // Send from the configured address when it is a concrete one of the target's family.
     let localAddress: string | undefined;
@@ -307,28 +328,99 @@ export abstract class StreamTransport extends EventEmitter<StreamTransportEvents
     const socket = this.openSocket(address, port, localAddress, target);
     const connection = new StreamConnection(this, socket, true, { protocol: this.protocol, address, port }, this.readyEvent);
     this.connections.add(connection);
+    this.outboundCount++;
     connection.dialKey = remoteKey(address, port);
     this.byRemote.set(connection.dialKey, connection);
     return connection;
   }
 
-  private readonly trackAccepted = (socket: Socket): void => {
-    this.accepted.add(socket);
-    socket.once('close', () => this.accepted.delete(socket));
-  };
-
-  private readonly acceptSocket = (socket: Socket): void => {
-    const remoteAddress = socket.remoteAddress;
-    const remotePort = socket.remotePort;
-    if (this.closing !== undefined || remoteAddress === undefined || remotePort === undefined) {
+  /**
+   * The first listener on every accepted TCP socket: the per-source cap, then maxConnections,
+   * where a slow or idle connection is evicted before a newcomer is refused (so that slow
+   * peers cannot keep legitimate clients out).
+   */
+  private readonly admitSocket = (socket: Socket): void => {
+    const address = socket.remoteAddress;
+    if (this.closing !== undefined || address === undefined) {
+      this.refused.add(socket);
       socket.destroy();
       return;
     }
-    if (this.maxConnections > 0 && this.connections.size >= this.maxConnections) {
-      socket.destroy();
+    const at = now();
+    const peer = normalizeAddress(address);
+    const source = sourceKey(peer);
+    const fromSource = this.sources.get(source) ?? 0;
+    if (this.maxConnectionsPerSource > 0 && fromSource >= this.maxConnectionsPerSource) {
+      this.counters.refusedPerSource++;
+      this.refuse(socket, 'ERR_SOURCE_LIMIT', `${this.protocol}: ${fromSource} connections from ${source} already, refused one from ${peer}:${String(socket.remotePort)}`);
+      return;
+    }
+    if (this.maxConnections > 0 && this.accepted.size + this.outboundCount >= this.maxConnections && !this.evictOne(at)) {
+      this.counters.refusedMaxConnections++;
+      this.refuse(socket, 'ERR_MAX_CONNECTIONS', `${this.protocol}: ${this.maxConnections} connections open, refused one from ${peer}:${String(socket.remotePort)}`);
+      return;
+    }
+    const key = flowKey(peer, socket.remotePort ?? 0, normalizeAddress(socket.localAddress ?? ''), socket.localPort ?? 0);
+    this.accepted.set(socket, { source, key });
+    this.sources.set(source, fromSource + 1);
+    this.guard.handshakes.set(key, { socket, key, since: at });
+    this.counters.accepted++;
+    socket.once('close', () => this.forgetAccepted(socket));
+  };
+
+  private refuse(socket: Socket, code: 'ERR_SOURCE_LIMIT' | 'ERR_MAX_CONNECTIONS', text: string): void {
+    this.refused.add(socket);
+    socket.destroy();
+    this.reportError(new StreamTransportError(code, text));
+  }
+
+  private forgetAccepted(socket: Socket): void {
+    const entry = this.accepted.get(socket);
+    if (entry === undefined) return;
+    this.accepted.delete(socket);
+    const left = (this.sources.get(entry.source) ?? 1) - 1;
+    if (left > 0) this.sources.set(entry.source, left);
+    else this.sources.delete(entry.source);
+    if (this.guard.handshakes.get(entry.key)?.socket === socket) this.guard.handshakes.delete(entry.key);
+  }
+
+  /** Close the slowest, else the longest idle, connection to make room; false if none qualifies. */
+  private evictOne(at: number): boolean {
+    const victim = this.guard.victim(at);
+    if (victim === undefined) return false;
+    if ('idle' in victim) {
+      this.counters.evictedIdle++;
+      this.evict(victim.idle, `idle for ${Math.round(at - victim.idle.lastActive)} ms, the longest`);
+      return true;
+    }
+    this.counters.evictedSlow++;
+    const slow = victim.slow;
+    if (slow instanceof StreamConnection) {
+      this.evict(slow, `its message has been arriving for ${Math.round(at - slow.partialSince)} ms, the longest`);
+    } else {
+      const handshake: Handshake = slow;
+      this.guard.handshakes.delete(handshake.key);
+      this.refused.add(handshake.socket);
+      handshake.socket.destroy();
       this.reportError(
-        new StreamTransportError('ERR_MAX_CONNECTIONS', `${this.protocol}: ${this.maxConnections} connections open, refused one from ${remoteAddress}:${remotePort}`),
+        new StreamTransportError('ERR_EVICTED', `${this.protocol}: evicted a TLS handshake from ${String(handshake.socket.remoteAddress)} unfinished after ${Math.round(at - handshake.since)} ms to make room`),
       );
+    }
+    return true;
+  }
+
+  private evict(connection: StreamConnection, why: string): void {
+    const error = new StreamTransportError('ERR_EVICTED', `${this.protocol}: evicted ${describe(connection.remote)} to make room: ${why}`, { remote: connection.remote });
+    connection.destroy(error);
+    this.reportError(error);
+  }
+
+  /** The server's connection listener (TLS: called after the handshake). */
+  private readonly acceptSocket = (socket: Socket): void => {
+    const remoteAddress = socket.remoteAddress;
+    const remotePort = socket.remotePort;
+    if (this.closing !== undefined || socket.destroyed || remoteAddress === undefined || remotePort === undefined) {
+      socket.destroy();
       return;
     }
     const remote: Remote = {
@@ -337,15 +429,16 @@ export abstract class StreamTransport extends EventEmitter<StreamTransportEvents
       port: remotePort,
       local: { address: normalizeAddress(socket.localAddress ?? ''), port: socket.localPort ?? 0 },
     };
+    // Admitted, and not evicted while in its TLS handshake: its entry is still there.
+    const key = flowKey(remote.address, remote.port, remote.local!.address, remote.local!.port);
+    if (this.guard.handshakes.get(key) === undefined) {
+      socket.destroy();
+      return;
+    }
+    this.guard.handshakes.delete(key);
     const connection = new StreamConnection(this, socket, false, remote, this.readyEvent);
     this.connections.add(connection);
     this.connectionOpened(connection);
-  };
-
-  /** net.Server closed a socket over `maxConnections` on accept. */
-  private readonly onDrop = (data?: { remoteAddress?: string; remotePort?: number }): void => {
-    const from = data?.remoteAddress === undefined ? 'a peer' : `${data.remoteAddress}:${String(data.remotePort)}`;
-    this.reportError(new StreamTransportError('ERR_MAX_CONNECTIONS', `${this.protocol}: ${this.maxConnections} connections open, refused one from ${from}`));
   };
 
   private readonly onServerError = (error: Error): void => {
@@ -375,51 +468,69 @@ export abstract class StreamTransport extends EventEmitter<StreamTransportEvents
     this.byFlow.set(connection.flowKey, connection);
     this.byRemote.set(connection.remoteKey, connection);
     connection.announced = true;
-    this.emit('connectionOpen', remote);
+    this.guard.touch(connection, now());
+    this.safeEmit('connectionOpen', remote);
   }
 
   /** @internal */
-  connectionMessage(connection: StreamConnection, message: SipMessage): void {
-    const invalid = validateMessage(message);
-    if (invalid !== undefined) {
-      this.connectionInvalid(
-        connection,
-        new StreamTransportError('ERR_INVALID_MESSAGE', `dropped a message from ${describe(connection.remote)}: ${invalid.message}`, {
-          remote: connection.remote,
-          cause: invalid,
-        }),
-      );
+  connectionData(connection: StreamConnection, pinged: boolean): void {
+    if (pinged) this.counters.keepAlives++;
+    this.guard.framed(connection, pinged);
+  }
+
+  /** @internal RFC 3261 §18.2.1, RFC 3581 §4: validated, `received`/`rport` stamped, by message's one inbound path. */
+  connectionMessage(connection: StreamConnection, message: SipMessage, head: Uint8Array): void {
+    const remote = connection.remote;
+    const inbound = acceptMessage(message, remote, head, this.limits);
+    if (inbound.kind !== 'message') {
+      if (inbound.kind === 'rejected') this.rejectConnection(connection, inbound, false);
       return;
     }
-    const remote = connection.remote;
-    // RFC 3261 §18.2.1, RFC 3581 §4: received / rport on the top Via of requests.
-    if ('method' in message) stampReceived(message as SipRequest, remote.address, remote.port);
-    try {
-      this.logger?.recv?.(message, remote);
-      this.emit('message', message, remote);
-    } catch (error) {
-      // A listener's bug must not leave the framer half-way through a chunk: rethrow it
-      // outside the socket's data callback, where it surfaces exactly as it would have.
-      process.nextTick(rethrow, error);
-    }
+    this.counters.received++;
+    this.logRecv(inbound.message, remote);
+    this.safeEmit('message', inbound.message, remote);
+  }
+
+  /** @internal A message that cannot be accepted: answered 400 when it is a request, then the connection closes. */
+  connectionInvalid(connection: StreamConnection, error: SipParseError, head: Uint8Array | undefined, framing: boolean): void {
+    this.rejectConnection(connection, rejectBytes(head ?? EMPTY, error, this.limits), framing);
   }
 
   /**
-   * @internal
-   * A framed message that fails validation is dropped (RFC 3261 §18.3 leaves no way to answer a
-   * request whose Via, From, To, Call-ID or CSeq is unusable) and reported; the stream goes on.
+   * RFC 3261 §21.4.1 / §18.3: a malformed request is answered 400 (505 for another version)
+   * when its start line can be read; then the connection is closed, since on a stream a peer
+   * that sent one malformed message cannot be trusted to frame the next.
    */
-  connectionInvalid(_connection: StreamConnection, error: StreamTransportError): void {
+  private rejectConnection(connection: StreamConnection, rejection: InboundRejection, framing: boolean): void {
+    const remote = connection.remote;
+    const reply = rejection.reply;
+    if (framing) this.counters.framingErrors++;
+    else this.counters.invalidMessages++;
+    if (reply !== undefined) this.counters.badRequests++;
+    const answered = reply === undefined ? '' : ` (answered ${rejection.status})`;
+    const error = framing
+      ? new StreamTransportError('ERR_FRAMING', `closing the connection from ${describe(remote)}: ${rejection.error.message}${answered}`, { remote, cause: rejection.error })
+      : new StreamTransportError('ERR_INVALID_MESSAGE', `rejected a message from ${describe(remote)} and closed the connection: ${rejection.error.message}${answered}`, {
+          remote,
+          cause: rejection.error,
+        });
+    connection.reject(reply, error);
     this.reportError(error);
+  }
+
+  /** @internal */
+  connectionRetired(connection: StreamConnection): void {
+    this.guard.retire(connection);
   }
 
   /** @internal */
   connectionClosed(connection: StreamConnection): void {
     this.connections.delete(connection);
+    if (connection.outbound) this.outboundCount--;
     if (connection.dialKey !== undefined && this.byRemote.get(connection.dialKey) === connection) this.byRemote.delete(connection.dialKey);
     if (connection.remoteKey !== undefined && this.byRemote.get(connection.remoteKey) === connection) this.byRemote.delete(connection.remoteKey);
     if (connection.flowKey !== undefined && this.byFlow.get(connection.flowKey) === connection) this.byFlow.delete(connection.flowKey);
-    if (connection.announced) this.emit('connectionClose', connection.remote);
+    if (connection.announced) this.safeEmit('connectionClose', connection.remote);
     if (this.connections.size === 0 && this.allClosed !== undefined) {
       const done = this.allClosed;
       this.allClosed = undefined;
@@ -433,8 +544,83 @@ export abstract class StreamTransport extends EventEmitter<StreamTransportEvents
    * listener they are not thrown (an EventEmitter would throw an unhandled 'error').
    */
   reportError(error: StreamTransportError): void {
-    this.logger?.error?.(error);
-    if (this.listenerCount('error') > 0) this.emit('error', error);
+    const logger = this.logger;
+    if (logger?.error !== undefined) {
+      try {
+        logger.error(error);
+      } catch {
+        // A broken logger must not break the transport (this runs inside socket events).
+      }
+    }
+    if (this.listenerCount('error') > 0) this.safeEmit('error', error);
+  }
+
+  // LimitsOwner: called by the limits (limits.ts).
+
+  /** @internal */
+  expire(connection: StreamConnection, why: 'header' | 'body' | 'idle'): void {
+    const remote = connection.remote;
+    if (why === 'idle') {
+      this.counters.idleClosed++;
+      connection.destroy(new StreamTransportError('ERR_CONNECTION_CLOSED', `closed idle connection with ${describe(remote)}`, { remote }));
+      return;
+    }
+    const header = why === 'header';
+    if (header) this.counters.headerTimeouts++;
+    else this.counters.bodyTimeouts++;
+    const error = new StreamTransportError(
+      'ERR_MESSAGE_TIMEOUT',
+      `closing the connection from ${describe(remote)}: ${header ? 'header section' : 'body'} not complete within ${header ? this.headerTimeout : this.bodyTimeout} ms`,
+      { remote },
+    );
+    connection.destroy(error);
+    this.reportError(error);
+  }
+
+  /** @internal */
+  shed(connection: StreamConnection): void {
+    this.counters.pendingShed++;
+    const remote = connection.remote;
+    const error = new StreamTransportError(
+      'ERR_PENDING_LIMIT',
+      `closing the connection from ${describe(remote)}: incomplete messages hold more than ${this.maxPendingBytes} bytes and its message started first`,
+      { remote },
+    );
+    connection.destroy(error);
+    this.reportError(error);
+  }
+
+  /**
+   * Emit from inside a socket event: a listener that throws must not leave a framer half-way
+   * through a chunk or a connection half-closed, so its exception is rethrown outside the
+   * socket's callback, where it surfaces exactly as it would have.
+   */
+  private safeEmit<E extends keyof StreamTransportEvents>(event: E, ...args: StreamTransportEvents[E]): void {
+    try {
+      (this.emit as (event: E, ...args: StreamTransportEvents[E]) => boolean)(event, ...args);
+    } catch (error) {
+      process.nextTick(rethrow, error);
+    }
+  }
+
+  private logSend(data: Uint8Array | string, target: Remote): void {
+    const send = this.logger?.send;
+    if (send === undefined) return;
+    try {
+      send.call(this.logger, data, target);
+    } catch {
+      // A broken logger must not break the transport.
+    }
+  }
+
+  private logRecv(message: SipMessage, remote: Remote): void {
+    const recv = this.logger?.recv;
+    if (recv === undefined) return;
+    try {
+      recv.call(this.logger, message, remote);
+    } catch {
+      // A broken logger must not break the transport (this runs inside the socket's data event).
+    }
   }
 }
 

@@ -1,8 +1,9 @@
 // SIP over TCP (RFC 3261 §18): the stream base over node:net.
 import { connect, createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
+import { checkPortOption } from './options.js';
+import type { StreamTransportOptions } from './options.js';
 import { StreamTransport } from './stream-transport.js';
-import type { StreamTransportOptions } from './stream-transport.js';
 
 export interface TcpTransportOptions extends StreamTransportOptions {
   /** Port to listen on. Default 5060; 0 picks a free port. */
@@ -15,8 +16,10 @@ export class TcpTransport extends StreamTransport {
   declare readonly protocol: 'TCP';
   private readonly port: number;
 
+  /** Throws a StreamTransportError `ERR_INVALID_OPTION` for an unusable option. */
   constructor(options: TcpTransportOptions = {}) {
     super('TCP', 'connect', options);
+    checkPortOption(options.port, 'port');
     this.port = options.port ?? DEFAULT_TCP_PORT;
   }
 

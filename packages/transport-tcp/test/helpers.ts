@@ -96,11 +96,19 @@ export function readUntil(socket: Socket, done: (text: string) => boolean): Prom
   });
 }
 
-/** Resolves when the peer closes the socket (end or reset). */
+/** Resolves when the peer closes the socket (end or reset); what it sends meanwhile is read and dropped. */
 export function closed(socket: Socket): Promise<void> {
   if (socket.destroyed) return Promise.resolve();
   socket.on('error', () => undefined);
+  socket.resume();
   return new Promise((resolve) => socket.once('close', () => resolve()));
+}
+
+/** Everything the peer sends until it closes the socket. */
+export function readToEnd(socket: Socket): Promise<string> {
+  let text = '';
+  socket.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+  return closed(socket).then(() => text);
 }
 
 export function delay(ms: number): Promise<void> {

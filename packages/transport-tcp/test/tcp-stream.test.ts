@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import type { Remote } from '@sipts/message';
 import { TcpTransport } from '@sipts/transport-tcp';
 import type { StreamTransportError, TcpTransportOptions } from '@sipts/transport-tcp';
-import { callIdOf, closed, collect, delay, nextEvent, nextMessage, rawConnect, readUntil, requestText, responseText } from './helpers.js';
+import { callIdOf, closed, collect, delay, nextEvent, nextMessage, rawConnect, readToEnd, readUntil, requestText, responseText } from './helpers.js';
 
 const transports: TcpTransport[] = [];
 const sockets: Socket[] = [];
@@ -53,17 +53,21 @@ describe('framing over TCP', () => {
     expect(server.connectionCount).toBe(1);
   });
 
-  test('an oversize header section closes the connection', async () => {
+  test('an oversize header section is answered 400 and the connection closed', async () => {
     const server = tcp({ maxHeaderBytes: 2000 });
     const { port } = await server.listen();
     const errors = errorsOf(server);
     const got = collect(server);
     const s = await raw(port);
-    s.write('OPTIONS sip:bob@example.com SIP/2.0\r\nX-Filler: ' + 'a'.repeat(3000));
-    await closed(s);
+    const reply = readToEnd(s);
+    s.write('OPTIONS sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/TCP client.invalid;branch=z9hG4bK-big\r\nX-Filler: ' + 'a'.repeat(3000));
+    const text = await reply;
+    expect(text).toMatch(/^SIP\/2\.0 400 /);
+    expect(text).toContain('Via: SIP/2.0/TCP client.invalid;branch=z9hG4bK-big\r\n');
     expect(errors.map((e) => e.code)).toEqual(['ERR_FRAMING']);
     expect((errors[0]?.cause as { code?: string }).code).toBe('ERR_TOO_LARGE');
     expect(got).toEqual([]);
+    expect(server.stats()).toMatchObject({ framingErrors: 1, badRequests: 1 });
   });
 
   test('the default header limit (60480 bytes) applies when none is given', async () => {
@@ -184,7 +188,8 @@ describe('robustness', () => {
 
 describe('many clients, idle timeout, connection cap', () => {
   test('a thousand concurrent clients each get their own response', async () => {
-    const server = tcp();
+    // All from 127.0.0.1: no per-source cap here.
+    const server = tcp({ maxConnectionsPerSource: 0 });
     const { port } = await server.listen();
     server.on('message', (m, remote) => {
       void server.send(responseText(callIdOf(m) ?? ''), remote);

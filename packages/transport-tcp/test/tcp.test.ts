@@ -1,11 +1,15 @@
 import type { Socket } from 'node:net';
 import type { Transport } from '@sipts/transaction';
 import type { Remote, SipRequest } from '@sipts/message';
+import { DEFAULT_MESSAGE_LIMITS } from '@sipts/message';
 import {
+  DEFAULT_BODY_TIMEOUT,
+  DEFAULT_EVICT_AFTER,
+  DEFAULT_HEADER_TIMEOUT,
   DEFAULT_IDLE_TIMEOUT,
   DEFAULT_MAX_CONNECTIONS,
-  DEFAULT_MAX_CONTENT_LENGTH,
-  DEFAULT_MAX_HEADER_BYTES,
+  DEFAULT_MAX_CONNECTIONS_PER_SOURCE,
+  DEFAULT_MAX_PENDING_BYTES,
   StreamTransportError,
   TcpTransport,
   createTcpTransport,
@@ -21,6 +25,7 @@ import {
   nextEvent,
   nextMessage,
   rawConnect,
+  readToEnd,
   readUntil,
   requestText,
   responseText,
@@ -56,16 +61,57 @@ describe('TcpTransport shape and options', () => {
 
   test('defaults as in sip, and maxBytesHeaders is read as maxHeaderBytes', () => {
     const t = new TcpTransport();
-    expect(t.maxHeaderBytes).toBe(DEFAULT_MAX_HEADER_BYTES);
-    expect(DEFAULT_MAX_HEADER_BYTES).toBe(60480);
-    expect(t.maxContentLength).toBe(DEFAULT_MAX_CONTENT_LENGTH);
-    expect(DEFAULT_MAX_CONTENT_LENGTH).toBe(604800);
+    // The limits are message's one definition.
+    expect(t.limits).toBe(DEFAULT_MESSAGE_LIMITS);
+    expect(t.maxHeaderBytes).toBe(60480);
+    expect(t.maxContentLength).toBe(604800);
     expect(t.idleTimeout).toBe(DEFAULT_IDLE_TIMEOUT);
     expect(DEFAULT_IDLE_TIMEOUT).toBe(120_000);
     expect(t.maxConnections).toBe(DEFAULT_MAX_CONNECTIONS);
+    expect([t.headerTimeout, t.bodyTimeout, t.evictAfter]).toEqual([DEFAULT_HEADER_TIMEOUT, DEFAULT_BODY_TIMEOUT, DEFAULT_EVICT_AFTER]);
+    expect([DEFAULT_HEADER_TIMEOUT, DEFAULT_BODY_TIMEOUT, DEFAULT_EVICT_AFTER]).toEqual([20_000, 20_000, 5_000]);
+    expect(t.maxConnectionsPerSource).toBe(DEFAULT_MAX_CONNECTIONS_PER_SOURCE);
+    expect(DEFAULT_MAX_CONNECTIONS_PER_SOURCE).toBe(64);
+    expect(t.maxPendingBytes).toBe(DEFAULT_MAX_PENDING_BYTES);
+    expect(DEFAULT_MAX_PENDING_BYTES).toBe(64 * 1024 * 1024);
     expect(new TcpTransport({ maxBytesHeaders: 1000 }).maxHeaderBytes).toBe(1000);
     expect(new TcpTransport({ maxBytesHeaders: 1000, maxHeaderBytes: 2000 }).maxHeaderBytes).toBe(2000);
-    expect(() => new TcpTransport({ idleTimeout: -1 })).toThrow(RangeError);
+  });
+
+  test('every unusable option throws ERR_INVALID_OPTION from the package error family', () => {
+    const bad: TcpTransportOptions[] = [
+      { idleTimeout: -1 },
+      { connectTimeout: 1.5 },
+      { headerTimeout: Number.NaN },
+      { bodyTimeout: 2 ** 31 },
+      { evictAfter: -5 },
+      { maxConnections: -1 },
+      { maxConnectionsPerSource: 0.5 },
+      { maxBufferedBytes: Infinity },
+      { maxPendingBytes: -1 },
+      { maxHeaderBytes: 0 },
+      { maxBytesHeaders: -10 },
+      { maxContentLength: -1 },
+      { port: 70000 },
+      { port: -1 },
+      { address: 5 as unknown as string },
+      { logger: 'console' as unknown as TransportLogger },
+      { logger: { error: 'no' } as unknown as TransportLogger },
+    ];
+    for (const options of bad) {
+      let thrown: unknown;
+      try {
+        new TcpTransport(options);
+      } catch (e) {
+        thrown = e;
+      }
+      expect(thrown).toBeInstanceOf(StreamTransportError);
+      expect(isStreamTransportError(thrown)).toBe(true);
+      expect((thrown as StreamTransportError).code).toBe('ERR_INVALID_OPTION');
+      expect((thrown as Error).message).toMatch(/^options\./);
+    }
+    // 0 is a valid value where it means "off" or "any port".
+    expect(() => new TcpTransport({ port: 0, idleTimeout: 0, headerTimeout: 0, bodyTimeout: 0, maxConnections: 0, maxConnectionsPerSource: 0, maxPendingBytes: 0, maxContentLength: 0 })).not.toThrow();
   });
 
   test('port 0 picks a free port, readable with address() after listen()', async () => {
@@ -364,29 +410,62 @@ describe('TcpTransport errors', () => {
     expect(errors.map((e) => e.code)).toEqual(['ERR_CONNECTION_CLOSED']);
   });
 
-  test('a message missing Call-ID or with a malformed CSeq never reaches "message"; the stream goes on', async () => {
+  test('a request missing Call-ID is answered 400 over TCP (RFC 3261 §21.4.1), then the connection closes', async () => {
     const server = tcp();
     const { port } = await server.listen();
     const errors: StreamTransportError[] = [];
     server.on('error', (e) => errors.push(e as StreamTransportError));
     const got = collect(server);
     const s = await raw(port);
-    s.write(requestText({ callId: 'bad' }).replace('Call-ID: bad\r\n', ''));
-    // A header that does not parse, in a message whose length is known: skipped too.
+    const reply = readToEnd(s);
+    const serverClosed = nextEvent(server, 'connectionClose');
+    // The next request, pipelined behind it, is not delivered: the connection is done.
+    s.write(requestText({ callId: 'bad' }).replace('Call-ID: bad\r\n', '') + requestText({ callId: 'next' }));
+    const text = await reply;
+    await serverClosed;
+    expect(text).toMatch(/^SIP\/2\.0 400 Bad Request \(missing Call-ID\)\r\n/);
+    expect(text).toContain('Via: SIP/2.0/TCP client.invalid:5060;branch=z9hG4bK-bad\r\n');
+    expect(text).toMatch(/\r\nTo: <sip:bob@example\.com>;tag=[0-9a-f]+\r\n/);
+    expect(text.match(/SIP\/2\.0 400/g)).toHaveLength(1);
+    expect(got).toEqual([]);
+    expect(errors.map((e) => e.code)).toEqual(['ERR_INVALID_MESSAGE']);
+    expect(server.stats()).toMatchObject({ invalidMessages: 1, badRequests: 1, received: 0 });
+    expect(server.connectionCount).toBe(0);
+  });
+
+  test('a header that does not parse, in a message of known length: 400, then close', async () => {
+    const server = tcp();
+    const { port } = await server.listen();
+    const errors: StreamTransportError[] = [];
+    server.on('error', (e) => errors.push(e as StreamTransportError));
+    const s = await raw(port);
+    const reply = readToEnd(s);
     s.write(requestText({ callId: 'bad2', body: 'abc' }).replace('CSeq: 1 OPTIONS', 'CSeq: one OPTIONS'));
-    s.write(requestText({ callId: 'good' }));
-    await nextMessage(server);
-    expect(got.map(([m]) => callIdOf(m))).toEqual(['good']);
-    expect(errors.map((e) => e.code)).toEqual(['ERR_INVALID_MESSAGE', 'ERR_INVALID_MESSAGE']);
-    expect(server.connectionCount).toBe(1);
+    expect(await reply).toMatch(/^SIP\/2\.0 400 /);
+    expect(errors.map((e) => e.code)).toEqual(['ERR_INVALID_MESSAGE']);
+  });
+
+  test('a bad response, or an ACK, gets no reply; the connection still closes', async () => {
+    const server = tcp();
+    const { port } = await server.listen();
+    server.on('error', () => undefined);
+    for (const text of [responseText('r').replace('CSeq: 1 OPTIONS\r\n', ''), requestText({ callId: 'ack', method: 'ACK' }).replace('Call-ID: ack\r\n', '')]) {
+      const s = await raw(port);
+      const reply = readToEnd(s);
+      s.write(text);
+      expect(await reply).toBe('');
+    }
+    expect(server.stats()).toMatchObject({ invalidMessages: 2, badRequests: 0 });
   });
 
   test('an error with no "error" listener is not thrown', async () => {
     const server = tcp();
     const { port } = await server.listen();
     const s = await raw(port);
+    const serverClosed = nextEvent(server, 'connectionClose');
     s.write('NOT SIP AT ALL\r\n\r\n');
     await closed(s);
+    await serverClosed;
     expect(server.connectionCount).toBe(0);
   });
 

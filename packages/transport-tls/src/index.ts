@@ -2,4 +2,11 @@
 export { TlsTransport, createTlsTransport, DEFAULT_TLS_PORT } from './tls-transport.js';
 export type { TlsTransportOptions, TlsPassThroughOptions, TlsTarget } from './tls-transport.js';
 export { StreamTransportError, StreamTransportErrorCodes, isStreamTransportError } from '@sipts/transport-tcp';
-export type { StreamTransportErrorCode, StreamTransportOptions, TransportLogger, StreamBoundAddress } from '@sipts/transport-tcp';
+export type {
+  StreamTransportErrorCode,
+  StreamTransportOptions,
+  StreamTransportStats,
+  StreamSendOptions,
+  TransportLogger,
+  StreamBoundAddress,
+} from '@sipts/transport-tcp';

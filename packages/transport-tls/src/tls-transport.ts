@@ -6,7 +6,7 @@ import type { ConnectionOptions, PeerCertificate, TLSSocket, TlsOptions } from '
 import { normalizeAddress } from '@sipts/message';
 import type { Remote } from '@sipts/message';
 import { StreamTransport, StreamTransportError } from '@sipts/transport-tcp';
-import type { StreamTransportOptions } from '@sipts/transport-tcp';
+import type { StreamSendOptions, StreamTransportOptions } from '@sipts/transport-tcp';
 
 /** Options passed through to both `tls.createServer` and `tls.connect`, as `sip` does. */
 export type TlsPassThroughOptions = TlsOptions & ConnectionOptions;
@@ -35,10 +35,26 @@ export class TlsTransport extends StreamTransport {
   private readonly serverOptions: TlsOptions;
   private readonly clientOptions: ConnectionOptions;
 
+  /** Throws a StreamTransportError `ERR_INVALID_OPTION` for an unusable option. */
   constructor(options: TlsTransportOptions = {}) {
     super('TLS', 'secureConnect', options);
+    for (const name of ['tls_port', 'port'] as const) {
+      const value = options[name];
+      if (value !== undefined && !(typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 65535)) {
+        throw new StreamTransportError('ERR_INVALID_OPTION', `options.${name} must be an integer in 0..65535, got ${String(value)}`);
+      }
+    }
+    for (const name of ['tls', 'tlsClient'] as const) {
+      const value: unknown = options[name];
+      if (value !== undefined && (typeof value !== 'object' || value === null)) {
+        throw new StreamTransportError('ERR_INVALID_OPTION', `options.${name} must be an object of node:tls options`);
+      }
+    }
     this.port = options.tls_port ?? options.port ?? DEFAULT_TLS_PORT;
-    this.serverOptions = { ...options.tls };
+    // The handshake of a client is part of getting its first header section in: unless the
+    // caller set one, it gets headerTimeout (Node's own default is 120 s), so a client that
+    // stalls its handshake holds a slot no longer than one that stalls its headers.
+    this.serverOptions = this.headerTimeout > 0 ? { handshakeTimeout: this.headerTimeout, ...options.tls } : { ...options.tls };
     this.clientOptions = { ...options.tls, ...options.tlsClient };
   }
 
@@ -46,8 +62,8 @@ export class TlsTransport extends StreamTransport {
    * As the stream base's `send`; a target may add `servername`, the SIP domain its address was
    * resolved from, which the server certificate is checked against (and sent as SNI).
    */
-  override send(data: Uint8Array | string, target: TlsTarget): Promise<void> {
-    return super.send(data, target);
+  override send(data: Uint8Array | string, target: TlsTarget, options?: StreamSendOptions): Promise<void> {
+    return super.send(data, target, options);
   }
 
   /** The certificate the peer of `flow` presented (a server's, or a client's when `requestCert` was set). */
@@ -71,12 +87,14 @@ export class TlsTransport extends StreamTransport {
 
   protected createServer(onSocket: (socket: Socket) => void): Server {
     const server = createServer(this.serverOptions, onSocket);
-    // A client that fails the handshake never becomes a connection; say why, never throw.
+    // A client that fails the handshake (or runs out of handshakeTimeout) never becomes a
+    // connection; say why, never throw.
     server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
       const address = socket.remoteAddress;
       const remote: Remote | undefined =
         address === undefined ? undefined : { protocol: 'TLS', address: normalizeAddress(address), port: socket.remotePort ?? 0 };
-      this.reportError(
+      this.handshakeFailed(
+        socket,
         new StreamTransportError('ERR_TLS_HANDSHAKE', `TLS handshake from ${address ?? 'a client'} failed: ${error.message}`, {
           remote,
           osCode: (error as { code?: string }).code,
