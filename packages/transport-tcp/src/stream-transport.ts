@@ -6,12 +6,14 @@ import { isIP } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { acceptMessage, normalizeAddress, rejectBytes } from '@sipts/message';
 import type { BoundAddress, InboundRejection, MessageLimits, Remote, SipMessage, SipParseError, TransportEvents } from '@sipts/message';
-import { flowKey, isValidPort, isWildcardAddress, remoteKey, sourceKey } from './address.js';
+import { flowKey, isValidPort, isWildcardAddress, remoteKey } from './address.js';
+import { Admission } from './admission.js';
+import type { AdmissionOwner } from './admission.js';
 import { ConnectionState, StreamConnection, describe } from './connection.js';
 import type { ConnectionOwner } from './connection.js';
 import { StreamTransportError, osCodeOf } from './errors.js';
 import { ConnectionLimits, now } from './limits.js';
-import type { Handshake, LimitsOwner } from './limits.js';
+import type { LimitsOwner } from './limits.js';
 import { streamSettings } from './options.js';
 import type { StreamTransportOptions, TransportLogger } from './options.js';
 import { emptyStats } from './stats.js';
@@ -31,21 +33,13 @@ export interface StreamSendOptions {
   connect?: boolean | undefined;
 }
 
-/** An inbound socket the server accepted (TLS: from before its handshake) and not yet closed. */
-interface Accepted {
-  /** What `maxConnectionsPerSource` counts by. */
-  readonly source: string;
-  /** Its flow key, under which a TLS handshake in progress is kept. */
-  readonly key: string;
-}
-
 const EMPTY = new Uint8Array(0);
 
 /**
  * A SIP transport over a byte stream. Subclasses say how to create the server and how to open
  * an outgoing socket; everything else (framing, reuse, flows, limits, timers, events) is here.
  */
-export abstract class StreamTransport extends EventEmitter<StreamTransportEvents> implements ConnectionOwner, LimitsOwner {
+export abstract class StreamTransport extends EventEmitter<StreamTransportEvents> implements ConnectionOwner, LimitsOwner, AdmissionOwner {
   readonly protocol: 'TCP' | 'TLS';
   readonly reliable = true;
   readonly idleTimeout: number;
@@ -68,14 +62,9 @@ export abstract class StreamTransport extends EventEmitter<StreamTransportEvents
   private readonly readyEvent: 'connect' | 'secureConnect';
   private readonly guard: ConnectionLimits;
   private readonly counters: StreamTransportStats = emptyStats();
+  private readonly admission: Admission;
   private readonly connections = new Set<StreamConnection>();
-  private outboundCount = 0;
-  /** Sockets the server accepted and that are not closed yet (TLS: handshaking ones too). */
-  private readonly accepted = new Map<Socket, Accepted>();
-  /** Inbound sockets per source key (see sourceKey). */
-  private readonly sources = new Map<string, number>();
-  /** Sockets refused or cut before their TLS handshake: their handshake error is no news. */
-  private readonly refused = new WeakSet<Socket>();
+  private outbound = 0;
   /** remote|port|local|port -> connection (open ones). */
   private readonly byFlow = new Map<string, StreamConnection>();
   /** remote|port -> connection to reuse (open or still connecting). */
@@ -107,6 +96,7 @@ export abstract class StreamTransport extends EventEmitter<StreamTransportEvents
     this.maxPendingBytes = settings.maxPendingBytes;
     this.logger = settings.logger;
     this.guard = new ConnectionLimits(settings, this);
+    this.admission = new Admission(this, this.guard, this.counters);
   }
 
   /** The port to listen on. */
@@ -127,7 +117,7 @@ export abstract class StreamTransport extends EventEmitter<StreamTransportEvents
       // Admission runs first on every accepted TCP socket, before any TLS work: the per-source
       // cap, maxConnections with eviction, and the tracking close() relies on (it must end
       // sockets still in their TLS handshake too, or server.close() would wait for them).
-      server.prependListener('connection', this.admitSocket);
+      server.prependListener('connection', this.admission.admit);
       this.server = server;
       const onListenError = (error: Error): void => {
         this.server = undefined;
@@ -173,7 +163,7 @@ export abstract class StreamTransport extends EventEmitter<StreamTransportEvents
 
   /** Counters since construction, and the gauges `connections` and `pendingBytes` (a copy). */
   stats(): StreamTransportStats {
-    return { ...this.counters, connections: this.accepted.size + this.outboundCount, pendingBytes: this.guard.pendingBytes };
+    return { ...this.counters, connections: this.admission.inbound + this.outbound, pendingBytes: this.guard.pendingBytes };
   }
 
   /** The flows currently open, as `Remote`s with `local`. */
@@ -213,7 +203,7 @@ export abstract class StreamTransport extends EventEmitter<StreamTransportEvents
         if (options?.connect === false) {
           return Promise.reject(new StreamTransportError('ERR_NOT_CONNECTED', `no open ${this.protocol} connection to ${describe(target)}`, { remote: target }));
         }
-        if (this.maxConnections > 0 && this.accepted.size + this.outboundCount >= this.maxConnections) {
+        if (!this.admission.hasRoom()) {
           return Promise.reject(
             new StreamTransportError('ERR_MAX_CONNECTIONS', `${this.protocol}: ${this.maxConnections} connections open, cannot open one to ${describe(target)}`, {
               remote: target,
@@ -282,10 +272,7 @@ export abstract class StreamTransport extends EventEmitter<StreamTransportEvents
       else this.allClosed = resolve;
     });
     for (const c of this.connections) c.destroy(reason);
-    for (const socket of this.accepted.keys()) {
-      this.refused.add(socket);
-      socket.destroy();
-    }
+    this.admission.destroyAll();
     this.closing = Promise.all([serverClosed, connectionsClosed]).then(() => undefined);
     return this.closing;
   }
@@ -313,9 +300,7 @@ export abstract class StreamTransport extends EventEmitter<StreamTransportEvents
    * we cut it ourselves (refused, evicted, or closing: `socket` or the TCP socket under it).
    */
   protected handshakeFailed(socket: Socket, error: StreamTransportError): void {
-    // A TLSSocket made by tls.Server keeps the accepted TCP socket as `_parent` (not typed).
-    const parent = (socket as { _parent?: unknown })._parent;
-    if (this.refused.has(socket) || (typeof parent === 'object' && parent !== null && this.refused.has(parent as Socket))) return;
+    if (this.admission.cutByUs(socket)) return;
     this.counters.handshakeFailures++;
     this.reportError(error);
   }
@@ -328,89 +313,24 @@ export abstract class StreamTransport extends EventEmitter<StreamTransportEvents
     const socket = this.openSocket(address, port, localAddress, target);
     const connection = new StreamConnection(this, socket, true, { protocol: this.protocol, address, port }, this.readyEvent);
     this.connections.add(connection);
-    this.outboundCount++;
+    this.outbound++;
     connection.dialKey = remoteKey(address, port);
     this.byRemote.set(connection.dialKey, connection);
     return connection;
   }
 
-  /**
-   * The first listener on every accepted TCP socket: the per-source cap, then maxConnections,
-   * where a slow or idle connection is evicted before a newcomer is refused (so that slow
-   * peers cannot keep legitimate clients out).
-   */
-  private readonly admitSocket = (socket: Socket): void => {
-    const address = socket.remoteAddress;
-    if (this.closing !== undefined || address === undefined) {
-      this.refused.add(socket);
-      socket.destroy();
-      return;
-    }
-    const at = now();
-    const peer = normalizeAddress(address);
-    const source = sourceKey(peer);
-    const fromSource = this.sources.get(source) ?? 0;
-    if (this.maxConnectionsPerSource > 0 && fromSource >= this.maxConnectionsPerSource) {
-      this.counters.refusedPerSource++;
-      this.refuse(socket, 'ERR_SOURCE_LIMIT', `${this.protocol}: ${fromSource} connections from ${source} already, refused one from ${peer}:${String(socket.remotePort)}`);
-      return;
-    }
-    if (this.maxConnections > 0 && this.accepted.size + this.outboundCount >= this.maxConnections && !this.evictOne(at)) {
-      this.counters.refusedMaxConnections++;
-      this.refuse(socket, 'ERR_MAX_CONNECTIONS', `${this.protocol}: ${this.maxConnections} connections open, refused one from ${peer}:${String(socket.remotePort)}`);
-      return;
-    }
-    const key = flowKey(peer, socket.remotePort ?? 0, normalizeAddress(socket.localAddress ?? ''), socket.localPort ?? 0);
-    this.accepted.set(socket, { source, key });
-    this.sources.set(source, fromSource + 1);
-    this.guard.handshakes.set(key, { socket, key, since: at });
-    this.counters.accepted++;
-    socket.once('close', () => this.forgetAccepted(socket));
-  };
-
-  private refuse(socket: Socket, code: 'ERR_SOURCE_LIMIT' | 'ERR_MAX_CONNECTIONS', text: string): void {
-    this.refused.add(socket);
-    socket.destroy();
-    this.reportError(new StreamTransportError(code, text));
+  /** @internal Outbound connections open or connecting. */
+  get outboundCount(): number {
+    return this.outbound;
   }
 
-  private forgetAccepted(socket: Socket): void {
-    const entry = this.accepted.get(socket);
-    if (entry === undefined) return;
-    this.accepted.delete(socket);
-    const left = (this.sources.get(entry.source) ?? 1) - 1;
-    if (left > 0) this.sources.set(entry.source, left);
-    else this.sources.delete(entry.source);
-    if (this.guard.handshakes.get(entry.key)?.socket === socket) this.guard.handshakes.delete(entry.key);
+  /** @internal True once close() was called. */
+  get isClosing(): boolean {
+    return this.closing !== undefined;
   }
 
-  /** Close the slowest, else the longest idle, connection to make room; false if none qualifies. */
-  private evictOne(at: number): boolean {
-    const victim = this.guard.victim(at);
-    if (victim === undefined) return false;
-    if ('idle' in victim) {
-      this.counters.evictedIdle++;
-      this.evict(victim.idle, `idle for ${Math.round(at - victim.idle.lastActive)} ms, the longest`);
-      return true;
-    }
-    this.counters.evictedSlow++;
-    const slow = victim.slow;
-    if (slow instanceof StreamConnection) {
-      this.evict(slow, `its message has been arriving for ${Math.round(at - slow.partialSince)} ms, the longest`);
-    } else {
-      const handshake: Handshake = slow;
-      this.guard.handshakes.delete(handshake.key);
-      this.refused.add(handshake.socket);
-      handshake.socket.destroy();
-      this.reportError(
-        new StreamTransportError('ERR_EVICTED', `${this.protocol}: evicted a TLS handshake from ${String(handshake.socket.remoteAddress)} unfinished after ${Math.round(at - handshake.since)} ms to make room`),
-      );
-    }
-    return true;
-  }
-
-  private evict(connection: StreamConnection, why: string): void {
-    const error = new StreamTransportError('ERR_EVICTED', `${this.protocol}: evicted ${describe(connection.remote)} to make room: ${why}`, { remote: connection.remote });
+  /** @internal Admission closes a connection to make room for a newcomer. */
+  evict(connection: StreamConnection, error: StreamTransportError): void {
     connection.destroy(error);
     this.reportError(error);
   }
@@ -429,13 +349,11 @@ export abstract class StreamTransport extends EventEmitter<StreamTransportEvents
       port: remotePort,
       local: { address: normalizeAddress(socket.localAddress ?? ''), port: socket.localPort ?? 0 },
     };
-    // Admitted, and not evicted while in its TLS handshake: its entry is still there.
-    const key = flowKey(remote.address, remote.port, remote.local!.address, remote.local!.port);
-    if (this.guard.handshakes.get(key) === undefined) {
+    // Admitted, and not evicted while in its TLS handshake.
+    if (!this.admission.promote(flowKey(remote.address, remote.port, remote.local!.address, remote.local!.port))) {
       socket.destroy();
       return;
     }
-    this.guard.handshakes.delete(key);
     const connection = new StreamConnection(this, socket, false, remote, this.readyEvent);
     this.connections.add(connection);
     this.connectionOpened(connection);
@@ -526,7 +444,7 @@ export abstract class StreamTransport extends EventEmitter<StreamTransportEvents
   /** @internal */
   connectionClosed(connection: StreamConnection): void {
     this.connections.delete(connection);
-    if (connection.outbound) this.outboundCount--;
+    if (connection.outbound) this.outbound--;
     if (connection.dialKey !== undefined && this.byRemote.get(connection.dialKey) === connection) this.byRemote.delete(connection.dialKey);
     if (connection.remoteKey !== undefined && this.byRemote.get(connection.remoteKey) === connection) this.byRemote.delete(connection.remoteKey);
     if (connection.flowKey !== undefined && this.byFlow.get(connection.flowKey) === connection) this.byFlow.delete(connection.flowKey);
