@@ -153,9 +153,10 @@ function parseMedia(v: string): SipSdpMedia | undefined {
   return { media, port, portnum, proto, fmt };
 }
 
-/** `(.*)` stops at a LineTerminator: LF, CR, U+2028, U+2029. */
-function isLineTerminator(c: number): boolean {
-  return c === 0x0a || c === 0x0d || c === 0x2028 || c === 0x2029;
+/** text.indexOf(search, from), or text.length when absent. */
+function indexOrEnd(text: string, search: string, from: number): number {
+  const i = text.indexOf(search, from);
+  return i < 0 ? text.length : i;
 }
 
 /**
@@ -172,6 +173,12 @@ export function parse(sdp: string | Uint8Array, options?: SdpParseOptions): SipS
   const n = text.length;
   let pos = 0;
   let lineNo = 0;
+  // The next LF, CR, U+2028 and U+2029 at or after `pos` (n when none): where `(.*)` stops.
+  // Each search moves forward only, so the whole parse stays linear.
+  let nextLf = -1;
+  let nextCr = -1;
+  let nextLs = -1;
+  let nextPs = -1;
   while (pos <= n) {
     lineNo++;
     if (lineNo > limits.maxLines) {
@@ -182,9 +189,12 @@ export function parse(sdp: string | Uint8Array, options?: SdpParseOptions): SipS
     // /^(\w)=(.*)/
     if (end - pos >= 2 && isWordChar(text.charCodeAt(pos)) && text.charCodeAt(pos + 1) === 0x3d) {
       const type = text[pos] as string;
-      let valueEnd = pos + 2;
-      while (valueEnd < end && !isLineTerminator(text.charCodeAt(valueEnd))) valueEnd++;
-      const value = text.slice(pos + 2, valueEnd);
+      const from = pos + 2;
+      if (nextLf < from) nextLf = indexOrEnd(text, '\n', from);
+      if (nextCr < from) nextCr = indexOrEnd(text, '\r', from);
+      if (nextLs < from) nextLs = indexOrEnd(text, '\u2028', from);
+      if (nextPs < from) nextPs = indexOrEnd(text, '\u2029', from);
+      const value = text.slice(from, Math.min(end, nextLf, nextCr, nextLs, nextPs));
       switch (type) {
         case 'm': {
           const parsed = parseMedia(value);

@@ -296,13 +296,15 @@ function invalid(message: string, lineNo: number): never {
   throw new SdpError('ERR_INVALID_VALUE', `line ${lineNo}: ${message}`, { line: lineNo });
 }
 
+// One character class, tested once per value: a linear scan with nothing to backtrack into, and
+// in our measurements the cheapest way to look at every character of every value (a charCodeAt
+// loop, three indexOf calls per value, or counting line ends in the output all cost more).
+const LINE_BREAK_OR_NUL = /[\r\n\0]/;
+
 /** Text that may stand anywhere in a line: a string without CR, LF or NUL. */
 function text(value: unknown, what: string, lineNo: number): string {
   if (typeof value !== 'string') invalid(`${what} must be a string`, lineNo);
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c === CR || c === LF || c === NUL) invalid(`${what} contains a line break or NUL`, lineNo);
-  }
+  if (LINE_BREAK_OR_NUL.test(value)) invalid(`${what} contains a line break or NUL`, lineNo);
   return value;
 }
 
