@@ -2,7 +2,12 @@
 // @sipts/digest): a REGISTER without valid credentials is challenged with 401; unknown users
 // get the same challenge, so the server does not reveal who exists.
 //
-//   pnpm example examples/registrar-redirector-auth.ts   # users 100/1234 and 101/qwerty
+// It keeps one digest session per account, as `sip`'s example does, and anyone who knows a
+// username can make it issue challenges on that session. That is harmless: every nonce stays
+// good for its lifetime whatever else is issued (replay protection is per nonce, in the digest
+// instance's replay store), so a user answering its own challenge is never locked out. Password
+// guessing is limited per user and per source; a blocked sender gets 503 with Retry-After.
+//
 import { digest, makeResponse, parseUri } from '@sipts/core';
 import type { SipRequest, SipResponse, SipStack } from '@sipts/core';
 import { startRegistrarRedirector, type RegistrarRedirectorOptions } from './registrar-redirector.js';
@@ -18,7 +23,8 @@ export interface AuthOptions extends RegistrarRedirectorOptions {
 
 export function startRegistrarRedirectorAuth(options: AuthOptions = {}): SipStack {
   const { accounts = { '100': '1234', '101': 'qwerty' }, realm = 'sipts', algorithm = 'MD5', ...rest } = options;
-  // One JSON-serialisable session per account: nonce counts are checked across REGISTERs.
+  // One JSON-serialisable session per account (configuration and the cached hash); nonce counts
+  // are checked by the digest instance, per nonce, so challenges on it never lock anyone out.
   const sessions = new Map<string, digest.DigestServerSession>();
   const authorize = (rq: SipRequest): SipResponse | undefined => {
     const to = rq.headers.to;
@@ -30,7 +36,16 @@ export function startRegistrarRedirectorAuth(options: AuthOptions = {}): SipStac
       session = { realm, algorithm };
       if (password !== undefined) sessions.set(key, session);
     }
-    if (password !== undefined && digest.authenticateRequest(session, rq, { user: key, password })) return undefined;
+    if (password === undefined) return digest.challenge(session, makeResponse(rq, 401, 'Unauthorized'));
+    const result = digest.verifyRequest(session, rq, { user: key, password });
+    if (result.ok) return undefined;
+    if (result.reason === 'blocked') {
+      // Not 401 (that invites the next guess), not 403 (phones stop registering until someone
+      // intervenes) and not 429 (in SIP that is "Provide Referrer Identity", RFC 3892):
+      // 503 with Retry-After tells the phone when to come back (RFC 3261 §21.5.4).
+      return makeResponse(rq, 503, 'Service Unavailable', { headers: { 'retry-after': String(result.retryAfter ?? 1) } });
+    }
+    // A stale or replayed nonce (result.stale) gets stale=true, so the phone retries at once.
     return digest.challenge(session, makeResponse(rq, 401, 'Unauthorized'));
   };
   return startRegistrarRedirector({ ...rest, authorize });

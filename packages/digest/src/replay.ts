@@ -36,7 +36,7 @@ export interface DigestReplayStoreStats {
 }
 
 export interface MemoryReplayStoreOptions {
-  /** Most nonces held at once. Default 100000 (about 20 MB at most). */
+  /** Most nonces held at once. Default 100000 (about 10 MB when full). */
   maxEntries?: number | undefined;
   /** Clock in ms since the epoch; the digest instance's clock when it creates the store. Default `Date.now`. */
   now?: (() => number) | undefined;

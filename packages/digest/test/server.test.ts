@@ -2,6 +2,7 @@
 // lookup, replay store and limiter that may all answer with Promises.
 import { makeResponse, parse, stringify, type SipRequest, type SipResponse } from '@sipts/message';
 import {
+  calculateUserRealmPasswordHash,
   createDigest,
   createDigestServer,
   isDigestError,
@@ -243,5 +244,57 @@ describe('createDigestServer', () => {
       expect((await s.verify(rq)).ok).toBe(false);
     }
     expect((await s.verify({ method: 'REGISTER' } as unknown as SipRequest)).ok).toBe(false);
+  });
+});
+
+describe('README example (createDigestServer)', () => {
+  // ---- verbatim from README.md, "Asynchronous server" ----
+  // H(user:realm:password) per account, one per hash algorithm offered: no passwords stored.
+  const ha1s = new Map([['alice', {
+    'SHA-256': calculateUserRealmPasswordHash('alice', 'example.com', 'correct horse', 'SHA-256'),
+    MD5: calculateUserRealmPasswordHash('alice', 'example.com', 'correct horse', 'MD5'),
+  }]]);
+
+  const auth = createDigestServer({
+    realm: 'example.com',
+    algorithm: 'SHA-256,MD5',
+    secret: process.env.DIGEST_SECRET ?? 'the same secret on every node of the cluster',
+    replayStore: new MemoryReplayStore(), // the default; a cluster plugs a shared store in here
+    lookup: async (username) => {
+      const ha1 = ha1s.get(username); // a database query in real life
+      return ha1 === undefined ? undefined : { ha1 }; // or { password }
+    },
+  });
+
+  async function onRegister(rq: SipRequest, source: string): Promise<SipResponse> {
+    const result = await auth.verify(rq, { source }); // source: e.g. `udp:${remote.address}`
+    if (result.ok) return auth.signResponse(makeResponse(rq, 200), result); // + Authentication-Info
+    if (result.reason === 'blocked') {
+      return makeResponse(rq, 503, 'Service Unavailable', { headers: { 'retry-after': String(result.retryAfter) } });
+    }
+    return auth.challenge(makeResponse(rq, 401), result); // stale=true when result.stale
+  }
+  // ---- end of the README example ----
+
+  test('401, then 200 with Authentication-Info; SHA-256 and MD5 clients; 503 after 20 guesses', async () => {
+    const first = await onRegister(request(), 'udp:192.0.2.10');
+    expect(first.status).toBe(401);
+    expect(first.headers['www-authenticate']?.map((h) => h.algorithm)).toEqual(['SHA-256', 'MD5']);
+    for (const algorithm of ['SHA-256', 'MD5']) {
+      const rq = request();
+      const challenged = algorithm === 'SHA-256' ? first : await onRegister(request(), 'udp:192.0.2.11');
+      const client = signRequest({ algorithm }, rq, wire(challenged), { user: 'alice', password: 'correct horse' });
+      const ok = await onRegister(wire(rq), algorithm === 'SHA-256' ? 'udp:192.0.2.10' : 'udp:192.0.2.11');
+      expect(ok.status).toBe(200);
+      expect(authenticateResponse(client!, wire(ok))).toBe(true);
+    }
+    let last: SipResponse | undefined;
+    for (let i = 0; i < 21; i++) {
+      const rq = request();
+      signRequest({}, rq, wire(await onRegister(request(), 'udp:203.0.113.9')), { user: 'alice', password: `guess${i}` });
+      last = await onRegister(wire(rq), 'udp:203.0.113.9');
+    }
+    expect(last?.status).toBe(503);
+    expect(last?.headers['retry-after']).toBe('300');
   });
 });
