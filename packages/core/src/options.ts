@@ -7,6 +7,7 @@ import { bracketHost, unbracket } from '@sipts/message';
 import type { Remote, SipMessage } from '@sipts/message';
 import type { Clock } from '@sipts/transaction';
 import { SipCoreError } from './errors.js';
+import type { OverloadOptions } from './overload.js';
 import type { Resolver, TargetProtocol } from './resolver.js';
 
 /** The `sip` logger hook; every method optional. Exceptions thrown by it are swallowed. */
@@ -14,6 +15,8 @@ export interface StackLogger {
   send?(message: SipMessage, target: Remote): void;
   recv?(message: SipMessage, remote: Remote): void;
   error?(error: unknown): void;
+  /** Non-fatal notices: overload state changes, a UDP receive buffer smaller than asked. */
+  warn?(message: string): void;
 }
 
 /** The timer source of the transaction layer (see @sipts/transaction); tests inject fake time. */
@@ -65,8 +68,15 @@ export interface StackOptions {
   t4?: number;
   /** Timer source for the transaction layer (fake time in tests). */
   clock?: StackClock;
-  /** Concurrent server transactions before new requests get 503 + Retry-After. Default 100000. */
+  /**
+   * Concurrent server transactions before new requests get 503 + Retry-After: a memory guard.
+   * Default from the heap limit (a quarter of it at 2 KiB each; 524288 with a 4 GiB heap).
+   */
   maxServerTransactions?: number;
+  /** Load shedding past capacity (see README "Overload"); `false` turns it off. Default on. */
+  overload?: OverloadOptions | false;
+  /** Retry-After (seconds) of the 503s sent while shedding or at maxServerTransactions. Default 5. */
+  retryAfter?: number;
   /** UDP SO_RCVBUF in bytes. Default 8 MiB (see @sipts/transport-udp). */
   recvBufferSize?: number;
   /** Idle stream connection timeout in ms. Default 120000. */
@@ -104,6 +114,8 @@ export interface NormalizedOptions {
   t4: number | undefined;
   clock: StackClock | undefined;
   maxServerTransactions: number | undefined;
+  overload: OverloadOptions | false;
+  retryAfter: number | undefined;
   recvBufferSize: number | undefined;
   idleTimeout: number | undefined;
   maxConnections: number | undefined;
@@ -138,6 +150,7 @@ export function normalizeOptions(options: StackOptions = {}): NormalizedOptions 
   if (options.publicAddress !== undefined) check(typeof options.publicAddress === 'string' && options.publicAddress !== '', 'publicAddress', 'a non-empty string');
   if (options.hostname !== undefined) check(typeof options.hostname === 'string' && options.hostname !== '', 'hostname', 'a non-empty string');
   if (options.tls !== undefined) check(typeof options.tls === 'object' && options.tls !== null, 'tls', 'an object of TLS options');
+  if (options.overload !== undefined) check(options.overload === false || (typeof options.overload === 'object' && options.overload !== null), 'overload', 'false or an object');
   if (options.logger !== undefined) check(typeof options.logger === 'object' && options.logger !== null, 'logger', 'an object');
   const maxForwards = options['max-forwards'] ?? 70;
   check(Number.isInteger(maxForwards) && maxForwards >= 0 && maxForwards <= 255, 'max-forwards', 'an integer in 0..255');
@@ -168,6 +181,8 @@ export function normalizeOptions(options: StackOptions = {}): NormalizedOptions 
     t4: optionalNumber(options, 't4'),
     clock: options.clock,
     maxServerTransactions: optionalNumber(options, 'maxServerTransactions'),
+    overload: options.overload === false ? false : options.overload ?? {},
+    retryAfter: options.retryAfter === 0 ? 0 : optionalNumber(options, 'retryAfter'),
     recvBufferSize: options.recvBufferSize === 0 ? 0 : optionalNumber(options, 'recvBufferSize'),
     idleTimeout: optionalNumber(options, 'idleTimeout'),
     maxConnections: optionalNumber(options, 'maxConnections'),

@@ -15,6 +15,7 @@ import { StackIdentity, type ListeningAddress } from './identity.js';
 import { resolveTargets, type NextHop } from './next-hop.js';
 import { normalizeOptions, type NormalizedOptions, type StackOptions } from './options.js';
 import { OutgoingRequests, type ResponseCallback } from './outgoing.js';
+import { LoadSampler, OverloadController, type OverloadStats } from './overload.js';
 import { ACK_REPLY, TransactionReply, ensureToTag, type ServerReply } from './reply.js';
 import { createResolver, type Resolver, type TargetProtocol } from './resolver.js';
 import { listenTransports } from './transports.js';
@@ -51,12 +52,14 @@ export interface StackEvents {
   connectionClose: [remote: Remote];
   /** Something went wrong without a caller to tell (also passed to `logger.error`). */
   error: [error: Error];
+  /** Load shedding started ('shedding', 'dropping') or ended ('normal'); see README "Overload". */
+  overload: [stats: OverloadStats];
   /** The stack was destroyed and every socket is closed. */
   close: [];
 }
 
 /** The transaction layer's counters plus those of the stateless path. */
-export type StackStats = TransactionStats & WireStats;
+export type StackStats = TransactionStats & WireStats & { overload: OverloadStats | undefined };
 
 function toError(e: unknown): Error {
   return e instanceof Error ? e : new Error(String(e));
@@ -71,6 +74,8 @@ export class SipStack extends EventEmitter<StackEvents> {
   readonly #identity: StackIdentity;
   readonly #wire: Wire;
   readonly #outgoing: OutgoingRequests;
+  readonly #overload: OverloadController | undefined;
+  #sampler: LoadSampler | undefined;
   readonly #pendingPromises = new Set<(error: Error) => void>();
   readonly #ready: Promise<ListeningAddress[]>;
   readonly #report = (error: unknown): void => this.#reportError(error);
@@ -89,7 +94,14 @@ export class SipStack extends EventEmitter<StackEvents> {
       if (typeof onRequest !== 'function') throw new SipCoreError('ERR_INVALID_OPTION', 'onRequest must be a function');
       this.on('request', onRequest);
     }
+    this.#overload =
+      o.overload === false || o.overload.enabled === false
+        ? undefined
+        : new OverloadController(o.overload, (_state, stats) => this.#overloadChanged(stats));
+    const overload = this.#overload;
     this.#layer = new TransactionLayer({
+      admit: overload === undefined ? undefined : () => overload.admit(),
+      retryAfter: o.retryAfter,
       t1: o.t1,
       t2: o.t2,
       t4: o.t4,
@@ -296,7 +308,7 @@ export class SipStack extends EventEmitter<StackEvents> {
 
   /** Transaction table sizes and counters (see @sipts/transaction), and the stateless path's. */
   stats(): StackStats {
-    return { ...this.#layer.stats(), ...this.#wire.stats };
+    return { ...this.#layer.stats(), ...this.#wire.stats, overload: this.#overload?.stats() };
   }
 
   /** Destroys the stack and resolves when every socket is closed. Idempotent. */
@@ -308,7 +320,7 @@ export class SipStack extends EventEmitter<StackEvents> {
   // ---------------------------------------------------------------- listening
 
   async #listen(): Promise<ListeningAddress[]> {
-    const logger = { error: this.#report };
+    const logger = { error: this.#report, warn: (message: string) => this.#warn(message) };
     try {
       await listenTransports(this.#options, logger, (protocol, transport) => this.#attach(protocol, transport));
     } catch (e) {
@@ -320,6 +332,10 @@ export class SipStack extends EventEmitter<StackEvents> {
     if (this.#destroyed) throw new SipCoreError('ERR_STOPPED', 'the stack was destroyed while starting');
     const addresses = this.addresses();
     this.#identity.bind(addresses);
+    if (this.#overload !== undefined) {
+      this.#sampler = new LoadSampler(this.#overload, udpQueueSource(this.#wire.transport('UDP')));
+      this.#sampler.start();
+    }
     this.emit('listening', addresses);
     return addresses;
   }
@@ -398,8 +414,39 @@ export class SipStack extends EventEmitter<StackEvents> {
 
   // ---------------------------------------------------------------- shutdown
 
+  #overloadChanged(stats: OverloadStats): void {
+    const warn = this.#options.logger.warn;
+    if (warn !== undefined) {
+      try {
+        warn.call(this.#options.logger, `overload: ${stats.state} (event-loop delay ${stats.delayMs} ms, UDP queue ${(stats.queueFill * 100).toFixed(1)}% full)`);
+      } catch {
+        // a broken logger must not break the stack
+      }
+    }
+    this.emit('overload', stats);
+  }
+
+  /**
+   * A notice from a transport (the UDP receive buffer granted smaller than asked): to
+   * `logger.warn`, else once as a process warning, since it decides whether the kernel drops
+   * datagrams under load.
+   */
+  #warn(message: string): void {
+    const logger = this.#options.logger;
+    if (logger.warn === undefined) {
+      process.emitWarning(message, { code: 'SIPTS_TRANSPORT' });
+      return;
+    }
+    try {
+      logger.warn.call(logger, message);
+    } catch {
+      // a broken logger must not break the stack
+    }
+  }
+
   async #close(): Promise<void> {
     this.#destroyed = true;
+    this.#sampler?.stop();
     this.#layer.shutdown();
     const stopped = new SipCoreError('ERR_STOPPED', 'the stack was destroyed');
     for (const reject of [...this.#pendingPromises]) reject(stopped);
@@ -411,6 +458,17 @@ export class SipStack extends EventEmitter<StackEvents> {
 }
 
 function noop(): void {}
+
+/** The receive queue of the UDP transport, by shape (its port and SO_RCVBUF). */
+function udpQueueSource(transport: Transport | undefined): { port(): number | undefined; bufferSize(): number | undefined } | undefined {
+  if (transport === undefined) return undefined;
+  const udp = transport as Transport & { bufferSizes?: () => { recv: number } | undefined };
+  if (typeof udp.bufferSizes !== 'function') return undefined;
+  return {
+    port: () => transport.address()?.port,
+    bufferSize: () => udp.bufferSizes?.()?.recv,
+  };
+}
 
 /** `sip`'s create: a new, independent stack. */
 export function create(options: StackOptions = {}, onRequest?: RequestHandler): SipStack {

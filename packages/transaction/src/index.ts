@@ -13,6 +13,7 @@ export type { ResponseHandler, RetransmitReason } from './transaction.js';
 export type { TimerName } from './timers.js';
 export { TransactionLayer } from './layer.js';
 export type {
+  AdmissionDecision,
   DropReason,
   TransactionCounts,
   TransactionLayerEvents,

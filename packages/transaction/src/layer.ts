@@ -2,6 +2,7 @@
 // a transport delivers (RFC 3261 §17.1.3, §17.2.3 with the RFC 2543 fallback), creation of
 // transactions, one timer queue, the overload cap, counters and events.
 import { EventEmitter } from 'node:events';
+import { getHeapStatistics } from 'node:v8';
 import { makeResponse, stringify } from '@sipts/message';
 import type { Remote, SipMessage, SipRequest, SipResponse, Via } from '@sipts/message';
 import { realClock, type Clock } from './clock.js';
@@ -46,8 +47,21 @@ export interface TransactionLayerOptions {
    * disabled when ringTimeLimit is. 0 or Infinity disables it.
    */
   answerTimeLimit?: number | undefined;
-  /** Concurrent server transactions; a new request beyond it is answered 503. Default 100000. */
+  /**
+   * Concurrent server transactions; a new request beyond it is answered 503. Default: what a
+   * quarter of the V8 heap limit holds at 2 KiB per transaction (the measured cost is ~0.6-0.9
+   * KiB, see the README), at least 10000: 524288 with Node's usual 4 GiB limit. A memory
+   * protection, not a rate limit: load is shed earlier by `admit`.
+   */
   maxServerTransactions?: number | undefined;
+  /**
+   * Admission control, asked before a server transaction is created for a new out-of-dialog
+   * request (no To tag; not ACK or CANCEL), after retransmissions were matched: 'accept';
+   * 'reject' answers 503 with Retry-After statelessly (its ACK is absorbed); 'drop' sends
+   * nothing. Requests inside dialogs and retransmissions are never asked about, so accepted
+   * calls keep being served while new ones are shed. Default: accept everything.
+   */
+  admit?: ((request: SipRequest, remote: Remote) => AdmissionDecision) | undefined;
   /** Retry-After (seconds) of the overload 503. Default 5. */
   retryAfter?: number | undefined;
   /** The time source. Default: `performance.now()` and unref'd Node timers. */
@@ -70,6 +84,9 @@ export interface TransactionLayerOptions {
   onStrayResponse?: ((response: SipResponse, remote: Remote, transport: Transport) => void) | undefined;
 }
 
+/** What `admit` decided for a new request. */
+export type AdmissionDecision = 'accept' | 'reject' | 'drop';
+
 /** Why `receive` dropped a message. */
 export type DropReason = 'missing-via' | 'missing-cseq' | 'missing-call-id' | 'shutdown';
 
@@ -89,8 +106,11 @@ export interface TransactionLayerEvents {
   tuError: [error: unknown, message: SipMessage];
   /** A timer callback or an internal send threw: a bug, reported instead of crashing the process. */
   internalError: [error: unknown];
-  /** maxServerTransactions was reached: `request` was answered 503 without a transaction. */
-  overload: [request: SipRequest, remote: Remote];
+  /**
+   * A new request was shed without a transaction: answered 503 ('reject': maxServerTransactions
+   * reached or `admit` said so) or not answered at all ('drop', `admit` said so).
+   */
+  overload: [request: SipRequest, remote: Remote, decision: 'reject' | 'drop'];
   /** `receive` dropped a message that cannot belong to a transaction. */
   drop: [message: SipMessage, remote: Remote, reason: DropReason];
 }
@@ -115,7 +135,10 @@ export interface TransactionStats extends TransactionCounts {
   timeouts: number;
   transportErrors: number;
   strayResponses: number;
+  /** New requests answered 503 without a transaction (maxServerTransactions or `admit`). */
   overloadRejected: number;
+  /** New requests dropped unanswered because `admit` said 'drop'. */
+  overloadDropped: number;
   tuErrors: number;
   dropped: number;
   /** `findServerTransaction` calls: responses matched to their transaction again by Via/Call-ID/CSeq. */
@@ -131,6 +154,20 @@ function positive(name: string, value: number | undefined, fallback: number, all
 }
 
 const encoder = new TextEncoder();
+
+/**
+ * A quarter of the V8 heap limit at 2 KiB per server transaction (the measured cost is ~0.6-0.9
+ * KiB; the rest is headroom for what the TU keeps alongside), never below 10000.
+ */
+function defaultMaxServerTransactions(): number {
+  let limit = 0;
+  try {
+    limit = getHeapStatistics().heap_size_limit;
+  } catch {
+    limit = 0;
+  }
+  return Math.max(10000, Math.floor(limit / 4 / 2048));
+}
 /** INVITE keys rejected with 503 whose ACK should be absorbed; a bounded FIFO. */
 const REJECTED_MEMORY = 1024;
 
@@ -150,6 +187,7 @@ export class TransactionLayer extends EventEmitter<TransactionLayerEvents> {
   private readonly legacyServers = new Map<string, ServerTransaction>();
   private readonly rejected = new Set<string>();
   private readonly maxServerTransactions: number;
+  private readonly admit: TransactionLayerOptions['admit'];
   private readonly retryAfter: number;
   private readonly onRequest: TransactionLayerOptions['onRequest'];
   private readonly onAck: TransactionLayerOptions['onAck'];
@@ -164,6 +202,7 @@ export class TransactionLayer extends EventEmitter<TransactionLayerEvents> {
     transportErrors: 0,
     strayResponses: 0,
     overloadRejected: 0,
+    overloadDropped: 0,
     tuErrors: 0,
     dropped: 0,
     serverLookups: 0,
@@ -182,7 +221,8 @@ export class TransactionLayer extends EventEmitter<TransactionLayerEvents> {
     const answerDefault = ringTimeLimit > 0 ? ringTimeLimit + 64 * t1 : 0;
     const answerTimeLimit = positive('answerTimeLimit', options.answerTimeLimit, answerDefault, true);
     this.values = { t1, t2, t4, ringTimeLimit, answerTimeLimit, tryingDelay: 200 };
-    this.maxServerTransactions = positive('maxServerTransactions', options.maxServerTransactions, 100000);
+    this.maxServerTransactions = positive('maxServerTransactions', options.maxServerTransactions, defaultMaxServerTransactions());
+    this.admit = options.admit;
     this.retryAfter = positive('retryAfter', options.retryAfter, 5, true);
     this.timers = new TimerQueue(options.clock ?? realClock, (e) => this.emit('internalError', e));
     if (typeof options.onRequest !== 'function') {
@@ -445,9 +485,20 @@ export class TransactionLayer extends EventEmitter<TransactionLayerEvents> {
       if (target instanceof InviteServerTransaction) invite = target;
     }
 
-    if (this.servers.size >= this.maxServerTransactions && !invite) {
-      this.rejectOverload(request, remote, transport, modern ? serverKey(branch, via, callId, 'INVITE') : '');
-      return;
+    if (!invite) {
+      let decision: AdmissionDecision = this.servers.size >= this.maxServerTransactions ? 'reject' : 'accept';
+      if (decision === 'accept' && this.admit !== undefined && method !== 'CANCEL' && typeof h.to?.params.tag !== 'string') {
+        decision = this.admit(request, remote);
+      }
+      if (decision === 'reject') {
+        this.rejectOverload(request, remote, transport, modern ? serverKey(branch, via, callId, 'INVITE') : '');
+        return;
+      }
+      if (decision === 'drop') {
+        this.counters.overloadDropped++;
+        this.emit('overload', request, remote, 'drop');
+        return;
+      }
     }
 
     const tx =
@@ -477,7 +528,7 @@ export class TransactionLayer extends EventEmitter<TransactionLayerEvents> {
 
   private rejectOverload(request: SipRequest, remote: Remote, transport: Transport, inviteKey: string): void {
     this.counters.overloadRejected++;
-    this.emit('overload', request, remote);
+    this.emit('overload', request, remote, 'reject');
     if (request.method === 'INVITE' && inviteKey) {
       this.rejected.add(inviteKey);
       if (this.rejected.size > REJECTED_MEMORY) {
