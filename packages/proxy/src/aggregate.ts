@@ -1,43 +1,6 @@
 // RFC 3261 §16.7 response aggregation: which final response of a forked request goes upstream.
-import { randomBytes } from 'node:crypto';
+import { defaultReason, makeResponse } from '@sipts/message';
 import type { AuthHeader, SipRequest, SipResponse } from '@sipts/message';
-
-/** Reason phrases for the responses the proxy generates itself. */
-const REASONS: Readonly<Record<number, string>> = {
-  100: 'Trying',
-  200: 'OK',
-  408: 'Request Timeout',
-  481: 'Call/Transaction Does Not Exist',
-  482: 'Loop Detected',
-  483: 'Too Many Hops',
-  487: 'Request Terminated',
-  500: 'Server Internal Error',
-  503: 'Service Unavailable',
-};
-
-export function reasonFor(status: number): string {
-  return REASONS[status] ?? (status < 200 ? 'Provisional' : status < 300 ? 'OK' : 'Error');
-}
-
-/**
- * A response to `rq` the proxy itself generates (§8.2.6): Via, From, To, Call-ID and CSeq copied;
- * a final response gets a To tag (§8.2.6.2) when the request had none.
- */
-export function makeLocalResponse(rq: SipRequest, status: number, reason?: string): SipResponse {
-  const h = rq.headers;
-  let to = h.to;
-  if (to !== undefined && status > 100 && to.params['tag'] === undefined) {
-    to = { ...to, params: { ...to.params, tag: randomBytes(6).toString('hex') } };
-  }
-  const headers: SipResponse['headers'] = {
-    via: h.via === undefined ? [] : h.via.slice(),
-    to,
-    from: h.from,
-    'call-id': h['call-id'],
-    cseq: h.cseq,
-  };
-  return { status, reason: reason ?? reasonFor(status), version: '2.0', headers, content: '' };
-}
 
 /** Lower is better within the 4xx class: responses that let the caller resubmit (§16.7 step 6). */
 function preference4xx(status: number): number {
@@ -84,10 +47,10 @@ function better(candidate: number, current: number): boolean {
  */
 export function aggregate(rq: SipRequest, responses: readonly SipResponse[]): SipResponse {
   const best = selectBest(responses);
-  if (best === undefined) return makeLocalResponse(rq, 408);
+  if (best === undefined) return makeResponse(rq, 408, undefined, { toTag: true });
   if (best.status === 503) {
     // §16.7 step 6: a 503 from downstream says nothing about this proxy's availability.
-    return { ...best, status: 500, reason: reasonFor(500), headers: { ...best.headers } };
+    return { ...best, status: 500, reason: defaultReason(500), headers: { ...best.headers } };
   }
   if (best.status !== 401 && best.status !== 407) return best;
   let www: AuthHeader[] | undefined;

@@ -4,8 +4,9 @@ import { defaultStack, stop as stopDefaultStack, type StackOptions } from '@sipt
 import type { SipMessage, SipRequest } from '@sipts/message';
 import { defaultStackFactory, moduleStackFactory } from './default-stack.js';
 import { SipProxyError } from './errors.js';
-import { SipProxy, type ForkOptions, type ForkTarget, type ProxyOptions } from './proxy.js';
-import type { RequestHandler, ResponseCallback } from './stack.js';
+import type { ForkOptions, ForkTarget, ProxyOptions } from './options.js';
+import { SipProxy, type RequestHandler } from './proxy.js';
+import type { ResponseCallback } from './stack.js';
 
 /**
  * A new proxy on its own stack. `options` are the stack's (`port`, `address`, `udp`, `tcp`,

@@ -1,15 +1,17 @@
-// One error family for @sipts/proxy, with a literal `code` so `switch (err.code)` narrows and a
-// `Symbol.for` brand so the check works across duplicate copies of the package in one app.
+// One error family for @sipts/proxy: a literal `code` per failure so `switch (err.code)` narrows,
+// and a `Symbol.for` brand so `instanceof` holds across duplicate copies of the package.
 
 /**
- * - `ERR_NOT_STARTED`: a module-level function (`send`, `fork`) was called before `start()`.
- * - `ERR_STOPPED`: the proxy was stopped; nothing more can be sent through it.
- * - `ERR_NO_CONTEXT`: `fork` got a request that has no proxy context (not received by this proxy,
- *   already answered, or released).
- * - `ERR_INVALID_TARGET`: a fork target is not a SIP URI.
- * - `ERR_INVALID_OPTION`: an option has the wrong type or range.
- * - `ERR_STATELESS_UNSUPPORTED`: the stack cannot send without a transaction.
- * - `ERR_HANDLER`: the request handler threw (reported through `logger.error` and 'error').
+ * Every code a `SipProxyError` carries:
+ * - `ERR_NOT_STARTED`     a module-level function (`send`, `fork`) was called before `start()`
+ * - `ERR_STOPPED`         `fork` / `forwardStateless` after `stop()`
+ * - `ERR_NO_CONTEXT`      `fork` got a request that has no proxy context (not received by this
+ *                         proxy, or an ACK)
+ * - `ERR_INVALID_TARGET`  a fork target is not a SIP URI
+ * - `ERR_INVALID_OPTION`  an option (of the proxy or of `fork`) has the wrong type or range
+ * - `ERR_HANDLER`         the request handler or a response callback threw (reported through
+ *                         `logger.error` and 'error', with the thrown value as `cause`; the caller
+ *                         got 500)
  */
 export type ProxyErrorCode =
   | 'ERR_NOT_STARTED'
@@ -17,19 +19,18 @@ export type ProxyErrorCode =
   | 'ERR_NO_CONTEXT'
   | 'ERR_INVALID_TARGET'
   | 'ERR_INVALID_OPTION'
-  | 'ERR_STATELESS_UNSUPPORTED'
   | 'ERR_HANDLER';
 
-const brand = Symbol.for('@sipts/proxy.SipProxyError');
+const kSipProxyError: unique symbol = Symbol.for('@sipts/proxy.SipProxyError');
 
 export class SipProxyError extends Error {
   readonly code: ProxyErrorCode;
+  readonly [kSipProxyError] = true;
 
   constructor(code: ProxyErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'SipProxyError';
     this.code = code;
-    Object.defineProperty(this, brand, { value: true });
   }
 
   static override [Symbol.hasInstance](value: unknown): boolean {
@@ -37,6 +38,7 @@ export class SipProxyError extends Error {
   }
 }
 
+/** True for a `SipProxyError` from any copy of this package. */
 export function isSipProxyError(value: unknown): value is SipProxyError {
-  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true;
+  return typeof value === 'object' && value !== null && (value as { [kSipProxyError]?: unknown })[kSipProxyError] === true;
 }

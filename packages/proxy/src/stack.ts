@@ -1,20 +1,42 @@
-// What the proxy needs from a SIP stack: the object `create()` of `sip@0.0.6` (and of
-// @sipts/core) returns. Kept narrow so tests drive the proxy with a fake stack.
+// What the proxy needs from a SIP stack (the port it owns): the shape of @sipts/core's SipStack,
+// kept narrow so tests drive the proxy with a fake stack.
 import type { Remote, SipMessage, SipRequest, SipResponse, SipUri } from '@sipts/message';
 
 /** Called with every response to a request sent through the stack (provisional and final). */
 export type ResponseCallback = (response: SipResponse, remote?: Remote) => void;
 
-/** Called with every request the stack receives outside an existing transaction. */
-export type RequestHandler = (request: SipRequest, remote: Remote) => void;
+/**
+ * The stack's handle for the server transaction a request arrived on (@sipts/core's
+ * `ServerReply`): a response goes out on that transaction without matching it again by Via,
+ * Call-ID and CSeq.
+ */
+export interface StackReply {
+  /** Sends `response` on the transaction; false when the transaction discards it. */
+  reply(response: SipResponse): boolean;
+  /** True once a final response went out on the transaction. */
+  readonly finalSent: boolean;
+}
+
+/**
+ * Called by the stack with every request outside an existing transaction (and every ACK for a
+ * 2xx). `reply` is the handle of its server transaction; a stack that has none (a fake stack,
+ * a `sip@0.0.6`-style handler call) leaves it out and the proxy answers through `send`.
+ */
+export type StackRequestHandler = (request: SipRequest, remote: Remote, reply?: StackReply) => void;
 
 export interface ProxyStack {
   /**
    * Send a response (matched to its server transaction by the top Via) or a request (a new client
-   * transaction; the stack adds its own Via on top, except on CANCEL, which carries the Via of the
-   * request it cancels, and calls back with every response).
+   * transaction: the stack adds its own Via on top and calls back with every response).
    */
   send(message: SipMessage, callback?: ResponseCallback): void;
+  /**
+   * Cancel an INVITE this stack is sending (RFC 3261 §9.1): `request` is the object that was
+   * passed to `send`. The INVITE's client transaction sends the CANCEL (same branch, same
+   * target) once a provisional response has arrived; the INVITE's callback still gets its final
+   * response (normally 487). Does nothing for a request that is unknown or already answered.
+   */
+  cancel(request: SipRequest): unknown;
   /** Release every socket, transaction and timer. */
   destroy(): void | Promise<void>;
   /** Like destroy, resolving once every socket is closed (preferred by `stop()` when present). */
@@ -40,4 +62,4 @@ export interface ProxyStack {
 }
 
 /** Builds the stack the proxy runs on; `onRequest` receives every request outside a transaction. */
-export type StackFactory<O> = (options: O, onRequest: RequestHandler) => ProxyStack;
+export type StackFactory<O> = (options: O, onRequest: StackRequestHandler) => ProxyStack;

@@ -1,18 +1,44 @@
-// A fake stack with the semantics of `sip@0.0.6`'s create(): requests get our Via on top and a
-// client "transaction" whose callback the test drives; responses and CANCELs are recorded.
+// A fake stack with the semantics of @sipts/core's stack: requests get our Via on top and a
+// client "transaction" whose callback the test drives; `cancel(request)` is recorded (the real
+// stack's INVITE transaction sends the CANCEL, RFC 3261 §9.1); each received request comes with
+// a reply handle (unless `replyHandles` is false, as a sip@0.0.6-style handler call); responses
+// sent through handles or `send` are recorded, `send(response)` counted as a lookup.
 import type { Remote, SipMessage, SipRequest, SipResponse } from '@sipts/message';
-import type { ProxyStack, RequestHandler, ResponseCallback, StackFactory } from '@sipts/proxy';
+import type { ProxyStack, ResponseCallback, StackFactory, StackReply, StackRequestHandler } from '@sipts/proxy';
 
 export interface SentRequest {
   request: SipRequest;
   callback: ResponseCallback | undefined;
 }
 
+/** A reply handle for one received request: what it sends lands in the stack's `responses`. */
+export class FakeReply implements StackReply {
+  finalSent = false;
+  readonly sent: SipResponse[] = [];
+
+  constructor(private readonly stack: FakeStack) {}
+
+  reply(response: SipResponse): boolean {
+    this.stack.responses.push(response);
+    this.sent.push(response);
+    if (response.status >= 200) this.finalSent = true;
+    return true;
+  }
+}
+
 export class FakeStack implements ProxyStack {
-  onRequest: RequestHandler = () => undefined;
+  onRequest: StackRequestHandler = () => undefined;
   readonly requests: SentRequest[] = [];
   readonly responses: SipResponse[] = [];
   readonly stateless: SipMessage[] = [];
+  /** The INVITE objects `cancel` was called with, in order. */
+  readonly cancels: SipRequest[] = [];
+  /** Responses sent with `send(response)`: the real stack matches each to its transaction again. */
+  lookups = 0;
+  /** Hand a reply handle with each received request (the @sipts/core behaviour). */
+  replyHandles = true;
+  /** The handles handed out, in order. */
+  readonly replies: FakeReply[] = [];
   destroyed = false;
   throwOnSend = false;
   private seq = 0;
@@ -21,6 +47,7 @@ export class FakeStack implements ProxyStack {
 
   send(message: SipMessage, callback?: ResponseCallback): void {
     if ('status' in message) {
+      this.lookups++;
       this.responses.push(message as SipResponse);
       return;
     }
@@ -34,6 +61,11 @@ export class FakeStack implements ProxyStack {
       ];
     }
     this.requests.push({ request: rq, callback });
+  }
+
+  cancel(request: SipRequest): boolean {
+    this.cancels.push(request);
+    return true;
   }
 
   sendStateless(message: SipMessage): void {
@@ -76,7 +108,13 @@ export class FakeStack implements ProxyStack {
 
   /** Deliver an incoming request to the proxy. */
   receive(rq: SipRequest, remote: Remote = { protocol: 'UDP', address: '10.0.0.2', port: 5062 }): void {
-    this.onRequest(rq, remote);
+    if (!this.replyHandles) {
+      this.onRequest(rq, remote);
+      return;
+    }
+    const reply = new FakeReply(this);
+    this.replies.push(reply);
+    this.onRequest(rq, remote, reply);
   }
 }
 
