@@ -8,6 +8,7 @@ import { userhash } from './calculate.js';
 import { equalAscii, type DigestContext } from './context.js';
 import { contextOf } from './options.js';
 import { DigestError } from './errors.js';
+import type { DigestAttemptOutcome } from './limiter.js';
 import type {
   DigestAccount,
   DigestLookup,
@@ -108,50 +109,53 @@ async function verify(
   // per-user counter for names that do not exist would only fill the table.
   const user = account === undefined ? undefined : typeof account.user === 'string' ? account.user : auth.username;
   if (limiter !== undefined) {
-    const wait = await callAsync('ERR_LIMITER', 'limiter.check', () => limiter.check(user, source));
+    const wait = await callAsync('ERR_LIMITER', 'limiter.acquire', () => limiter.acquire(user, source));
     if (wait > 0) return failure(ctx, 'blocked', wait);
   }
-  if (account === undefined || user === undefined) {
-    if (limiter !== undefined) await callAsync('ERR_LIMITER', 'limiter.recordFailure', () => limiter.recordFailure(undefined, source));
-    return failure(ctx, 'unknown');
-  }
-
-  // H(user:realm:password) is over the name the client used: the username as sent, or for a
-  // userhash the account's name, which must hash to it (RFC 7616 §3.4.4).
-  let nameInA1: string | undefined = auth.username;
-  if (auth.userhash) {
-    nameInA1 = typeof account.user === 'string' ? account.user : undefined;
-    if (nameInA1 !== undefined && !equalAscii(auth.username.toLowerCase(), userhash(alg, nameInA1, offer.realm))) {
-      return failure(ctx, 'username');
+  // The attempt counts as a failure from acquire() on, so concurrent guesses cannot all pass
+  // while this one awaits; settle() says how it really ended.
+  let outcome: DigestAttemptOutcome = 'neutral';
+  try {
+    if (account === undefined || user === undefined) {
+      outcome = 'failure';
+      return failure(ctx, 'unknown');
     }
-  }
-  const base = baseHashOf(account.ha1, nameInA1, account.password, alg, offer.realm);
-  if (base === undefined) return failure(ctx, 'credentials');
-
-  const checked = checkDigest(ctx, auth, base, request);
-  if (typeof checked === 'string') {
-    if (limiter !== undefined && isCountedFailure(checked)) {
-      await callAsync('ERR_LIMITER', 'limiter.recordFailure', () => limiter.recordFailure(user, source));
+    // H(user:realm:password) is over the name the client used: the username as sent, or for a
+    // userhash the account's name, which must hash to it (RFC 7616 §3.4.4).
+    let nameInA1: string | undefined = auth.username;
+    if (auth.userhash) {
+      nameInA1 = typeof account.user === 'string' ? account.user : undefined;
+      if (nameInA1 !== undefined && !equalAscii(auth.username.toLowerCase(), userhash(alg, nameInA1, offer.realm))) {
+        return failure(ctx, 'username');
+      }
     }
-    return failure(ctx, checked);
-  }
-  const store = ctx.replayStore;
-  const expiresAt = checked + ctx.nonceLifetime;
-  const fresh = await callAsync('ERR_REPLAY_STORE', 'replayStore.checkAndRecord', () => store.checkAndRecord(auth.nonce, replayCount(auth), expiresAt));
-  if (fresh !== true) return failure(ctx, 'replay');
-  if (limiter !== undefined) await callAsync('ERR_LIMITER', 'limiter.recordSuccess', () => limiter.recordSuccess(user, source));
+    const base = baseHashOf(account.ha1, nameInA1, account.password, alg, offer.realm);
+    if (base === undefined) return failure(ctx, 'credentials');
 
-  const result = success(ctx, auth, user);
-  signing.set(result, {
-    realm: offer.realm,
-    alg,
-    nonce: auth.nonce,
-    nc: auth.nc ?? 0,
-    cnonce: auth.cnonce ?? '',
-    qop: auth.qop,
-    uri: auth.uri,
-    hash: base,
-    proxy,
-  });
-  return result;
+    const checked = checkDigest(ctx, auth, base, request);
+    if (typeof checked === 'string') {
+      if (isCountedFailure(checked)) outcome = 'failure';
+      return failure(ctx, checked);
+    }
+    const store = ctx.replayStore;
+    const expiresAt = checked + ctx.nonceLifetime;
+    const fresh = await callAsync('ERR_REPLAY_STORE', 'replayStore.checkAndRecord', () => store.checkAndRecord(auth.nonce, replayCount(auth), expiresAt));
+    if (fresh !== true) return failure(ctx, 'replay');
+    outcome = 'success';
+    const result = success(ctx, auth, user);
+    signing.set(result, {
+      realm: offer.realm,
+      alg,
+      nonce: auth.nonce,
+      nc: auth.nc ?? 0,
+      cnonce: auth.cnonce ?? '',
+      qop: auth.qop,
+      uri: auth.uri,
+      hash: base,
+      proxy,
+    });
+    return result;
+  } finally {
+    if (limiter !== undefined) await callAsync('ERR_LIMITER', 'limiter.settle', () => limiter.settle(user, source, outcome));
+  }
 }

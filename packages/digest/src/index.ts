@@ -34,7 +34,7 @@ export {
   DEFAULT_TRUST_TTL,
   MemoryFailureLimiter,
 } from './limiter.js';
-export type { DigestFailureLimiter, DigestLimiterStats, MemoryFailureLimiterOptions } from './limiter.js';
+export type { DigestAttemptOutcome, DigestFailureLimiter, DigestLimiterStats, MemoryFailureLimiterOptions } from './limiter.js';
 export {
   calculateDigest,
   calculateHA1,

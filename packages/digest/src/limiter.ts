@@ -10,25 +10,42 @@
 // shares its NAT.
 import { DigestError } from './errors.js';
 
+/** How an attempt let through by `acquire` ended. */
+export type DigestAttemptOutcome =
+  /** It cost a guess (wrong digest, a nonce not ours, an unknown account): the count stays. */
+  | 'failure'
+  /** It authenticated: the count is taken back and the (user, source) pair becomes trusted. */
+  | 'success'
+  /** It ended without testing a password (stale, replay, no usable credentials): taken back. */
+  | 'neutral';
+
 /**
- * Decides who may still try. The sync API (`authenticateRequest`) needs answers that are not
- * Promises; `createDigestServer().verify` also awaits Promises (a limiter shared in Redis).
- * `user` is the account name (undefined when the account is unknown), `source` an opaque key
- * for where the request came from (`udp:192.0.2.1`), undefined when the server has none.
+ * Decides who may still try. An attempt is counted when it is let through, before its digest
+ * is checked, and taken back when it turns out not to be a failure: so a burst of concurrent
+ * guesses cannot all pass while the first ones are still being checked (the asynchronous API
+ * awaits lookups and stores in between). A shared implementation (Redis) makes `acquire` one
+ * atomic step (a script: check the counters, then increment them).
+ *
+ * The sync API (`authenticateRequest`) needs answers that are not Promises; `createDigestServer`
+ * also awaits Promises. `user` is the account name (undefined when the account is unknown),
+ * `source` an opaque key for where the request came from (`udp:192.0.2.1`), undefined when the
+ * server has none.
  */
 export interface DigestFailureLimiter {
-  /** ms until this user/source may try again; 0 when it may now. */
-  check(user: string | undefined, source: string | undefined): number | Promise<number>;
-  /** A failed attempt: wrong digest, a nonce not ours, an unknown account. */
-  recordFailure(user: string | undefined, source: string | undefined): void | Promise<void>;
-  /** A success: the pair becomes trusted (see `trustTtl`). */
-  recordSuccess(user: string, source: string | undefined): void | Promise<void>;
+  /**
+   * ms until this user/source may try again, and then nothing is counted; or 0: go ahead, the
+   * attempt now counts as a failure until `settle` says otherwise. Every 0 is followed by
+   * exactly one `settle` with the same user and source.
+   */
+  acquire(user: string | undefined, source: string | undefined): number | Promise<number>;
+  /** How the attempt `acquire` let through ended. */
+  settle(user: string | undefined, source: string | undefined, outcome: DigestAttemptOutcome): void | Promise<void>;
   /** Counters, for `stats()` (optional). */
   stats?(): DigestLimiterStats;
 }
 
 export interface DigestLimiterStats {
-  /** Failures counted. */
+  /** Attempts that ended as failures. */
   readonly failures: number;
   /** Attempts refused as blocked. */
   readonly blocked: number;
@@ -120,6 +137,12 @@ class CounterTable {
     counter.count++;
   }
 
+  /** Takes back one count added in the current window (an attempt that did not fail). */
+  remove(key: string, now: number): void {
+    const counter = this.#map.get(key);
+    if (counter !== undefined && counter.until > now && counter.count > 0) counter.count--;
+  }
+
   #prune(now: number): void {
     for (const [key, counter] of this.#map) {
       if (counter.until > now) return;
@@ -184,40 +207,48 @@ export class MemoryFailureLimiter implements DigestFailureLimiter {
     this.#sources = new CounterTable(maxEntries, this.#window);
   }
 
-  check(user: string | undefined, source: string | undefined): number {
+  acquire(user: string | undefined, source: string | undefined): number {
     const now = this.#now();
     const trust = this.#trust(user, source, now);
     let wait: number;
-    if (trust !== undefined) {
-      wait = this.#maxTrustedFailures > 0 && trust.windowEnd > now && trust.failures >= this.#maxTrustedFailures ? trust.windowEnd - now : 0;
-    } else {
-      const userWait = user !== undefined && this.#maxUser > 0 ? this.#users.blockedFor(user, this.#maxUser, now) : 0;
-      const sourceWait = source !== undefined && this.#maxSource > 0 ? this.#sources.blockedFor(source, this.#maxSource, now) : 0;
-      wait = Math.max(userWait, sourceWait);
-    }
-    if (wait > 0) this.#blocked++;
-    return wait;
-  }
-
-  recordFailure(user: string | undefined, source: string | undefined): void {
-    const now = this.#now();
-    this.#failures++;
-    // An unknown account gets no per-user counter: spraying names would only fill the table.
-    if (user !== undefined && this.#maxUser > 0) this.#users.add(user, now);
-    if (source !== undefined && this.#maxSource > 0) this.#sources.add(source, now);
-    const trust = this.#trust(user, source, now);
     if (trust !== undefined) {
       if (trust.windowEnd <= now) {
         trust.failures = 0;
         trust.windowEnd = now + this.#window;
       }
-      trust.failures++;
+      wait = this.#maxTrustedFailures > 0 && trust.failures >= this.#maxTrustedFailures ? trust.windowEnd - now : 0;
+    } else {
+      const userWait = user !== undefined && this.#maxUser > 0 ? this.#users.blockedFor(user, this.#maxUser, now) : 0;
+      const sourceWait = source !== undefined && this.#maxSource > 0 ? this.#sources.blockedFor(source, this.#maxSource, now) : 0;
+      wait = Math.max(userWait, sourceWait);
     }
+    if (wait > 0) {
+      this.#blocked++;
+      return wait;
+    }
+    // Counted now, taken back by settle() unless it fails. An unknown account gets no per-user
+    // counter: spraying names would only fill the table.
+    if (trust !== undefined) trust.failures++;
+    if (user !== undefined && this.#maxUser > 0) this.#users.add(user, now);
+    if (source !== undefined && this.#maxSource > 0) this.#sources.add(source, now);
+    return 0;
   }
 
-  recordSuccess(user: string, source: string | undefined): void {
-    if (source === undefined || this.#maxTrusted === 0) return;
+  settle(user: string | undefined, source: string | undefined, outcome: DigestAttemptOutcome): void {
+    if (outcome === 'failure') {
+      this.#failures++;
+      return;
+    }
     const now = this.#now();
+    const trust = this.#trust(user, source, now);
+    if (trust !== undefined && trust.windowEnd > now && trust.failures > 0) trust.failures--;
+    if (user !== undefined && this.#maxUser > 0) this.#users.remove(user, now);
+    if (source !== undefined && this.#maxSource > 0) this.#sources.remove(source, now);
+    if (outcome === 'success' && user !== undefined && source !== undefined) this.#trustPair(user, source, now);
+  }
+
+  #trustPair(user: string, source: string, now: number): void {
+    if (this.#maxTrusted === 0) return;
     const key = pairKey(user, source);
     const old = this.#trusted.get(key);
     // Re-inserted so the map stays ordered by expiry; the failure window carries over.

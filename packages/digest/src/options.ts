@@ -42,11 +42,10 @@ export function contextOf(options: DigestOptions): DigestContext {
     if (
       typeof limiterOption !== 'object' ||
       limiterOption === null ||
-      typeof limiterOption.check !== 'function' ||
-      typeof limiterOption.recordFailure !== 'function' ||
-      typeof limiterOption.recordSuccess !== 'function'
+      typeof limiterOption.acquire !== 'function' ||
+      typeof limiterOption.settle !== 'function'
     ) {
-      throw new DigestError('ERR_INVALID_OPTION', 'limiter must be false or have check, recordFailure and recordSuccess methods');
+      throw new DigestError('ERR_INVALID_OPTION', 'limiter must be false or have acquire and settle methods');
     }
     limiter = limiterOption;
   }

@@ -20,6 +20,7 @@ import {
 import { userhash } from './calculate.js';
 import { equalAscii, type DigestContext } from './context.js';
 import { DigestError } from './errors.js';
+import type { DigestAttemptOutcome } from './limiter.js';
 import type {
   DigestAuthorization,
   DigestCredentials,
@@ -99,27 +100,29 @@ export function verifyRequest(
   const source = options?.source ?? sourceOf(request);
   const limiter = ctx.limiter;
   if (limiter !== undefined) {
-    const wait = callSync('ERR_LIMITER', 'limiter.check', () => limiter.check(account, source));
+    const wait = callSync('ERR_LIMITER', 'limiter.acquire', () => limiter.acquire(account, source));
     if (wait > 0) return failure(ctx, 'blocked', wait);
   }
-
-  const checked = checkDigest(ctx, auth, base, request);
-  if (typeof checked === 'string') {
-    if (checked === 'stale') session.stale = true;
-    if (limiter !== undefined && isCountedFailure(checked)) {
-      callSync('ERR_LIMITER', 'limiter.recordFailure', () => limiter.recordFailure(account, source));
+  // The attempt counts as a failure from acquire() on; settle() says how it really ended.
+  let outcome: DigestAttemptOutcome = 'neutral';
+  try {
+    const checked = checkDigest(ctx, auth, base, request);
+    if (typeof checked === 'string') {
+      if (checked === 'stale') session.stale = true;
+      if (isCountedFailure(checked)) outcome = 'failure';
+      return failure(ctx, checked);
     }
-    return failure(ctx, checked);
+    // RFC 7616 §3.4: each nonce count once per nonce, so a captured request cannot be replayed.
+    const store = ctx.replayStore;
+    const expiresAt = checked + ctx.nonceLifetime;
+    if (!callSync('ERR_REPLAY_STORE', 'replayStore.checkAndRecord', () => store.checkAndRecord(auth.nonce, replayCount(auth), expiresAt))) {
+      session.stale = true;
+      return failure(ctx, 'replay');
+    }
+    outcome = 'success';
+  } finally {
+    if (limiter !== undefined) callSync('ERR_LIMITER', 'limiter.settle', () => limiter.settle(account, source, outcome));
   }
-
-  // RFC 7616 §3.4: each nonce count once per nonce, so a captured request cannot be replayed.
-  const store = ctx.replayStore;
-  const expiresAt = checked + ctx.nonceLifetime;
-  if (!callSync('ERR_REPLAY_STORE', 'replayStore.checkAndRecord', () => store.checkAndRecord(auth.nonce, replayCount(auth), expiresAt))) {
-    session.stale = true;
-    return failure(ctx, 'replay');
-  }
-  if (limiter !== undefined) callSync('ERR_LIMITER', 'limiter.recordSuccess', () => limiter.recordSuccess(account, source));
 
   session.nonce = auth.nonce;
   session.nc = auth.nc ?? 0;

@@ -74,17 +74,22 @@ describe('guessing passwords through authenticateRequest', () => {
   test('the source is the top Via: received, else its host; an explicit source wins', () => {
     const limiter = new MemoryFailureLimiter({ maxSourceFailures: 1, maxUserFailures: 100 });
     const { digest } = clockedDigest({ limiter });
+    const blocked = (source: string): boolean => {
+      const wait = limiter.acquire('x', source);
+      if (wait === 0) limiter.settle('x', source, 'neutral');
+      return wait > 0;
+    };
     const session: DigestServerSession = { realm: 'example.com' };
     digest.verifyRequest(session, answered(digest, 'guess', '203.0.113.9'), alice);
-    expect(limiter.check('x', 'udp:203.0.113.9')).toBeGreaterThan(0);
+    expect(blocked('udp:203.0.113.9')).toBe(true);
     const noReceived = request();
     digest.signRequest({}, noReceived, digest.challenge({ realm: 'example.com' }, response(noReceived, 401)), { user: 'alice', password: 'nope' });
     digest.verifyRequest(session, noReceived, alice);
-    expect(limiter.check('x', 'udp:192.0.2.10')).toBeGreaterThan(0); // helpers' Via host
+    expect(blocked('udp:192.0.2.10')).toBe(true); // helpers' Via host
     const explicit = answered(digest, 'nope', '203.0.113.10');
     digest.verifyRequest(session, explicit, alice, { source: 'ws:flow-17' });
-    expect(limiter.check('x', 'ws:flow-17')).toBeGreaterThan(0);
-    expect(limiter.check('x', 'udp:203.0.113.10')).toBe(0);
+    expect(blocked('ws:flow-17')).toBe(true);
+    expect(blocked('udp:203.0.113.10')).toBe(false);
   });
 
   test('failures that cost no guess are not counted (no credentials, stale, replay, malformed)', () => {
@@ -172,10 +177,20 @@ describe('plugged-in stores and limiters', () => {
     );
   });
 
+  test('an attempt whose store throws is taken back from the limiter', () => {
+    const limiter = new MemoryFailureLimiter({ maxSourceFailures: 1 });
+    const { digest } = clockedDigest({ limiter, replayStore: { checkAndRecord: () => { throw new Error('x'); } } });
+    expect(() => digest.verifyRequest({ realm: 'example.com' }, answered(digest, 'correct horse', '192.0.2.10'), alice)).toThrow();
+    expect(() => digest.verifyRequest({ realm: 'example.com' }, answered(digest, 'correct horse', '192.0.2.10'), alice)).toThrow(
+      expect.objectContaining({ code: 'ERR_REPLAY_STORE' }),
+    );
+    expect(limiter.stats()).toMatchObject({ failures: 0, blocked: 0 });
+  });
+
   test('a limiter that throws is ERR_LIMITER with the cause', () => {
     const boom = new Error('nope');
     const { digest } = clockedDigest({
-      limiter: { check: () => { throw boom; }, recordFailure: () => undefined, recordSuccess: () => undefined },
+      limiter: { acquire: () => { throw boom; }, settle: () => undefined },
     });
     const rq = answered(digest, 'correct horse', '192.0.2.10');
     expect(() => digest.verifyRequest({ realm: 'example.com' }, rq, alice)).toThrow(expect.objectContaining({ code: 'ERR_LIMITER', cause: boom }));
@@ -183,6 +198,6 @@ describe('plugged-in stores and limiters', () => {
 
   test('bad store and limiter options', () => {
     expect(() => clockedDigest({ replayStore: {} as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION' }));
-    expect(() => clockedDigest({ limiter: { check: () => 0 } as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION' }));
+    expect(() => clockedDigest({ limiter: { acquire: () => 0 } as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION' }));
   });
 });

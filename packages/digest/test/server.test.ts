@@ -144,6 +144,24 @@ describe('createDigestServer', () => {
     expect((await s.verify(rq, { source: 'tcp:198.51.100.4' })).ok).toBe(true);
   });
 
+  test('a burst of concurrent guesses cannot pass the limit while earlier ones are in flight', async () => {
+    // A lookup answered in one batch, as a database pool under load does: every guess is in
+    // flight at once, and all of them resume together.
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const { server: s } = server({ lookup: async (username) => gate.then(() => accounts.get(username)) });
+    const guesses = Array.from({ length: 200 }, (_, i) => {
+      const rq = request();
+      signRequest({}, rq, s.challenge(makeResponse(rq, 401)), { user: 'alice', password: `guess${i}` });
+      return wire(rq);
+    });
+    const pending = Promise.all(guesses.map((rq) => s.verify(rq, { source: 'udp:203.0.113.9' })));
+    release();
+    const results = await pending;
+    expect(results.filter((r) => !r.ok && r.reason === 'mismatch')).toHaveLength(20);
+    expect(results.filter((r) => !r.ok && r.reason === 'blocked')).toHaveLength(180);
+  });
+
   test('userhash: the lookup gets the hashed name and gives the account name', async () => {
     const d = createDigest();
     const byHash = new Map([[d.calculateUserhash('alice', 'example.com', 'SHA-256'), 'alice']]);
@@ -188,21 +206,20 @@ describe('createDigestServer', () => {
     };
     const limits = new MemoryFailureLimiter();
     const limiter: DigestFailureLimiter = {
-      check: async (user, source) => {
-        calls.push(`check ${user} ${source}`);
-        return limits.check(user, source);
+      acquire: async (user, source) => {
+        calls.push(`acquire ${user} ${source}`);
+        return limits.acquire(user, source);
       },
-      recordFailure: async (user, source) => limits.recordFailure(user, source),
-      recordSuccess: async (user, source) => {
-        calls.push(`success ${user} ${source}`);
-        limits.recordSuccess(user, source);
+      settle: async (user, source, outcome) => {
+        calls.push(`settle ${user} ${source} ${outcome}`);
+        limits.settle(user, source, outcome);
       },
     };
     const { server: s } = server({ replayStore, limiter });
     const { result } = await register(s);
     expect(result.ok).toBe(true);
     // The entry expires with the nonce (5 min after it was issued).
-    expect(calls).toEqual(['check alice udp:192.0.2.10', 'replay 1 300000', 'success alice udp:192.0.2.10']);
+    expect(calls).toEqual(['acquire alice udp:192.0.2.10', 'replay 1 300000', 'settle alice udp:192.0.2.10 success']);
   });
 
   test('a lookup, store or limiter that fails rejects with a DigestError carrying the cause', async () => {
@@ -210,7 +227,7 @@ describe('createDigestServer', () => {
     const cases: Array<[Partial<DigestServerOptions>, string]> = [
       [{ lookup: async () => Promise.reject(boom) }, 'ERR_LOOKUP'],
       [{ replayStore: { checkAndRecord: async () => Promise.reject(boom) } }, 'ERR_REPLAY_STORE'],
-      [{ limiter: { check: () => { throw boom; }, recordFailure: () => undefined, recordSuccess: () => undefined } }, 'ERR_LIMITER'],
+      [{ limiter: { acquire: () => { throw boom; }, settle: () => undefined } }, 'ERR_LIMITER'],
     ];
     for (const [options, code] of cases) {
       const { server: s } = server(options);

@@ -4,6 +4,23 @@ import { DigestError, MemoryFailureLimiter, MemoryReplayStore, REPLAY_WINDOW } f
 
 const MIN = 60_000;
 
+type Who = string | undefined;
+/** An attempt that fails (if let through). */
+function fail(l: MemoryFailureLimiter, user: Who, source: Who): void {
+  if (l.acquire(user, source) === 0) l.settle(user, source, 'failure');
+}
+/** An attempt that authenticates. */
+function succeed(l: MemoryFailureLimiter, user: string, source: Who): void {
+  expect(l.acquire(user, source)).toBe(0);
+  l.settle(user, source, 'success');
+}
+/** ms blocked; an attempt let through is taken back. */
+function blockedFor(l: MemoryFailureLimiter, user: Who, source: Who): number {
+  const wait = l.acquire(user, source);
+  if (wait === 0) l.settle(user, source, 'neutral');
+  return wait;
+}
+
 describe('MemoryReplayStore', () => {
   test('each count once per nonce; nonces independent; a window below the highest', () => {
     const store = new MemoryReplayStore({ now: () => 0 });
@@ -66,82 +83,96 @@ describe('MemoryFailureLimiter', () => {
   test('per source: blocked after maxSourceFailures until the window ends, whoever the user', () => {
     const { limiter: l, clock } = limiter({ maxSourceFailures: 3, maxUserFailures: 100, window: 5 * MIN });
     for (let i = 0; i < 3; i++) {
-      expect(l.check(`user${i}`, 'udp:203.0.113.9')).toBe(0);
-      l.recordFailure(`user${i}`, 'udp:203.0.113.9');
+      expect(blockedFor(l, `user${i}`, 'udp:203.0.113.9')).toBe(0);
+      fail(l, `user${i}`, 'udp:203.0.113.9');
     }
-    expect(l.check('someone-else', 'udp:203.0.113.9')).toBe(5 * MIN);
-    expect(l.check('someone-else', 'udp:198.51.100.1')).toBe(0); // other sources are not affected
+    expect(l.stats()).toMatchObject({ failures: 3, blocked: 0 });
+    expect(blockedFor(l, 'someone-else', 'udp:203.0.113.9')).toBe(5 * MIN);
+    expect(blockedFor(l, 'someone-else', 'udp:198.51.100.1')).toBe(0); // other sources are not affected
     clock.now += 2 * MIN;
-    expect(l.check('user0', 'udp:203.0.113.9')).toBe(3 * MIN);
+    expect(blockedFor(l, 'user0', 'udp:203.0.113.9')).toBe(3 * MIN);
     clock.now += 3 * MIN;
-    expect(l.check('user0', 'udp:203.0.113.9')).toBe(0);
+    expect(blockedFor(l, 'user0', 'udp:203.0.113.9')).toBe(0);
     expect(l.stats()).toMatchObject({ failures: 3, blocked: 2 });
   });
 
   test('per user: blocked after maxUserFailures from any number of sources', () => {
     const { limiter: l } = limiter({ maxUserFailures: 5, maxSourceFailures: 100 });
-    for (let i = 0; i < 5; i++) l.recordFailure('alice', `udp:203.0.113.${i}`);
-    expect(l.check('alice', 'udp:192.0.2.50')).toBeGreaterThan(0);
-    expect(l.check('bob', 'udp:192.0.2.50')).toBe(0);
+    for (let i = 0; i < 5; i++) fail(l, 'alice', `udp:203.0.113.${i}`);
+    expect(blockedFor(l, 'alice', 'udp:192.0.2.50')).toBeGreaterThan(0);
+    expect(blockedFor(l, 'bob', 'udp:192.0.2.50')).toBe(0);
   });
 
   test('an unknown account (user undefined) counts only against its source', () => {
     const { limiter: l } = limiter({ maxSourceFailures: 2 });
-    l.recordFailure(undefined, 'udp:203.0.113.9');
-    l.recordFailure(undefined, 'udp:203.0.113.9');
-    expect(l.check(undefined, 'udp:203.0.113.9')).toBeGreaterThan(0);
+    fail(l, undefined, 'udp:203.0.113.9');
+    fail(l, undefined, 'udp:203.0.113.9');
+    expect(blockedFor(l, undefined, 'udp:203.0.113.9')).toBeGreaterThan(0);
     expect(l.stats()).toMatchObject({ users: 0, sources: 1 });
   });
 
   test('a trusted pair (recent success) ignores user and source blocks, within its own budget', () => {
     const { limiter: l, clock } = limiter({ maxUserFailures: 3, maxSourceFailures: 3, maxTrustedFailures: 2 });
-    l.recordSuccess('alice', 'udp:192.0.2.10');
+    succeed(l, 'alice', 'udp:192.0.2.10');
     // An attacker hammers alice from elsewhere, and from alice's own NAT address.
-    for (let i = 0; i < 10; i++) l.recordFailure('alice', 'udp:203.0.113.9');
-    l.recordFailure('mallory', 'udp:192.0.2.10');
-    l.recordFailure('mallory', 'udp:192.0.2.10');
-    l.recordFailure('mallory', 'udp:192.0.2.10');
-    expect(l.check('alice', 'udp:203.0.113.9')).toBeGreaterThan(0);
-    expect(l.check('alice', 'udp:198.51.100.7')).toBeGreaterThan(0); // a new device of alice: per-user block
-    expect(l.check('mallory', 'udp:192.0.2.10')).toBeGreaterThan(0);
-    expect(l.check('alice', 'udp:192.0.2.10')).toBe(0); // alice's phone keeps working
+    for (let i = 0; i < 10; i++) fail(l, 'alice', 'udp:203.0.113.9');
+    fail(l, 'mallory', 'udp:192.0.2.10');
+    fail(l, 'mallory', 'udp:192.0.2.10');
+    fail(l, 'mallory', 'udp:192.0.2.10');
+    expect(blockedFor(l, 'alice', 'udp:203.0.113.9')).toBeGreaterThan(0);
+    expect(blockedFor(l, 'alice', 'udp:198.51.100.7')).toBeGreaterThan(0); // a new device of alice: per-user block
+    expect(blockedFor(l, 'mallory', 'udp:192.0.2.10')).toBeGreaterThan(0);
+    expect(blockedFor(l, 'alice', 'udp:192.0.2.10')).toBe(0); // alice's phone keeps working
     // Its own failures are limited too (someone sharing that address guessing alice's password).
-    l.recordFailure('alice', 'udp:192.0.2.10');
-    expect(l.check('alice', 'udp:192.0.2.10')).toBe(0);
-    l.recordFailure('alice', 'udp:192.0.2.10');
-    expect(l.check('alice', 'udp:192.0.2.10')).toBeGreaterThan(0);
+    fail(l, 'alice', 'udp:192.0.2.10');
+    expect(blockedFor(l, 'alice', 'udp:192.0.2.10')).toBe(0);
+    fail(l, 'alice', 'udp:192.0.2.10');
+    expect(blockedFor(l, 'alice', 'udp:192.0.2.10')).toBeGreaterThan(0);
     // Trust lasts trustTtl after the last success.
     clock.now += 24 * 60 * MIN + 1;
     expect(l.stats().trusted).toBe(1);
-    l.recordSuccess('bob', 'udp:192.0.2.11');
+    succeed(l, 'bob', 'udp:192.0.2.11');
     expect(l.stats().trusted).toBe(1);
   });
 
   test('bounded under a spray of sources and users; the busiest counters are not the ones dropped', () => {
     const { limiter: l } = limiter({ maxEntries: 1000, maxSourceFailures: 20, maxUserFailures: 1_000_000 });
-    for (let i = 0; i < 19; i++) l.recordFailure('alice', 'udp:203.0.113.9'); // one short of blocked
-    for (let i = 0; i < 50_000; i++) l.recordFailure(`user${i}`, `udp:10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
+    for (let i = 0; i < 19; i++) fail(l, 'alice', 'udp:203.0.113.9'); // one short of blocked
+    for (let i = 0; i < 50_000; i++) fail(l, `user${i}`, `udp:10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
     const stats = l.stats();
     expect(stats.sources).toBeLessThanOrEqual(1000);
     expect(stats.users).toBeLessThanOrEqual(1000);
     expect(stats.evicted).toBeGreaterThan(90_000);
     // The guesser's counter survived the spray: one more failure blocks it.
-    l.recordFailure('alice', 'udp:203.0.113.9');
-    expect(l.check('alice', 'udp:203.0.113.9')).toBeGreaterThan(0);
+    fail(l, 'alice', 'udp:203.0.113.9');
+    expect(blockedFor(l, 'alice', 'udp:203.0.113.9')).toBeGreaterThan(0);
     // A newcomer is never refused for lack of room.
-    expect(l.check('carol', 'udp:192.0.2.77')).toBe(0);
+    expect(blockedFor(l, 'carol', 'udp:192.0.2.77')).toBe(0);
   });
 
   test('trusted pairs are bounded too', () => {
     const { limiter: l } = limiter({ maxTrusted: 100 });
-    for (let i = 0; i < 1000; i++) l.recordSuccess(`u${i}`, `udp:10.0.${i >> 8}.${i & 255}`);
+    for (let i = 0; i < 1000; i++) succeed(l, `u${i}`, `udp:10.0.${i >> 8}.${i & 255}`);
     expect(l.stats().trusted).toBe(100);
+  });
+
+  test('an attempt counts from acquire on: concurrent attempts cannot all pass; settle takes back non-failures', () => {
+    const { limiter: l } = limiter({ maxSourceFailures: 3, maxUserFailures: 100 });
+    // Three in flight at once: the fourth is refused before any of them has ended.
+    expect([1, 2, 3, 4].map(() => l.acquire('alice', 'udp:203.0.113.9'))).toEqual([0, 0, 0, 300_000]);
+    l.settle('alice', 'udp:203.0.113.9', 'neutral'); // a stale nonce: no guess was tested
+    l.settle('alice', 'udp:203.0.113.9', 'failure');
+    l.settle('alice', 'udp:203.0.113.9', 'failure');
+    expect(l.acquire('alice', 'udp:203.0.113.9')).toBe(0); // the neutral one was taken back
+    l.settle('alice', 'udp:203.0.113.9', 'failure');
+    expect(l.acquire('alice', 'udp:203.0.113.9')).toBeGreaterThan(0);
+    expect(l.stats()).toMatchObject({ failures: 3, blocked: 2 });
   });
 
   test('0 turns a limit off', () => {
     const { limiter: l } = limiter({ maxUserFailures: 0, maxSourceFailures: 0 });
-    for (let i = 0; i < 100; i++) l.recordFailure('alice', 'udp:203.0.113.9');
-    expect(l.check('alice', 'udp:203.0.113.9')).toBe(0);
+    for (let i = 0; i < 100; i++) fail(l, 'alice', 'udp:203.0.113.9');
+    expect(blockedFor(l, 'alice', 'udp:203.0.113.9')).toBe(0);
   });
 
   test('options', () => {
