@@ -10,7 +10,6 @@ import { contextOf } from './options.js';
 import { DigestError } from './errors.js';
 import type { DigestAttemptOutcome } from './limiter.js';
 import type {
-  DigestAccount,
   DigestLookup,
   DigestResult,
   DigestServerOptions,
@@ -19,11 +18,14 @@ import type {
   DigestSuccess,
 } from './types.js';
 import {
-  callAsync,
+  acquireAsync,
+  checkAndRecordAsync,
   checkDigest,
   failure,
   isCountedFailure,
+  lookupAsync,
   replayCount,
+  settleAsync,
   sourceOf,
   success,
   writeAuthenticationInfo,
@@ -101,15 +103,12 @@ async function verify(
   const source = options?.source ?? sourceOf(request);
   const limiter = ctx.limiter;
 
-  const found = await callAsync('ERR_LOOKUP', 'lookup', () =>
-    lookup(auth.username, { realm: offer.realm, userhash: auth.userhash, algorithm: auth.algorithm, request }),
-  );
-  const account: DigestAccount | undefined = typeof found === 'object' && found !== null ? found : undefined;
+  const account = await lookupAsync(lookup, auth.username, { realm: offer.realm, userhash: auth.userhash, algorithm: auth.algorithm, request });
   // An unknown account costs a guess too (names are guessed as well), but only per source: a
   // per-user counter for names that do not exist would only fill the table.
   const user = account === undefined ? undefined : typeof account.user === 'string' ? account.user : auth.username;
   if (limiter !== undefined) {
-    const wait = await callAsync('ERR_LIMITER', 'limiter.acquire', () => limiter.acquire(user, source));
+    const wait = await acquireAsync(limiter, user, source);
     if (wait > 0) return failure(ctx, 'blocked', wait);
   }
   // The attempt counts as a failure from acquire() on, so concurrent guesses cannot all pass
@@ -137,10 +136,9 @@ async function verify(
       if (isCountedFailure(checked)) outcome = 'failure';
       return failure(ctx, checked);
     }
-    const store = ctx.replayStore;
-    const expiresAt = checked + ctx.nonceLifetime;
-    const fresh = await callAsync('ERR_REPLAY_STORE', 'replayStore.checkAndRecord', () => store.checkAndRecord(auth.nonce, replayCount(auth), expiresAt));
-    if (fresh !== true) return failure(ctx, 'replay');
+    if (!(await checkAndRecordAsync(ctx.replayStore, auth.nonce, replayCount(auth), checked + ctx.nonceLifetime))) {
+      return failure(ctx, 'replay');
+    }
     outcome = 'success';
     const result = success(ctx, auth, user);
     signing.set(result, {
@@ -156,6 +154,6 @@ async function verify(
     });
     return result;
   } finally {
-    if (limiter !== undefined) await callAsync('ERR_LIMITER', 'limiter.settle', () => limiter.settle(user, source, outcome));
+    if (limiter !== undefined) await settleAsync(limiter, user, source, outcome);
   }
 }

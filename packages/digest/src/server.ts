@@ -29,11 +29,13 @@ import type {
   DigestVerifyOptions,
 } from './types.js';
 import {
-  callSync,
+  acquireSync,
+  checkAndRecordSync,
   checkDigest,
   failure,
   isCountedFailure,
   replayCount,
+  settleSync,
   sourceOf,
   success,
   writeAuthenticationInfo,
@@ -100,7 +102,7 @@ export function verifyRequest(
   const source = options?.source ?? sourceOf(request);
   const limiter = ctx.limiter;
   if (limiter !== undefined) {
-    const wait = callSync('ERR_LIMITER', 'limiter.acquire', () => limiter.acquire(account, source));
+    const wait = acquireSync(limiter, account, source);
     if (wait > 0) return failure(ctx, 'blocked', wait);
   }
   // The attempt counts as a failure from acquire() on; settle() says how it really ended.
@@ -113,15 +115,13 @@ export function verifyRequest(
       return failure(ctx, checked);
     }
     // RFC 7616 §3.4: each nonce count once per nonce, so a captured request cannot be replayed.
-    const store = ctx.replayStore;
-    const expiresAt = checked + ctx.nonceLifetime;
-    if (!callSync('ERR_REPLAY_STORE', 'replayStore.checkAndRecord', () => store.checkAndRecord(auth.nonce, replayCount(auth), expiresAt))) {
+    if (!checkAndRecordSync(ctx.replayStore, auth.nonce, replayCount(auth), checked + ctx.nonceLifetime)) {
       session.stale = true;
       return failure(ctx, 'replay');
     }
     outcome = 'success';
   } finally {
-    if (limiter !== undefined) callSync('ERR_LIMITER', 'limiter.settle', () => limiter.settle(account, source, outcome));
+    if (limiter !== undefined) settleSync(limiter, account, source, outcome);
   }
 
   session.nonce = auth.nonce;

@@ -8,7 +8,16 @@ import { digestOf, ha1Of } from './calculate.js';
 import { MAX_CLOCK_SKEW, equalAscii, type DigestContext } from './context.js';
 import { DigestError, type DigestErrorCode } from './errors.js';
 import { formatNonceCount, quote } from './params.js';
-import type { DigestFailure, DigestFailureReason, DigestSuccess } from './types.js';
+import type { DigestAttemptOutcome, DigestFailureLimiter } from './limiter.js';
+import type { DigestReplayStore } from './replay.js';
+import type {
+  DigestAccount,
+  DigestFailure,
+  DigestFailureReason,
+  DigestLookup,
+  DigestLookupContext,
+  DigestSuccess,
+} from './types.js';
 
 /** Failures that cost a guess and count against the limiter (the rest need no password). */
 export function isCountedFailure(reason: DigestFailureReason): boolean {
@@ -87,17 +96,11 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
 
-/**
- * Calls a store or limiter method for the synchronous API: its errors become DigestErrors with
- * `code` and `cause`, and a Promise (an asynchronous store) is a programmer error.
- */
-export function callSync<T>(code: DigestErrorCode, what: string, call: () => T | Promise<T>): T {
-  let value: T | Promise<T>;
-  try {
-    value = call();
-  } catch (cause) {
-    throw new DigestError(code, `${what} failed`, { cause });
-  }
+// Calls into what the caller plugged in (replay store, limiter, lookup). Their errors become
+// DigestErrors with `code` and `cause`; for the synchronous API a Promise is a programmer error.
+// Written out per method rather than through a callback, so a request allocates no closures.
+
+function syncOnly<T>(value: T | Promise<T>, what: string): T {
   if (isPromiseLike(value)) {
     // Nobody will await it: keep a rejection from surfacing as an unhandled one.
     Promise.resolve(value).catch(() => undefined);
@@ -106,13 +109,77 @@ export function callSync<T>(code: DigestErrorCode, what: string, call: () => T |
   return value;
 }
 
-/** {@link callSync} for the asynchronous server: awaits, and wraps errors the same way. */
-export async function callAsync<T>(code: DigestErrorCode, what: string, call: () => T | Promise<T>): Promise<T> {
+function pluginError(code: DigestErrorCode, what: string, cause: unknown): DigestError {
+  return new DigestError(code, `${what} failed`, { cause });
+}
+
+export function acquireSync(limiter: DigestFailureLimiter, user: string | undefined, source: string | undefined): number {
+  let value: number | Promise<number>;
   try {
-    return await call();
+    value = limiter.acquire(user, source);
   } catch (cause) {
-    throw new DigestError(code, `${what} failed`, { cause });
+    throw pluginError('ERR_LIMITER', 'limiter.acquire', cause);
   }
+  return syncOnly(value, 'limiter.acquire');
+}
+
+export function settleSync(limiter: DigestFailureLimiter, user: string | undefined, source: string | undefined, outcome: DigestAttemptOutcome): void {
+  let value: void | Promise<void>;
+  try {
+    value = limiter.settle(user, source, outcome);
+  } catch (cause) {
+    throw pluginError('ERR_LIMITER', 'limiter.settle', cause);
+  }
+  syncOnly(value, 'limiter.settle');
+}
+
+export function checkAndRecordSync(store: DigestReplayStore, nonce: string, nc: number, expiresAt: number): boolean {
+  let value: boolean | Promise<boolean>;
+  try {
+    value = store.checkAndRecord(nonce, nc, expiresAt);
+  } catch (cause) {
+    throw pluginError('ERR_REPLAY_STORE', 'replayStore.checkAndRecord', cause);
+  }
+  return syncOnly(value, 'replayStore.checkAndRecord') === true;
+}
+
+export async function acquireAsync(limiter: DigestFailureLimiter, user: string | undefined, source: string | undefined): Promise<number> {
+  try {
+    return await limiter.acquire(user, source);
+  } catch (cause) {
+    throw pluginError('ERR_LIMITER', 'limiter.acquire', cause);
+  }
+}
+
+export async function settleAsync(
+  limiter: DigestFailureLimiter,
+  user: string | undefined,
+  source: string | undefined,
+  outcome: DigestAttemptOutcome,
+): Promise<void> {
+  try {
+    await limiter.settle(user, source, outcome);
+  } catch (cause) {
+    throw pluginError('ERR_LIMITER', 'limiter.settle', cause);
+  }
+}
+
+export async function checkAndRecordAsync(store: DigestReplayStore, nonce: string, nc: number, expiresAt: number): Promise<boolean> {
+  try {
+    return (await store.checkAndRecord(nonce, nc, expiresAt)) === true;
+  } catch (cause) {
+    throw pluginError('ERR_REPLAY_STORE', 'replayStore.checkAndRecord', cause);
+  }
+}
+
+export async function lookupAsync(lookup: DigestLookup, username: string, context: DigestLookupContext): Promise<DigestAccount | undefined> {
+  let found: unknown;
+  try {
+    found = await lookup(username, context);
+  } catch (cause) {
+    throw pluginError('ERR_LOOKUP', 'lookup', cause);
+  }
+  return typeof found === 'object' && found !== null ? (found as DigestAccount) : undefined;
 }
 
 /** What Authentication-Info needs about an authenticated request. */

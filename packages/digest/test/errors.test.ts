@@ -53,6 +53,13 @@ describe('DigestError', () => {
     expect(codeOf(() => createDigest({ secret: new Uint8Array(16) }))).toBeUndefined();
   });
 
+  test('cause is kept when given, absent otherwise', () => {
+    const cause = new Error('redis: connection refused');
+    const err = new DigestError('ERR_REPLAY_STORE', 'replayStore.checkAndRecord failed', { cause });
+    expect(err.cause).toBe(cause);
+    expect('cause' in new DigestError('ERR_NO_REALM', 'no realm')).toBe(false);
+  });
+
   test('class, name, code, message; instanceof works across copies through the brand', () => {
     const err = new DigestError('ERR_NO_REALM', 'no realm');
     expect(err).toBeInstanceOf(Error);
