@@ -296,10 +296,12 @@ export abstract class StreamTransport extends EventEmitter<StreamTransportEvents
   }
 
   /**
-   * For subclasses: a client's TLS handshake failed or timed out. Counted and reported, unless
-   * we cut it ourselves (refused, evicted, or closing: `socket` or the TCP socket under it).
+   * For subclasses: a client's TLS handshake failed or timed out. The socket is destroyed (Node
+   * reports a handshake timeout but leaves the socket open); counted and reported, unless we cut
+   * it ourselves (refused, evicted, or closing: `socket` or the TCP socket under it).
    */
   protected handshakeFailed(socket: Socket, error: StreamTransportError): void {
+    socket.destroy();
     if (this.admission.cutByUs(socket)) return;
     this.counters.handshakeFailures++;
     this.reportError(error);

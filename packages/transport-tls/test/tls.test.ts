@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { connect as netConnect, createServer } from 'node:net';
 import type { Socket } from 'node:net';
 import { once } from 'node:events';
+import { connect as tlsConnect } from 'node:tls';
 import type { Transport } from '@sipts/transaction';
 import type { Remote, SipMessage } from '@sipts/message';
 import { StreamTransportError, TlsTransport, createTlsTransport, DEFAULT_TLS_PORT } from '@sipts/transport-tls';
@@ -229,6 +230,95 @@ describe('TlsTransport', () => {
     await client.send(request('big').replace('Content-Length: 4', 'Content-Length: 11'), { protocol: 'TLS', address: '127.0.0.1', port });
     await closedOnClient;
     expect(errors.map((e) => e.code)).toEqual(['ERR_FRAMING']);
+  });
+});
+
+describe('TlsTransport limits and defenses', () => {
+  test('bad options throw ERR_INVALID_OPTION, the TLS ones included', () => {
+    const bad: TlsTransportOptions[] = [
+      { tls_port: 65536 },
+      { port: 1.5 },
+      { tls: 'key.pem' as unknown as TlsTransportOptions['tls'] },
+      { tlsClient: 7 as unknown as TlsTransportOptions['tlsClient'] },
+      { headerTimeout: -1 },
+      { maxPendingBytes: -1 },
+      { maxHeaderBytes: 1.5 },
+    ];
+    for (const options of bad) {
+      let thrown: unknown;
+      try {
+        new TlsTransport(options);
+      } catch (e) {
+        thrown = e;
+      }
+      expect(thrown).toBeInstanceOf(StreamTransportError);
+      expect((thrown as StreamTransportError).code).toBe('ERR_INVALID_OPTION');
+    }
+  });
+
+  test('a client that stalls its handshake is cut at headerTimeout and counted', async () => {
+    if (!haveOpenssl) return;
+    const srv = server({ headerTimeout: 150 });
+    const errors: StreamTransportError[] = [];
+    srv.on('error', (e) => errors.push(e as StreamTransportError));
+    const { port } = await srv.listen();
+    const silent = netConnect({ port, host: '127.0.0.1' });
+    silent.on('error', () => undefined);
+    await once(silent, 'connect');
+    await once(silent, 'close');
+    for (let i = 0; i < 100 && srv.stats().connections > 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(srv.stats()).toMatchObject({ handshakeFailures: 1, accepted: 1, connections: 0 });
+    expect(errors.map((e) => e.code)).toEqual(['ERR_TLS_HANDSHAKE']);
+  });
+
+  test('the per-source cap applies before the handshake, and a refused socket is no handshake error', async () => {
+    if (!haveOpenssl) return;
+    const srv = server({ maxConnectionsPerSource: 1 });
+    const errors: StreamTransportError[] = [];
+    srv.on('error', (e) => errors.push(e as StreamTransportError));
+    const { port } = await srv.listen();
+    const first = netConnect({ port, host: '127.0.0.1' });
+    first.on('error', () => undefined);
+    await once(first, 'connect');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const second = netConnect({ port, host: '127.0.0.1' });
+    second.on('error', () => undefined);
+    await once(second, 'close');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(srv.stats()).toMatchObject({ refusedPerSource: 1, handshakeFailures: 0 });
+    expect(errors.map((e) => e.code)).toEqual(['ERR_SOURCE_LIMIT']);
+    first.destroy();
+  });
+
+  test('a handshake stalled past evictAfter is evicted when maxConnections is full, and the newcomer is served', async () => {
+    if (!haveOpenssl) return;
+    const srv = server({ maxConnections: 1, evictAfter: 50, maxConnectionsPerSource: 0 });
+    srv.on('error', () => undefined);
+    const { port } = await srv.listen();
+    const stalled = netConnect({ port, host: '127.0.0.1' });
+    stalled.on('error', () => undefined);
+    await once(stalled, 'connect');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const stalledClosed = once(stalled, 'close');
+    const client = tlsTransport({ tls: { ca: cert } });
+    await roundTrip(srv, client, { protocol: 'TLS', address: '127.0.0.1', port });
+    await stalledClosed;
+    expect(srv.stats()).toMatchObject({ evictedSlow: 1, refusedMaxConnections: 0, handshakeFailures: 0 });
+  });
+
+  test('a malformed request over TLS is answered 400, then the connection closes', async () => {
+    if (!haveOpenssl) return;
+    const srv = server();
+    srv.on('error', () => undefined);
+    const { port } = await srv.listen();
+    const socket = tlsConnect({ port, host: '127.0.0.1', ca: cert, servername: 'localhost' });
+    await once(socket, 'secureConnect');
+    let text = '';
+    socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    socket.write(request('bad').replace('Call-ID: bad\r\n', ''));
+    await once(socket, 'close');
+    expect(text).toMatch(/^SIP\/2\.0 400 Bad Request \(missing Call-ID\)\r\n/);
+    expect(srv.stats()).toMatchObject({ invalidMessages: 1, badRequests: 1 });
   });
 });
 

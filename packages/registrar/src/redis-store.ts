@@ -1,0 +1,236 @@
+// Bindings in Redis, for registrars on several nodes. Updates are Lua scripts (redis-scripts.ts),
+// atomic per AOR, so two nodes writing one AOR never lose a binding; expiry is Redis's (hash TTL)
+// plus a sweep that reports each expiry once. The client is ioredis (loaded only when a URL is
+// given), or any client with ioredis's `call(command, ...args)`.
+//
+// Redis down: every operation rejects at once (no offline queue) with ERR_STORE, the registrar
+// answers 500/503 with Retry-After, and the client reconnects with a capped exponential backoff.
+import { createHash } from 'node:crypto';
+import { DEFAULT_MAX_BINDINGS } from './memory-store.js';
+import { RegistrarError, checkOption } from './errors.js';
+import { APPLY_SCRIPT, EXPIRE_SCRIPT, REMOVE_SCRIPT } from './redis-scripts.js';
+import type { ApplyResult, Binding, BindingChange, BindingStore } from './types.js';
+
+/** What the store needs of a Redis client: ioredis's generic `call`, and its events. */
+export interface RedisClientLike {
+  call(command: string, ...args: (string | number)[]): Promise<unknown>;
+  quit?(): Promise<unknown>;
+  disconnect?(): void;
+  on?(event: 'error', listener: (error: Error) => void): unknown;
+  /** ioredis: 'wait' | 'connecting' | 'connect' | 'ready' | 'reconnecting' | 'end' ... */
+  status?: string;
+  once?(event: 'ready', listener: () => void): unknown;
+}
+
+export interface RedisBindingStoreOptions {
+  /** `redis://host:port/db`: the store makes its own ioredis client (ioredis must be installed). */
+  url?: string | undefined;
+  /** A client to use instead (the store does not close it unless `url` made it). */
+  client?: RedisClientLike | undefined;
+  /** Key prefix. Default `sipts:reg:`. */
+  prefix?: string | undefined;
+  /** Most bindings in all (across nodes); beyond it REGISTERs get 503. Default 1000000. */
+  maxBindings?: number | undefined;
+  /** ms a command may take before it fails (client made from `url`). Default 2000. */
+  commandTimeout?: number | undefined;
+  /** How long Redis keeps an AOR's hash past its last binding's expiry, in ms. Default 300000. */
+  graceMs?: number | undefined;
+  /** Longest reconnect backoff in ms (client made from `url`). Default 5000. */
+  maxReconnectDelay?: number | undefined;
+}
+
+interface Script {
+  text: string;
+  sha: string;
+}
+
+function script(text: string): Script {
+  return { text, sha: createHash('sha1').update(text).digest('hex') };
+}
+
+const apply = script(APPLY_SCRIPT);
+const remove = script(REMOVE_SCRIPT);
+const expire = script(EXPIRE_SCRIPT);
+
+function storeError(e: unknown): RegistrarError {
+  if (e instanceof RegistrarError) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  return new RegistrarError('ERR_STORE', `redis: ${message}`, { cause: e });
+}
+
+function parseBindings(list: unknown): Binding[] {
+  const out: Binding[] = [];
+  if (!Array.isArray(list)) return out;
+  for (const raw of list) if (typeof raw === 'string') out.push(JSON.parse(raw) as Binding);
+  return out;
+}
+
+export class RedisBindingStore implements BindingStore {
+  readonly #prefix: string;
+  readonly #maxBindings: number;
+  readonly #graceMs: number;
+  readonly #ownClient: boolean;
+  readonly #connecting: Promise<RedisClientLike>;
+  #client: RedisClientLike | undefined;
+  #closed = false;
+  /** Errors the client reported (connection refused, reset...). */
+  clientErrors = 0;
+
+  constructor(options: RedisBindingStoreOptions) {
+    checkOption(typeof options === 'object' && options !== null, '', 'an object');
+    checkOption((options.url === undefined) !== (options.client === undefined), 'url', 'given, or else options.client (one of them)');
+    this.#prefix = options.prefix ?? 'sipts:reg:';
+    checkOption(typeof this.#prefix === 'string', 'prefix', 'a string');
+    this.#maxBindings = options.maxBindings ?? DEFAULT_MAX_BINDINGS;
+    checkOption(Number.isInteger(this.#maxBindings) && this.#maxBindings > 0, 'maxBindings', 'a positive integer');
+    this.#graceMs = options.graceMs ?? 300_000;
+    checkOption(Number.isInteger(this.#graceMs) && this.#graceMs >= 0, 'graceMs', 'an integer >= 0');
+    const timeout = options.commandTimeout ?? 2000;
+    checkOption(Number.isFinite(timeout) && timeout > 0, 'commandTimeout', 'a positive number of ms');
+    const maxDelay = options.maxReconnectDelay ?? 5000;
+    checkOption(Number.isFinite(maxDelay) && maxDelay > 0, 'maxReconnectDelay', 'a positive number of ms');
+    this.#ownClient = options.client === undefined;
+    if (options.client !== undefined) {
+      this.#client = options.client;
+      this.#connecting = Promise.resolve(options.client);
+    } else {
+      this.#connecting = this.#connect(options.url as string, timeout, maxDelay);
+      this.#connecting.catch(() => {});
+    }
+  }
+
+  async #connect(url: string, commandTimeout: number, maxDelay: number): Promise<RedisClientLike> {
+    let Redis: new (url: string, options: Record<string, unknown>) => RedisClientLike;
+    try {
+      const mod = (await import('ioredis')) as unknown as { default?: unknown; Redis?: unknown };
+      Redis = (mod.Redis ?? mod.default) as typeof Redis;
+    } catch (e) {
+      throw new RegistrarError('ERR_REDIS_MISSING', 'the Redis store needs the ioredis package (pnpm add ioredis)', { cause: e });
+    }
+    const client = new Redis(url, {
+      // Fail at once while disconnected instead of queueing REGISTERs behind a dead server.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      commandTimeout,
+      // Reconnect for ever, backing off 100 ms, 200 ms, ... up to maxDelay.
+      retryStrategy: (times: number) => Math.min(100 * 2 ** Math.min(times, 16), maxDelay),
+    });
+    // ioredis emits 'error' on every failed (re)connect: without a listener that would crash.
+    client.on?.('error', () => {
+      this.clientErrors++;
+    });
+    this.#client = client;
+    if (this.#closed) client.disconnect?.();
+    return client;
+  }
+
+  /** Resolves once the client is connected (or after `ms`), for start-up. */
+  async ready(ms = 5000): Promise<boolean> {
+    const client = await this.#connecting;
+    if (client.status === undefined || client.status === 'ready') return true;
+    return new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), ms);
+      client.once?.('ready', () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+
+  #key(aor: string): string {
+    return `${this.#prefix}b:${aor}`;
+  }
+
+  async #run(s: Script, keys: string[], args: (string | number)[]): Promise<unknown> {
+    if (this.#closed) throw new RegistrarError('ERR_STORE_CLOSED', 'the binding store is closed');
+    const client = await this.#connecting.catch((e: unknown) => {
+      throw storeError(e);
+    });
+    try {
+      return await client.call('EVALSHA', s.sha, keys.length, ...keys, ...args);
+    } catch (e) {
+      if (!(e instanceof Error) || !e.message.includes('NOSCRIPT')) throw storeError(e);
+    }
+    try {
+      return await client.call('EVAL', s.text, keys.length, ...keys, ...args);
+    } catch (e) {
+      throw storeError(e);
+    }
+  }
+
+  async #call(command: string, ...args: (string | number)[]): Promise<unknown> {
+    if (this.#closed) throw new RegistrarError('ERR_STORE_CLOSED', 'the binding store is closed');
+    const client = await this.#connecting.catch((e: unknown) => {
+      throw storeError(e);
+    });
+    try {
+      return await client.call(command, ...args);
+    } catch (e) {
+      throw storeError(e);
+    }
+  }
+
+  async get(aor: string, now: number): Promise<Binding[]> {
+    const reply = await this.#call('HGETALL', this.#key(aor));
+    const out: Binding[] = [];
+    // ioredis's `call` answers HGETALL with the flat list [field, value, ...].
+    const values = Array.isArray(reply) ? reply.filter((_, i) => i % 2 === 1) : typeof reply === 'object' && reply !== null ? Object.values(reply) : [];
+    for (const raw of values) {
+      if (typeof raw !== 'string') continue;
+      const b = JSON.parse(raw) as Binding;
+      if (b.expiresAt > now) out.push(b);
+    }
+    return out;
+  }
+
+  async apply(aor: string, change: BindingChange): Promise<ApplyResult> {
+    const reply = await this.#run(apply, [this.#key(aor), `${this.#prefix}exp`, `${this.#prefix}aors`], [
+      change.now,
+      change.callId,
+      change.cseq,
+      change.removeAll ? '1' : '0',
+      change.maxBindings,
+      this.#maxBindings,
+      aor,
+      this.#graceMs,
+      ...change.upserts.map((b) => JSON.stringify(b)),
+    ]);
+    if (!Array.isArray(reply) || typeof reply[0] !== 'string') throw new RegistrarError('ERR_STORE', 'redis: unexpected reply to the apply script');
+    const status = reply[0];
+    if (status === 'out-of-order' || status === 'too-many' || status === 'full') return { ok: false, reason: status };
+    const bindings = parseBindings(reply[1]);
+    const byKey = new Map(bindings.map((b) => [b.key, b]));
+    const pick = (keys: unknown): Binding[] => (Array.isArray(keys) ? keys.map((k) => byKey.get(String(k))).filter((b): b is Binding => b !== undefined) : []);
+    return { ok: true, bindings, added: pick(reply[2]), refreshed: pick(reply[3]), removed: parseBindings(reply[4]) };
+  }
+
+  async remove(aor: string, keys?: readonly string[], flowUri?: string): Promise<Binding[]> {
+    if (keys !== undefined && keys.length === 0) return [];
+    const reply = await this.#run(remove, [this.#key(aor), `${this.#prefix}exp`, `${this.#prefix}aors`], [aor, flowUri ?? '', ...(keys ?? [])]);
+    return parseBindings(reply);
+  }
+
+  async expire(now: number, limit: number): Promise<Binding[]> {
+    const reply = await this.#run(expire, [`${this.#prefix}exp`, `${this.#prefix}aors`], [now, limit, `${this.#prefix}b:`]);
+    return parseBindings(reply);
+  }
+
+  async count(): Promise<{ aors: number; bindings: number }> {
+    const [bindings, aors] = await Promise.all([this.#call('ZCARD', `${this.#prefix}exp`), this.#call('SCARD', `${this.#prefix}aors`)]);
+    return { aors: Number(aors), bindings: Number(bindings) };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (!this.#ownClient) return;
+    const client = this.#client;
+    if (client === undefined) return;
+    try {
+      if (client.status === 'ready' && client.quit !== undefined) await client.quit();
+      else client.disconnect?.();
+    } catch {
+      client.disconnect?.();
+    }
+  }
+}
