@@ -19,8 +19,8 @@ export type { CompatConnection, CompatTransport } from './compat-transport.js';
 export { normalizeOptions } from './options.js';
 export type { NormalizedOptions, SipTlsOptions, StackClock, StackLogger, StackOptions } from './options.js';
 export { SipCoreError, isSipCoreError } from './errors.js';
-export { OverloadController, LoadSampler, rxQueueOf } from './overload.js';
-export type { LoadSignal, OverloadOptions, OverloadState, OverloadStats, UdpQueueSource } from './overload.js';
+export { OverloadController, LoadSampler } from './overload.js';
+export type { LoadSignal, OverloadOptions, OverloadState, OverloadStats, ReceiveDelaySource } from './overload.js';
 export type { CoreErrorCode } from './errors.js';
 export {
   Rfc3263Resolver,

@@ -15,7 +15,7 @@ import { StackIdentity, type ListeningAddress } from './identity.js';
 import { resolveTargets, type NextHop } from './next-hop.js';
 import { normalizeOptions, type NormalizedOptions, type StackOptions } from './options.js';
 import { OutgoingRequests, type ResponseCallback } from './outgoing.js';
-import { LoadSampler, OverloadController, type OverloadStats } from './overload.js';
+import { LoadSampler, OverloadController, type OverloadStats, type ReceiveDelaySource } from './overload.js';
 import { ACK_REPLY, TransactionReply, ensureToTag, type ServerReply } from './reply.js';
 import { createResolver, type Resolver, type TargetProtocol } from './resolver.js';
 import { listenTransports } from './transports.js';
@@ -333,7 +333,7 @@ export class SipStack extends EventEmitter<StackEvents> {
     const addresses = this.addresses();
     this.#identity.bind(addresses);
     if (this.#overload !== undefined) {
-      this.#sampler = new LoadSampler(this.#overload, udpQueueSource(this.#wire.transport('UDP')));
+      this.#sampler = new LoadSampler(this.#overload, receiveDelaySource(this.#wire.transport('UDP')));
       this.#sampler.start();
     }
     this.emit('listening', addresses);
@@ -418,7 +418,7 @@ export class SipStack extends EventEmitter<StackEvents> {
     const warn = this.#options.logger.warn;
     if (warn !== undefined) {
       try {
-        warn.call(this.#options.logger, `overload: ${stats.state} (event-loop delay ${stats.delayMs} ms, UDP queue ${(stats.queueFill * 100).toFixed(1)}% full)`);
+        warn.call(this.#options.logger, `overload: ${stats.state} (event-loop delay ${stats.delayMs} ms, UDP receive delay ${stats.queueDelayMs} ms)`);
       } catch {
         // a broken logger must not break the stack
       }
@@ -459,15 +459,10 @@ export class SipStack extends EventEmitter<StackEvents> {
 
 function noop(): void {}
 
-/** The receive queue of the UDP transport, by shape (its port and SO_RCVBUF). */
-function udpQueueSource(transport: Transport | undefined): { port(): number | undefined; bufferSize(): number | undefined } | undefined {
-  if (transport === undefined) return undefined;
-  const udp = transport as Transport & { bufferSizes?: () => { recv: number } | undefined };
-  if (typeof udp.bufferSizes !== 'function') return undefined;
-  return {
-    port: () => transport.address()?.port,
-    bufferSize: () => udp.bufferSizes?.()?.recv,
-  };
+/** The receive-delay probe of the UDP transport, by shape. */
+function receiveDelaySource(transport: Transport | undefined): ReceiveDelaySource | undefined {
+  const udp = transport as (Transport & Partial<ReceiveDelaySource>) | undefined;
+  return udp !== undefined && typeof udp.receiveDelay === 'function' ? (udp as Transport & ReceiveDelaySource) : undefined;
 }
 
 /** `sip`'s create: a new, independent stack. */

@@ -1,7 +1,7 @@
 // Graceful overload: the shedding decision on fake samples, the /proc/net/udp reading, and a
 // real stack that answers new INVITEs 503 (stateless) while its event loop is saturated and
 // serves them again once it is not.
-import { OverloadController, rxQueueOf, makeResponse } from '@sipts/core';
+import { OverloadController, makeResponse } from '@sipts/core';
 import type { OverloadState } from '@sipts/core';
 import { closeAll, listeningStack, portOf, request, sendAndWait } from './helpers.js';
 
@@ -12,30 +12,35 @@ describe('OverloadController (the decision)', () => {
   test('normal below the thresholds; one GC-like spike does not shed, a lasting delay does', () => {
     const c = new OverloadController({ shedDelay: 40, dropDelay: 200, recoveryTime: 1000 });
     let t = 0;
-    expect(c.update({ delayMs: 5, queueFill: 0 }, (t += 50))).toBe('normal');
-    expect(c.update({ delayMs: 120, queueFill: 0 }, (t += 50))).toBe('normal'); // EWMA 1/4: ~34
-    expect(c.update({ delayMs: 120, queueFill: 0 }, (t += 50))).toBe('shedding');
+    expect(c.update({ delayMs: 5, queueDelayMs: 0 }, (t += 50))).toBe('normal');
+    expect(c.update({ delayMs: 120, queueDelayMs: 0 }, (t += 50))).toBe('normal'); // EWMA 1/4: ~34
+    expect(c.update({ delayMs: 120, queueDelayMs: 0 }, (t += 50))).toBe('shedding');
     expect(c.admit()).toBe('reject');
   });
 
-  test('the UDP receive queue alone sheds, and far past it drops', () => {
-    const c = new OverloadController({ shedQueueFill: 0.02, dropQueueFill: 0.15 });
-    expect(c.update({ delayMs: 0, queueFill: 0.03 }, 0)).toBe('shedding');
-    expect(c.update({ delayMs: 0, queueFill: 0.2 }, 50)).toBe('dropping');
+  test('the UDP receive delay alone sheds, and far past it drops', () => {
+    const c = new OverloadController({ shedQueueDelay: 100, dropQueueDelay: 400 });
+    expect(c.update({ delayMs: 0, queueDelayMs: 500 }, 0)).toBe('shedding'); // EWMA: 125
+    expect(c.update({ delayMs: 0, queueDelayMs: 2000 }, 50)).toBe('dropping'); // 594
     expect(c.admit()).toBe('drop');
     // The drop signal gone: back to shedding at once, not to normal.
-    expect(c.update({ delayMs: 0, queueFill: 0.03 }, 100)).toBe('shedding');
+    expect(c.update({ delayMs: 0, queueDelayMs: 0 }, 100)).toBe('dropping'); // 445
+    expect(c.update({ delayMs: 0, queueDelayMs: 0 }, 150)).toBe('shedding'); // 334: not normal at once
   });
 
   test('shedding ends only after recoveryTime of calm (no flapping), then admits again', () => {
     const states: OverloadState[] = [];
     const c = new OverloadController({ recoveryTime: 1000 }, (s) => states.push(s));
-    c.update({ delayMs: 0, queueFill: 0.5 }, 0);
+    c.update({ delayMs: 0, queueDelayMs: 2000 }, 0); // smoothed 500: past dropQueueDelay
     expect(c.state).toBe('dropping');
-    for (let t = 100; t <= 900; t += 100) c.update({ delayMs: 0, queueFill: 0 }, t);
-    expect(c.state).toBe('shedding');
-    c.update({ delayMs: 0, queueFill: 0 }, 1200);
-    expect(c.state).toBe('normal');
+    const normalAt: number[] = [];
+    for (let t = 100; t <= 3000; t += 100) {
+      c.update({ delayMs: 0, queueDelayMs: 0 }, t);
+      if (c.state === 'normal' && normalAt.length === 0) normalAt.push(t);
+    }
+    // The smoothed delay stays above half the shed threshold (50 ms) until t = 800: shedding
+    // ends 1000 ms later, not before.
+    expect(normalAt).toEqual([1800]);
     expect(c.admit()).toBe('accept');
     expect(states).toEqual(['dropping', 'shedding', 'normal']);
     expect(c.stats()).toMatchObject({ state: 'normal', episodes: 1, dropped: 0, rejected: 0 });
@@ -43,20 +48,7 @@ describe('OverloadController (the decision)', () => {
 
   test('bad options are refused', () => {
     expect(() => new OverloadController({ shedDelay: 0 })).toThrow(/shedDelay/);
-    expect(() => new OverloadController({ shedQueueFill: 2 })).toThrow(/shedQueueFill/);
-  });
-});
-
-describe('rxQueueOf (/proc/net/udp)', () => {
-  const listing =
-    '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n' +
-    ' 1234: 0100007F:13C4 00000000:0000 07 00000000:00003A00 00:00000000 00000000     0        0 12345 2 0000000000000000 0\n' +
-    ' 1235: 0100007F:13C5 00000000:0000 07 00000000:00000100 00:00000000 00000000     0        0 12346 2 0000000000000000 0\n';
-  test('the rx_queue of the socket on the port, in bytes', () => {
-    expect(rxQueueOf(listing, 0x13c4)).toBe(0x3a00);
-    expect(rxQueueOf(listing, 0x13c5)).toBe(0x100);
-    expect(rxQueueOf(listing, 5062)).toBe(0);
-    expect(rxQueueOf('', 5060)).toBe(0);
+    expect(() => new OverloadController({ shedQueueDelay: -1 })).toThrow(/shedQueueDelay/);
   });
 });
 

@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import { invalidLimitOption, messageLimits, normalizeAddress, readMessage } from '@sipts/message';
 import type { BoundAddress, InboundRejection, MessageLimits, Remote, SipMessage, TransportEvents } from '@sipts/message';
 import { UdpTransportError } from './errors.js';
+import { DelayProbe, isProbe } from './delay-probe.js';
 import { isStun, stunBindingResponse } from './stun.js';
 
 /** RFC 3261 §18.1.1: without a known path MTU, a request over 1300 bytes must not go over UDP. */
@@ -146,6 +147,7 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
   #listening: Promise<UdpBoundAddress> | undefined;
   #closing: Promise<void> | undefined;
   #bufferSizes: { recv: number; send: number } | undefined;
+  #probe: DelayProbe | undefined;
 
   constructor(options: UdpTransportOptions = {}) {
     super();
@@ -367,9 +369,27 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
   }
 
   /** Release the socket. Idempotent; pending sends settle through dgram's callbacks. */
+  /**
+   * The receive delay in ms: how long a datagram arriving now waits before this transport reads
+   * it (kernel queue + event loop), measured by a probe sent to our own socket. Each call sends
+   * a probe unless one is in flight and returns the latest estimate (0 before the first one).
+   * A stack calls it every few tens of ms to decide on load shedding.
+   */
+  receiveDelay(): number {
+    const bound = this.#bound;
+    if (this.#state !== 'listening' || bound === undefined) return 0;
+    this.#probe ??= new DelayProbe();
+    const v6 = bound.family === 'IPv6';
+    const wildcard = bound.address === '::' || bound.address === '0.0.0.0';
+    const address = wildcard ? (v6 ? '::1' : '127.0.0.1') : bound.address;
+    return this.#probe.tick(address, bound.port, v6 ? 'udp6' : 'udp4', performance.now());
+  }
+
   close(): Promise<void> {
     if (this.#closing !== undefined) return this.#closing;
     this.#state = 'closed';
+    this.#probe?.close();
+    this.#probe = undefined;
     const socket = this.#socket;
     this.#socket = undefined;
     this.#bound = undefined;
@@ -400,9 +420,12 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
   private onDatagram(data: Buffer, rinfo: RemoteInfo): void {
     const local = this.#local;
     if (local === undefined) return;
-    if ((data[0] as number) < 2 && isStun(data)) {
-      this.#stun(data, rinfo);
-      return;
+    if ((data[0] as number) < 3) {
+      if (isStun(data)) {
+        this.#stun(data, rinfo);
+        return;
+      }
+      if (isProbe(data) && this.#probe?.receive(data, performance.now()) === true) return;
     }
     const remote: Remote = { protocol: 'UDP', address: normalizeAddress(rinfo.address), port: rinfo.port, local: { address: local.address, port: local.port } };
     const inbound = readMessage(data, remote, this.#limits);

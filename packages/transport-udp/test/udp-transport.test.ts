@@ -483,3 +483,33 @@ describe('STUN keep-alives on the SIP port (RFC 5626 §4.4.2, RFC 5389)', () => 
     expect(transport.stats().badRequests).toBe(0);
   });
 });
+
+describe('receiveDelay: the probe a stack sheds load on', () => {
+  test('0 before listening; a probe to our own socket comes back and is measured, never emitted', async () => {
+    expect(new UdpTransport({ port: 0, address: '127.0.0.1' }).receiveDelay()).toBe(0);
+    const transport = await listening();
+    const messages: unknown[] = [];
+    transport.on('message', (m) => messages.push(m));
+    expect(transport.receiveDelay()).toBe(0);
+    // A blocked event loop: the probe waits in the kernel queue meanwhile.
+    const end = Date.now() + 60;
+    while (Date.now() < end) {
+      // busy
+    }
+    await new Promise((r) => setTimeout(r, 20));
+    expect(transport.receiveDelay()).toBeGreaterThanOrEqual(50);
+    expect(messages).toHaveLength(0);
+    expect(transport.stats()).toMatchObject({ received: 0, dropped: 0, badRequests: 0 });
+  });
+
+  test('a forged probe (wrong secret) is not taken for ours', async () => {
+    const transport = await listening();
+    transport.receiveDelay();
+    const peerSocket = await client();
+    const forged = Buffer.alloc(21);
+    forged[0] = 0x02;
+    peerSocket.socket.send(forged, transport.address()!.port, '127.0.0.1');
+    for (let i = 0; i < 50 && transport.stats().dropped === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(transport.stats().dropped).toBe(1);
+  });
+});
