@@ -1,64 +1,73 @@
-// A registrar and stateful proxy on @sipts/proxy.
+// A registrar and stateful proxy on @sipts/proxy and @sipts/registrar.
 //
-// REGISTER stores Contacts (RFC 3261 §10.3). A request for a registered user is forked to every
-// Contact at once (§16.6, the best response goes back per §16.7); a request for another host is
-// forwarded as it is (in-dialog requests, outbound proxying); a request for this proxy with no
-// binding gets 404. The proxy core does the rest: 100 Trying at once, Max-Forwards, loop
-// detection, Record-Route, Path, CANCEL, and releasing every context.
+// REGISTER goes to the registrar (RFC 3261 §10.3 with Path, outbound, GRUU and NAT handling).
+// A request for a registered user is forked to every binding at once (§16.6, the best response
+// goes back per §16.7), each through its Path or its flow (a WebSocket or RFC 5626 client over
+// its own connection, a NATed UDP phone at the address its REGISTER came from); a request for a
+// GRUU goes to that one instance; a request for another host is forwarded as it is (in-dialog
+// requests, outbound proxying); a request for this proxy with no binding gets 404. The proxy core
+// does the rest: 100 Trying at once, Max-Forwards, loop detection, Record-Route, Path, CANCEL,
+// and releasing every context.
 //
 //   pnpm example examples/proxy-registrar.ts                # 127.0.0.1, UDP+TCP 5060
 //   SIP_PORT=5070 SIP_ADDRESS=0.0.0.0 pnpm example examples/proxy-registrar.ts
+//   REDIS_URL=redis://127.0.0.1:6379 pnpm example examples/proxy-registrar.ts   # bindings in Redis
 import { create, makeResponse } from '@sipts/core';
-import type { Remote, RouteAddr, SipRequest, SipStack, StackOptions } from '@sipts/core';
+import type { Remote, SipRequest, SipStack, StackOptions } from '@sipts/core';
 import { createProxy, type ForkTarget, type SipProxy } from '@sipts/proxy';
-import { LocationService, aorOf, type Binding } from './lib/location-service.js';
+import { RedisBindingStore, createRegistrar, type LookupResult, type Registrar } from '@sipts/registrar';
 import { envPort, isMain } from './lib/run.js';
 
 export const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE, PRACK, MESSAGE, SUBSCRIBE, NOTIFY, REFER';
 
 export interface ProxyRegistrarOptions extends StackOptions {
-  location?: LocationService;
+  /** The registrar to use (default: one made here, closed with the stack). */
+  registrar?: Registrar;
+  /** Keep bindings in Redis at this URL instead of in memory (when no `registrar` is given). */
+  redisUrl?: string;
   /** Record-Route every dialog through this proxy (RFC 3261 §16.6 step 4). Default true. */
   recordRoute?: boolean;
 }
 
+/** A registrar on the in-memory store, or on Redis when `redisUrl` is given. */
+export function makeRegistrar(redisUrl: string | undefined): Registrar {
+  return redisUrl === undefined ? createRegistrar() : createRegistrar({ store: new RedisBindingStore({ url: redisUrl }) });
+}
+
 export function startProxyRegistrar(options: ProxyRegistrarOptions = {}): SipProxy {
-  const { location = new LocationService(), recordRoute = true, ...stackOptions } = options;
+  const { registrar: given, redisUrl, recordRoute = true, ...stackOptions } = options;
+  const registrar = given ?? makeRegistrar(redisUrl);
 
-  /** A fork target for a binding: its Contact, through the flow it registered on if it needs one. */
-  function targetOf(binding: Binding): ForkTarget {
-    if (binding.flow === undefined) return binding.contact.uri;
-    const flowUri = proxy.stack.encodeFlowUri?.(binding.flow);
-    if (flowUri === undefined) return binding.contact.uri;
-    flowUri.params['lr'] = null;
-    const route: RouteAddr[] = [{ uri: flowUri, params: {} }];
-    return { uri: binding.contact.uri, route };
-  }
-
-  function onRequest(rq: SipRequest, remote: Remote): void {
-    if (rq.method === 'REGISTER') {
-      const result = location.register(rq, remote);
-      if (result.status === 200) proxy.send(makeResponse(rq, 200, 'OK', { headers: { contact: result.contacts } }));
-      else if (result.status === 423) {
-        proxy.send(makeResponse(rq, 423, 'Interval Too Brief', { headers: { 'min-expires': String(result.minExpires) } }));
-      } else proxy.send(makeResponse(rq, 400, result.reason));
-      return;
+  function route(rq: SipRequest, found: LookupResult): void {
+    switch (found.outcome) {
+      case 'found': {
+        if (rq.method === 'ACK') {
+          // An ACK for a 2xx: no context, forwarded statelessly (to the first target, as the 2xx
+          // that it acknowledges normally came from the most recent binding).
+          const first = found.targets[0];
+          if (first !== undefined) {
+            rq.uri = first.uri;
+            if (first.route.length > 0) rq.headers.route = [...first.route, ...(rq.headers.route ?? [])];
+          }
+          proxy.send(rq);
+          return;
+        }
+        const targets: ForkTarget[] = found.targets.map((t) => (t.route.length > 0 ? { uri: t.uri, route: t.route } : t.uri));
+        proxy.fork(rq, targets, { mode: 'parallel' });
+        return;
+      }
+      case 'unavailable':
+        // The store is down: say when to come back instead of "not found" (RFC 3261 §21.5.4).
+        if (rq.method !== 'ACK') proxy.send(makeResponse(rq, 503, 'Service Unavailable', { headers: { 'retry-after': String(found.retryAfter) } }));
+        return;
+      case 'unknown-gruu':
+        // RFC 5627 §5.5: a GRUU we did not issue.
+        if (rq.method !== 'ACK') proxy.send(makeResponse(rq, 404, 'Not Found'));
+        return;
+      case 'not-registered':
+        break;
     }
-    const user = aorOf(rq.uri);
-    const bindings = user === undefined ? [] : location.lookup(user);
-    if (rq.method === 'ACK') {
-      // An ACK for a 2xx: no context, forwarded statelessly (to the first binding, as the 2xx
-      // that it acknowledges normally came from the most recent one).
-      const first = bindings[0];
-      if (first !== undefined) rq.uri = first.contact.uri;
-      proxy.send(rq);
-      return;
-    }
-    if (bindings.length > 0) {
-      proxy.fork(rq, bindings.map(targetOf), { mode: 'parallel' });
-      return;
-    }
-    if (!proxy.isLocalUri(rq.uri)) {
+    if (!proxy.isLocalUri(rq.uri) || rq.method === 'ACK') {
       proxy.send(rq);
       return;
     }
@@ -69,8 +78,17 @@ export function startProxyRegistrar(options: ProxyRegistrarOptions = {}): SipPro
     );
   }
 
-  // The proxy runs on a @sipts/core stack made here, so its connection events are at hand: a
-  // WebSocket / outbound client that disconnects can no longer be reached, so its bindings go.
+  function onRequest(rq: SipRequest, remote: Remote): void {
+    if (rq.method === 'REGISTER') {
+      void registrar.register(rq, remote).then((rs) => proxy.send(rs));
+      return;
+    }
+    void registrar.lookup(rq.uri).then((found) => route(rq, found));
+  }
+
+  // The proxy runs on a @sipts/core stack made here, so the registrar can use its flows and its
+  // connection events: a WebSocket / outbound client that disconnects can no longer be reached,
+  // so its bindings go.
   let stack: SipStack | undefined;
   const proxy: SipProxy = createProxy(
     {
@@ -81,22 +99,28 @@ export function startProxyRegistrar(options: ProxyRegistrarOptions = {}): SipPro
     },
     onRequest,
   );
-  stack?.on('connectionClose', (remote) => location.dropFlow(remote));
+  if (stack !== undefined) {
+    registrar.attach(stack);
+    if (given === undefined) stack.once('close', () => void registrar.close());
+  }
   return proxy;
 }
 
 if (isMain('proxy-registrar.ts')) {
+  const redisUrl = process.env['REDIS_URL'] || undefined;
   const proxy = startProxyRegistrar({
     address: process.env['SIP_ADDRESS'] ?? '127.0.0.1',
     port: envPort('SIP_PORT', 5060),
     ...(process.env['PUBLIC_ADDRESS'] ? { publicAddress: process.env['PUBLIC_ADDRESS'] } : {}),
     ...(process.env['RECORD_ROUTE'] === 'off' ? { recordRoute: false } : {}),
+    ...(redisUrl !== undefined ? { redisUrl } : {}),
   });
   proxy.ready().then(
     () => {
       const where = proxy.stack.addresses?.() ?? [];
-      console.log('sipts proxy-registrar (@sipts/proxy) listening on');
+      console.log('sipts proxy-registrar (@sipts/proxy, @sipts/registrar) listening on');
       for (const a of where) console.log(`  ${a.protocol.padEnd(4)} ${a.address}:${a.port}`);
+      console.log(`Bindings ${redisUrl !== undefined ? `in Redis (${redisUrl})` : 'in memory'}.`);
       console.log('Register a phone (user@<address>), then call sip:<user>@<address>. Ctrl-C to stop');
     },
     (e: unknown) => {

@@ -1,12 +1,14 @@
 // A registrar and stateful proxy: `pnpm start`. It runs the registrar + proxy of
-// examples/proxy-registrar.ts (on @sipts/proxy: forking to every registered Contact, 100 Trying
-// at once, Max-Forwards and 483, loop detection, CANCEL, Path, flows for WebSocket and RFC 5626
-// clients) with the defaults of a first server to try: 127.0.0.1, UDP+TCP 5060 and WebSocket
-// 8080, Record-Route off unless asked for.
+// examples/proxy-registrar.ts (@sipts/registrar: RFC 3261 §10.3, Path, outbound, GRUU, NAT;
+// @sipts/proxy: forking to every registered Contact, 100 Trying at once, Max-Forwards and 483,
+// loop detection, CANCEL, flows for WebSocket and RFC 5626 clients) with the defaults of a first
+// server to try: 127.0.0.1, UDP+TCP 5060 and WebSocket 8080, Record-Route off unless asked for,
+// bindings in memory unless REDIS_URL names a Redis server.
 //
 //   pnpm start                                  # 127.0.0.1: UDP+TCP 5060, WS 8080
 //   SIP_PORT=5070 WS_PORT=8090 pnpm start       # other ports (WS_PORT=off: no WebSocket)
 //   SIP_ADDRESS=0.0.0.0 PUBLIC_ADDRESS=203.0.113.5 RECORD_ROUTE=1 pnpm start
+//   REDIS_URL=redis://127.0.0.1:6379 pnpm start # bindings in Redis (several nodes can share it)
 import type { SipStack } from '@sipts/core';
 import { ALLOW, startProxyRegistrar, type ProxyRegistrarOptions } from './proxy-registrar.js';
 import { envPort, isMain, runUntilSignal } from './lib/run.js';
@@ -38,12 +40,15 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): RegistrarP
     ...(ws !== undefined ? { ws_port: ws } : {}),
     ...(env.PUBLIC_ADDRESS ? { publicAddress: env.PUBLIC_ADDRESS } : {}),
     ...(env.RECORD_ROUTE === '1' ? { recordRoute: true } : {}),
+    ...(env.REDIS_URL ? { redisUrl: env.REDIS_URL } : {}),
   };
 }
 
 if (isMain('registrar-proxy.ts')) {
-  const stack = startRegistrarProxy(optionsFromEnv());
+  const options = optionsFromEnv();
+  const stack = startRegistrarProxy(options);
   runUntilSignal('sipts registrar + proxy listening on', stack, [
+    `Bindings ${options.redisUrl !== undefined ? `in Redis (${options.redisUrl})` : 'in memory'}.`,
     'Register a phone (user@<address>), then call sip:<user>@<address>.',
   ]);
 }
