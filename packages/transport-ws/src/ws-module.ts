@@ -16,7 +16,9 @@ export function loadedWs(): WsModule | undefined {
 /** Load `ws` once; every caller gets the same module. A failed load is retried by the next caller. */
 export function loadWs(): Promise<WsModule> {
   if (loaded !== undefined) return Promise.resolve(loaded);
-  loading ??= import('ws').then(
+  // require(), not import(): this package is built as CommonJS, and a dynamic import() there fails
+  // where no ES module loader exists (Jest's default CommonJS mode cannot load it).
+  loading ??= new Promise<WsModule>((resolve) => resolve(require('ws') as WsModule)).then(
     (module) => {
       loaded = module;
       return module;
