@@ -235,6 +235,8 @@ export class StreamConnection {
     this.framer.push(chunk);
     const pinged = this.pingsSeen;
     this.pingsSeen = false;
+    // A callback may have closed it (a rejected message, a listener calling closeFlow()).
+    if (this.state !== ConnectionState.Open) return;
     this.owner.connectionData(this, pinged);
     // RFC 5626 §4.4.1: answer keep-alive pings with one CRLF pong per chunk at most, so a flood
     // of CRLFs never makes us write more than the peer sent.
