@@ -1,18 +1,20 @@
-import type { SipRequest, SipResponse } from '@sipts/message';
-import { SipProxy, isSipProxyError } from '@sipts/proxy';
-import type { ContextReleasedEvent, ProxyOwnOptions } from '@sipts/proxy';
+import { makeResponse, type SipRequest, type SipResponse } from '@sipts/message';
+import { SipProxy, SipProxyError, isSipProxyError } from '@sipts/proxy';
+import type { ContextReleasedEvent, ProxyOwnOptions, ProxyReply, RequestHandler } from '@sipts/proxy';
 import { FakeStack, cancelFor, fakeStackFactory, invite } from './fake-stack.js';
 
 const running: SipProxy[] = [];
 
 function setup(
-  handler: (proxy: SipProxy, rq: SipRequest) => void = (p, rq) => p.send(rq),
+  handler: (proxy: SipProxy, rq: SipRequest, reply: ProxyReply) => void = (p, rq) => p.send(rq),
   options: Omit<ProxyOwnOptions, 'stack'> = {},
 ): { proxy: SipProxy; stack: FakeStack; released: ContextReleasedEvent[] } {
   const stack = new FakeStack();
   const released: ContextReleasedEvent[] = [];
   let proxy: SipProxy;
-  proxy = new SipProxy({ address: '10.0.0.1', port: 5060, ...options, stack: fakeStackFactory(stack) }, (rq) => handler(proxy, rq));
+  proxy = new SipProxy({ address: '10.0.0.1', port: 5060, ...options, stack: fakeStackFactory(stack) }, (rq, _remote, reply) =>
+    handler(proxy, rq, reply),
+  );
   proxy.on('contextReleased', (e) => released.push(e));
   running.push(proxy);
   return { proxy, stack, released };
@@ -546,5 +548,286 @@ describe('several proxies coexist', () => {
     expect(() => new SipProxy({ stack: fakeStackFactory(stack), cancelTimeout: -1 }, () => undefined)).toThrow(
       expect.objectContaining({ code: 'ERR_INVALID_OPTION' }),
     );
+  });
+});
+
+describe('reply handles', () => {
+  test("the proxy answers on the stack's reply handle: 100, 180, 200 go out with no lookup by Via", () => {
+    const { stack } = setup();
+    stack.receive(invite());
+    const [out] = stack.sent('INVITE');
+    stack.answer(out!, 180);
+    stack.answer(out!, 200);
+    expect(statuses(stack)).toEqual([100, 180, 200]);
+    expect(stack.replies[0]?.sent.map((r) => r.status)).toEqual([100, 180, 200]);
+    expect(stack.lookups).toBe(0);
+  });
+
+  test('every 2xx of a forked INVITE goes up the handle, the later one too', () => {
+    const { stack } = setup((p, rq) => p.fork(rq, ['sip:b1@10.0.0.3', 'sip:b2@10.0.0.4']));
+    stack.receive(invite());
+    const [b1, b2] = stack.sent('INVITE');
+    stack.answer(b1!, 200);
+    stack.answer(b2!, 200);
+    expect(stack.replies[0]?.sent.map((r) => r.status)).toEqual([100, 200, 200]);
+    expect(stack.lookups).toBe(0);
+  });
+
+  test('a stack that hands no reply handle (a sip@0.0.6-style call): responses go through send', () => {
+    const { proxy, stack } = setup();
+    stack.replyHandles = false;
+    stack.receive(invite());
+    stack.answer(stack.sent('INVITE')[0]!, 486);
+    expect(statuses(stack)).toEqual([100, 486]);
+    expect(stack.lookups).toBe(2);
+    expect(proxy.contextCount).toBe(0);
+  });
+
+  test("CANCEL is answered on its own transaction's handle: 200 with a context, 481 without", () => {
+    const { stack } = setup();
+    const rq = invite();
+    stack.receive(rq);
+    stack.receive(cancelFor(rq));
+    stack.receive(cancelFor(invite()));
+    stack.answer(stack.sent('INVITE')[0]!, 487);
+    expect(stack.replies[1]?.sent.map((r) => r.status)).toEqual([200]);
+    expect(stack.replies[2]?.sent.map((r) => r.status)).toEqual([481]);
+    expect(stack.replies[0]?.sent.map((r) => r.status)).toEqual([100, 487]);
+    expect(stack.lookups).toBe(0);
+  });
+
+  test("the handler's handle: reply() is proxy.send(response) for its context", () => {
+    let handle: ProxyReply | undefined;
+    const { proxy, stack, released } = setup((_p, rq, reply) => {
+      handle = reply;
+      expect(reply.finalSent).toBe(false);
+      expect(reply.reply(makeResponse(rq, 180))).toBe(true);
+      expect(reply.reply(makeResponse(rq, 486))).toBe(true);
+    });
+    stack.receive(invite());
+    expect(statuses(stack)).toEqual([100, 180, 486]);
+    expect(stack.lookups).toBe(0);
+    expect(proxy.contextCount).toBe(0);
+    expect(released).toEqual([expect.objectContaining({ reason: 'final', status: 486 })]);
+    expect(handle?.finalSent).toBe(true);
+    // One final only; a late non-2xx is refused.
+    expect(handle?.reply({ status: 500, reason: 'x', headers: {}, content: '' })).toBe(false);
+    expect(statuses(stack)).toEqual([100, 180, 486]);
+  });
+
+  test("the handler's handle reports a CANCEL and answers the 487 itself", () => {
+    let handle: ProxyReply | undefined;
+    let request: SipRequest | undefined;
+    const { proxy, stack } = setup(
+      (_p, rq, reply) => {
+        handle = reply;
+        request = rq;
+      },
+      { trying: false },
+    );
+    const rq = invite();
+    stack.receive(rq);
+    expect(handle?.cancelled).toBe(false);
+    stack.receive(cancelFor(rq));
+    // Nothing was forwarded: the proxy ends the INVITE with 487 as a UAS would (§16.10).
+    expect(handle?.cancelled).toBe(true);
+    expect(statuses(stack)).toEqual([200, 487]);
+    expect(handle?.reply(makeResponse(request!, 486))).toBe(false);
+    expect(statuses(stack)).toEqual([200, 487]);
+    expect(proxy.contextCount).toBe(0);
+  });
+
+  test('an ACK comes with a handle that answers nothing', () => {
+    let handle: ProxyReply | undefined;
+    const { stack } = setup((p, rq, reply) => {
+      handle = reply;
+      p.send(rq);
+    });
+    const ack = invite({}, 'ACK');
+    stack.receive(ack);
+    expect(handle?.reply(makeResponse(ack, 200))).toBe(false);
+    expect(stack.responses).toHaveLength(0);
+  });
+});
+
+describe('maxBranches (fork amplification)', () => {
+  const targets = (n: number): string[] => Array.from({ length: n }, (_, i) => `sip:b${i}@10.0.1.${i + 1}`);
+  /** A copy of `rq` for another target, with its own header table and Via list (the stack pushes its Via). */
+  const to = (rq: SipRequest, uri: string): SipRequest => ({ ...rq, uri, headers: { ...rq.headers, via: rq.headers.via?.slice() } });
+
+  test('default 20: a fork to 25 targets goes to the first 20 in order; counted, warned and emitted once', () => {
+    const warnings: string[] = [];
+    const limits: unknown[] = [];
+    const { proxy, stack } = setup((p, rq) => p.fork(rq, targets(25)), { logger: { warn: (m) => warnings.push(m) } });
+    proxy.on('branchLimit', (e) => limits.push(e));
+    stack.receive(invite());
+    const outs = stack.sent('INVITE');
+    expect(outs.map((o) => o.request.uri)).toEqual(targets(20));
+    expect(proxy.stats()).toMatchObject({ branches: 20, forksTruncated: 1, forkTargetsDropped: 5, branchesRefused: 0 });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('maxBranches (20)');
+    expect(limits).toEqual([expect.objectContaining({ method: 'INVITE', maxBranches: 20, overLimit: 5 })]);
+    // The forked branches decide the outcome as usual.
+    for (const o of outs) stack.answer(o, 486);
+    expect(statuses(stack)).toEqual([100, 486]);
+  });
+
+  test('the cap is per context across fork, sequential targets and send: past it a branch ends at once with 500 Too Many Branches', () => {
+    const limits: unknown[] = [];
+    const seen: number[] = [];
+    let request: SipRequest | undefined;
+    const { proxy, stack } = setup(
+      (p, rq) => {
+        request = rq;
+        p.fork(rq, targets(2));
+      },
+      { maxBranches: 3 },
+    );
+    proxy.on('branchLimit', (e) => limits.push(e));
+    stack.receive(invite());
+    expect(stack.sent('INVITE')).toHaveLength(2);
+    // A third branch (an application's recursion on a 3xx, say) still fits; a fourth does not.
+    proxy.send(to(request!, 'sip:third@10.0.2.1'), (rs) => seen.push(rs.status));
+    proxy.send(to(request!, 'sip:fourth@10.0.2.2'), (rs) => seen.push(rs.status));
+    expect(stack.sent('INVITE')).toHaveLength(3);
+    expect(seen).toEqual([500]);
+    // A fork with no room left: its first target is refused, the rest dropped.
+    proxy.fork(request!, targets(4));
+    expect(stack.sent('INVITE')).toHaveLength(3);
+    expect(proxy.stats()).toMatchObject({ branches: 3, branchesRefused: 2, forksTruncated: 1, forkTargetsDropped: 3 });
+    expect(limits).toHaveLength(1);
+    for (const o of stack.sent('INVITE').slice(0, 2)) stack.answer(o, 404);
+    expect(statuses(stack)).toEqual([100]); // the callback branch is the application's
+    stack.answer(stack.sent('INVITE')[2]!, 486);
+    expect(seen).toEqual([500, 486]);
+  });
+
+  test('a refused branch takes part in the aggregation: its 500 loses to a 486 (§16.7 step 6)', () => {
+    const { stack } = setup((p, rq) => {
+      p.send(to(rq, 'sip:first@10.0.2.1'));
+      p.send(to(rq, 'sip:second@10.0.2.2'));
+    }, { maxBranches: 1 });
+    stack.receive(invite());
+    expect(stack.sent('INVITE')).toHaveLength(1);
+    stack.answer(stack.sent('INVITE')[0]!, 486);
+    expect(statuses(stack)).toEqual([100, 486]);
+  });
+
+  test('sequential: the queue holds only the targets that fit', () => {
+    const { proxy, stack } = setup((p, rq) => p.fork(rq, targets(5), { mode: 'sequential' }), { maxBranches: 2 });
+    stack.receive(invite());
+    stack.answer(stack.sent('INVITE')[0]!, 480);
+    stack.answer(stack.sent('INVITE')[1]!, 480);
+    expect(stack.sent('INVITE').map((o) => o.request.uri)).toEqual(targets(2));
+    expect(statuses(stack)).toEqual([100, 480]);
+    expect(proxy.stats().forkTargetsDropped).toBe(3);
+  });
+});
+
+describe('stats() and options', () => {
+  test('counts contexts, branches, loops (482), Max-Forwards (483), unmatched CANCELs and timeouts', () => {
+    jest.useFakeTimers();
+    const { proxy, stack } = setup(undefined, { contextTimeout: 1000 });
+    const first = invite();
+    stack.receive(first);
+    const out = stack.sent('INVITE')[0]!.request;
+    const back = invite({
+      via: [{ version: '2.0', protocol: 'UDP', host: '10.0.0.7', port: 5060, params: { branch: 'z9hG4bKnext' } }, ...(out.headers.via ?? [])],
+      'call-id': first.headers['call-id'],
+      from: first.headers.from,
+      to: first.headers.to,
+    });
+    back.uri = first.uri;
+    stack.receive(back);
+    stack.receive(invite({ 'max-forwards': 0 }));
+    stack.receive(cancelFor(invite()));
+    jest.advanceTimersByTime(2000);
+    expect(proxy.stats()).toEqual({
+      contexts: 0,
+      contextsCreated: 2,
+      branches: 1,
+      branchesCancelled: 1,
+      cancelsReceived: 0,
+      cancelsUnmatched: 1,
+      forksTruncated: 0,
+      forkTargetsDropped: 0,
+      branchesRefused: 0,
+      loopsDetected: 1,
+      tooManyHops: 1,
+      contextsTimedOut: 1,
+      branchesTimedOut: 0,
+      statelessForwarded: 0,
+    });
+  });
+
+  test('every own option is checked (ERR_INVALID_OPTION)', () => {
+    const stack = new FakeStack();
+    const bad: Record<string, unknown>[] = [
+      { maxBranches: 0 },
+      { maxBranches: 2.5 },
+      { cancelTimeout: -1 },
+      { contextTimeout: '5' },
+      { maxForwards: 0 },
+      { recordRoute: 'yes' },
+      { path: 1 },
+      { trying: null },
+      { loopDetection: 'no' },
+      { aliases: 'proxy.example.com' },
+      { recordRouteHost: '' },
+      { logger: 'console' },
+    ];
+    for (const options of bad) {
+      expect(() => new SipProxy({ stack: fakeStackFactory(stack), ...options }, () => undefined)).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_OPTION' }),
+      );
+    }
+    expect(() => new SipProxy({ stack: fakeStackFactory(stack) }, 'handler' as unknown as RequestHandler)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_OPTION' }),
+    );
+  });
+
+  test('a stack without cancel(request) is refused and destroyed (sip@0.0.6 create() has none)', () => {
+    const stack = new FakeStack();
+    const noCancel = Object.create(stack) as FakeStack;
+    (noCancel as { cancel: unknown }).cancel = undefined;
+    expect(() => new SipProxy({ stack: () => noCancel }, () => undefined)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION' }));
+    expect(noCancel.destroyed).toBe(true);
+  });
+
+  test('fork options and targets are checked', () => {
+    let request: SipRequest | undefined;
+    const { proxy, stack } = setup((_p, rq) => {
+      request = rq;
+    });
+    stack.receive(invite());
+    expect(() => proxy.fork(request!, ['sip:a@10.0.0.3'], { mode: 'serial' as 'sequential' })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_OPTION' }),
+    );
+    expect(() => proxy.fork(request!, ['sip:a@10.0.0.3'], { timeout: Number.NaN })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_OPTION' }),
+    );
+    expect(() => proxy.fork(request!, [42 as unknown as string])).toThrow(expect.objectContaining({ code: 'ERR_INVALID_TARGET' }));
+    expect(() => proxy.fork(request!, [{ uri: { user: 'x' } } as unknown as string])).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_TARGET' }),
+    );
+    expect(stack.sent('INVITE')).toHaveLength(0);
+  });
+
+  test('SipProxyError: code, cause, the brand across copies, instanceof', () => {
+    const cause = new Error('boom');
+    const errors: unknown[] = [];
+    const { proxy, stack } = setup(() => {
+      throw cause;
+    });
+    proxy.on('error', (e) => errors.push(e));
+    stack.receive(invite());
+    const error = errors[0] as SipProxyError;
+    expect(error).toBeInstanceOf(SipProxyError);
+    expect(error.code).toBe('ERR_HANDLER');
+    expect(error.cause).toBe(cause);
+    const foreign = Object.assign(new Error('from another copy'), { [Symbol.for('@sipts/proxy.SipProxyError')]: true, code: 'ERR_STOPPED' });
+    expect(isSipProxyError(foreign)).toBe(true);
+    expect(foreign instanceof SipProxyError).toBe(true);
+    expect(isSipProxyError(new Error('plain'))).toBe(false);
   });
 });
