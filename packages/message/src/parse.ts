@@ -137,6 +137,53 @@ const REQUEST_URI = (() => {
   return t;
 })();
 
+/** `sip` or `sips`, any case. */
+function isSipScheme(b: Uint8Array, start: number, length: number): boolean {
+  return (
+    (length === 3 || (length === 4 && ((b[start + 3] as number) | 0x20) === 115)) &&
+    ((b[start] as number) | 0x20) === 115 &&
+    ((b[start + 1] as number) | 0x20) === 105 &&
+    ((b[start + 2] as number) | 0x20) === 112
+  );
+}
+
+/**
+ * The hostport of a sip:/sips: Request-URI, checked where the one-pass character check cannot:
+ * a port is 1-5 digits up to 65535 (RFC 3261 §25.1), and an IPv6 address is in brackets (RFC
+ * 5118 §4.2: `sip:2001:db8::10` is invalid). Returns the offset of the problem, -1 when fine.
+ */
+function badSipHostPort(b: Uint8Array, s: string, from: number, end: number): number {
+  // RFC 3261 §19.1.1: the first "@" ends the userinfo.
+  const at = s.indexOf('@', from);
+  let p = at >= 0 && at < end ? at + 1 : from;
+  const hostStart = p;
+  if (b[p] === 0x5b /* [ */) {
+    while (p < end && b[p] !== 0x5d /* ] */) p++;
+    if (p >= end) return hostStart;
+    p++;
+  } else {
+    while (p < end) {
+      const c = b[p];
+      if (c === 0x3a /* : */ || c === 0x3b /* ; */ || c === 0x3f /* ? */) break;
+      p++;
+    }
+  }
+  if (p === hostStart) return hostStart;
+  if (p >= end || b[p] !== 0x3a) return -1;
+  const portStart = ++p;
+  let port = 0;
+  while (p < end) {
+    const c = b[p] as number;
+    if (c < 48 || c > 57) break;
+    port = port * 10 + (c - 48);
+    p++;
+  }
+  if (p === portStart || p - portStart > 5 || port > 65535) return portStart;
+  // After the port only parameters or headers: a second ":" means an unbracketed IPv6 address.
+  if (p < end && b[p] !== 0x3b && b[p] !== 0x3f) return p;
+  return -1;
+}
+
 /** Where the last parseStartLine() call found the CR ending the start line. */
 let startLineEnd = -1;
 
@@ -208,7 +255,12 @@ function parseStartLine(b: Uint8Array, s: string, start: number, len: number, of
   }
   if (p === uriStart || b[p] !== SP) startLineFail(b, s, start, len, offset, 'bad Request-URI', offset + uriStart);
   const uriEnd = p;
-  if (schemeAt(b, uriStart, uriEnd) === 0) startLineFail(b, s, start, len, offset, 'Request-URI is not an absolute URI', offset + uriStart);
+  const schemeLen = schemeAt(b, uriStart, uriEnd);
+  if (schemeLen === 0) startLineFail(b, s, start, len, offset, 'Request-URI is not an absolute URI', offset + uriStart);
+  if (isSipScheme(b, uriStart, schemeLen)) {
+    const bad = badSipHostPort(b, s, uriStart + schemeLen + 1, uriEnd);
+    if (bad >= 0) startLineFail(b, s, start, len, offset, 'bad host or port in Request-URI', offset + bad);
+  }
   const cr = versionEnd(b, uriEnd + 1);
   if (cr < 0 || b[cr] !== CR || b[cr + 1] !== LF || cr >= len) startLineFail(b, s, start, len, offset, 'bad SIP-Version', offset + uriEnd + 1);
   startLineEnd = cr;

@@ -1179,6 +1179,20 @@ function scanAuthParam(b: Uint8Array, s: string, p: number, into: Record<string,
   return scanAuthParamFrom(b, s, p, scanToken(b, p), into);
 }
 
+/** The stores of scanAuthParamFrom's switch, by index. */
+const AUTH_KEYS = ['realm', 'nonce', 'uri', 'response', 'username', 'algorithm', 'qop', 'nc', 'cnonce', 'opaque', 'stale', 'domain', 'nextnonce', 'rspauth', 'userhash', 'charset'] as const;
+
+/**
+ * The brand a repeated auth-param leaves on its header object: a non-enumerable own property
+ * holding the repeated name in lower case (so stringify and JSON never see it).
+ */
+const DUPLICATE_AUTH_PARAM: unique symbol = Symbol.for('@sipts/message.duplicateAuthParam') as never;
+
+function markDuplicateAuthParam(into: Record<string, string>, name: string): void {
+  if (Object.prototype.hasOwnProperty.call(into, DUPLICATE_AUTH_PARAM)) return;
+  Object.defineProperty(into, DUPLICATE_AUTH_PARAM, { value: name, enumerable: false, configurable: true });
+}
+
 /** An auth-param whose name (a token, maybe empty) is [nameStart, p). */
 function scanAuthParamFrom(b: Uint8Array, s: string, nameStart: number, p: number, into: Record<string, string>): number {
   if (p === nameStart) fail('expected auth-param', p);
@@ -1209,6 +1223,11 @@ function scanAuthParamFrom(b: Uint8Array, s: string, nameStart: number, p: numbe
     if (p === valueStart) fail('empty auth-param value', p);
     value = s.slice(valueStart, p);
   }
+  // RFC 7616 §3.4 / RFC 3261 §25.1: each auth-param once. The object keeps one value per name,
+  // so a repeat is marked (not thrown: a challenge with a repeated param is still readable) for
+  // @sipts/digest to refuse the credentials.
+  const key = index >= 0 && index < AUTH_KEYS.length ? (AUTH_KEYS[index] as string) : name;
+  if (Object.prototype.hasOwnProperty.call(into, key)) markDuplicateAuthParam(into, key.toLowerCase());
   // named stores for the known names (see setParam)
   switch (index) {
     case 0:

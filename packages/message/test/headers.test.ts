@@ -1,4 +1,5 @@
 import {
+  parse,
   parseVia,
   stringifyVia,
   parseNameAddr,
@@ -181,5 +182,30 @@ describe('SipParseError', () => {
     expect(isSipParseError(new Error('x'))).toBe(false);
     expect(isSipParseError(null)).toBe(false);
     expect(PARSE_ERROR_CODES).toContain('ERR_MISSING_HEADER');
+  });
+});
+
+describe('repeated auth-params (RFC 7616 §3.4: each parameter once)', () => {
+  const mark = Symbol.for('@sipts/message.duplicateAuthParam');
+  test('a repeated name leaves a non-enumerable mark naming it; a clean header has none', () => {
+    const [dup] = parseAuthHeaders('Digest username="a", nonce="x", nonce="y", response="r"');
+    expect((dup as unknown as Record<symbol, unknown>)[mark]).toBe('nonce');
+    expect(Object.keys(dup as object)).toEqual(['scheme', 'username', 'nonce', 'response']);
+    expect(JSON.stringify(dup)).not.toContain('duplicate');
+    const [clean] = parseAuthHeaders('Digest username="a", nonce="x", response="r"');
+    expect((clean as unknown as Record<symbol, unknown>)[mark]).toBeUndefined();
+    const [odd] = parseAuthHeaders('Digest Foo=1, Foo=2');
+    expect((odd as unknown as Record<symbol, unknown>)[mark]).toBe('foo');
+  });
+});
+
+describe('Request-URI host and port (RFC 3261 §25.1, RFC 5118 §4.2)', () => {
+  const rq = (uri: string): string =>
+    `OPTIONS ${uri} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bKa\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:b@c>\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n`;
+  test.each(['sip:a@host:99999', 'sip:a@host:123456', 'sip:2001:db8::10', 'sips:host:5060:1', 'sip:a@host:', 'sip:a@[::1'])('%s is refused', (uri) => {
+    expect(() => parse(rq(uri))).toThrow(/Request-URI/);
+  });
+  test.each(['sip:a@host:65535', 'sip:[2001:db8::10]:5060', 'sip:user:pass@host:5060;transport=tcp', 'sip:a@host;x=1:2', 'tel:+1-555:1234', 'SIP:A@HOST:5060?subject=x'])('%s is accepted', (uri) => {
+    expect(() => parse(rq(uri))).not.toThrow();
   });
 });
