@@ -20,6 +20,8 @@ export { normalizeOptions } from './options.js';
 export type { NormalizedOptions, SipTlsOptions, StackClock, StackLogger, StackOptions } from './options.js';
 export { SipCoreError, isSipCoreError } from './errors.js';
 export { OverloadController, LoadSampler } from './overload.js';
+export { SourceRateLimiter } from './rate-limit.js';
+export type { RateLimitOptions, RateLimitStats } from './rate-limit.js';
 export type { LoadSignal, OverloadOptions, OverloadState, OverloadStats, ReceiveDelaySource } from './overload.js';
 export type { CoreErrorCode } from './errors.js';
 export {

@@ -8,6 +8,7 @@ import type { Remote, SipMessage } from '@sipts/message';
 import type { Clock } from '@sipts/transaction';
 import { SipCoreError } from './errors.js';
 import type { OverloadOptions } from './overload.js';
+import type { RateLimitOptions } from './rate-limit.js';
 import type { Resolver, TargetProtocol } from './resolver.js';
 
 /** The `sip` logger hook; every method optional. Exceptions thrown by it are swallowed. */
@@ -77,6 +78,8 @@ export interface StackOptions {
   overload?: OverloadOptions | false;
   /** Retry-After (seconds) of the 503s sent while shedding or at maxServerTransactions. Default 5. */
   retryAfter?: number;
+  /** Per-source rate limiting after Kamailio's pike (see README "Limits and defenses"); `false` turns it off. Default on, loopback trusted. */
+  rateLimit?: RateLimitOptions | false;
   /** UDP SO_RCVBUF in bytes. Default 8 MiB (see @sipts/transport-udp). */
   recvBufferSize?: number;
   /** Idle stream connection timeout in ms. Default 120000. */
@@ -115,6 +118,7 @@ export interface NormalizedOptions {
   clock: StackClock | undefined;
   maxServerTransactions: number | undefined;
   overload: OverloadOptions | false;
+  rateLimit: RateLimitOptions | false;
   retryAfter: number | undefined;
   recvBufferSize: number | undefined;
   idleTimeout: number | undefined;
@@ -150,6 +154,7 @@ export function normalizeOptions(options: StackOptions = {}): NormalizedOptions 
   if (options.publicAddress !== undefined) check(typeof options.publicAddress === 'string' && options.publicAddress !== '', 'publicAddress', 'a non-empty string');
   if (options.hostname !== undefined) check(typeof options.hostname === 'string' && options.hostname !== '', 'hostname', 'a non-empty string');
   if (options.tls !== undefined) check(typeof options.tls === 'object' && options.tls !== null, 'tls', 'an object of TLS options');
+  if (options.rateLimit !== undefined) check(options.rateLimit === false || (typeof options.rateLimit === 'object' && options.rateLimit !== null), 'rateLimit', 'false or an object');
   if (options.overload !== undefined) check(options.overload === false || (typeof options.overload === 'object' && options.overload !== null), 'overload', 'false or an object');
   if (options.logger !== undefined) check(typeof options.logger === 'object' && options.logger !== null, 'logger', 'an object');
   const maxForwards = options['max-forwards'] ?? 70;
@@ -182,6 +187,7 @@ export function normalizeOptions(options: StackOptions = {}): NormalizedOptions 
     clock: options.clock,
     maxServerTransactions: optionalNumber(options, 'maxServerTransactions'),
     overload: options.overload === false ? false : options.overload ?? {},
+    rateLimit: options.rateLimit === false ? false : options.rateLimit ?? {},
     retryAfter: options.retryAfter === 0 ? 0 : optionalNumber(options, 'retryAfter'),
     recvBufferSize: options.recvBufferSize === 0 ? 0 : optionalNumber(options, 'recvBufferSize'),
     idleTimeout: optionalNumber(options, 'idleTimeout'),

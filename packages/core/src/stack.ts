@@ -16,6 +16,7 @@ import { resolveTargets, type NextHop } from './next-hop.js';
 import { normalizeOptions, type NormalizedOptions, type StackOptions } from './options.js';
 import { OutgoingRequests, type ResponseCallback } from './outgoing.js';
 import { LoadSampler, OverloadController, type OverloadStats, type ReceiveDelaySource } from './overload.js';
+import { SourceRateLimiter, type RateLimitStats } from './rate-limit.js';
 import { ACK_REPLY, TransactionReply, ensureToTag, type ServerReply } from './reply.js';
 import { createResolver, type Resolver, type TargetProtocol } from './resolver.js';
 import { listenTransports } from './transports.js';
@@ -59,7 +60,7 @@ export interface StackEvents {
 }
 
 /** The transaction layer's counters plus those of the stateless path. */
-export type StackStats = TransactionStats & WireStats & { overload: OverloadStats | undefined };
+export type StackStats = TransactionStats & WireStats & { overload: OverloadStats | undefined; rateLimit: RateLimitStats | undefined };
 
 function toError(e: unknown): Error {
   return e instanceof Error ? e : new Error(String(e));
@@ -75,6 +76,8 @@ export class SipStack extends EventEmitter<StackEvents> {
   readonly #wire: Wire;
   readonly #outgoing: OutgoingRequests;
   readonly #overload: OverloadController | undefined;
+  readonly #rateLimit: SourceRateLimiter | undefined;
+  readonly #now: () => number;
   #sampler: LoadSampler | undefined;
   readonly #pendingPromises = new Set<(error: Error) => void>();
   readonly #ready: Promise<ListeningAddress[]>;
@@ -94,6 +97,13 @@ export class SipStack extends EventEmitter<StackEvents> {
       if (typeof onRequest !== 'function') throw new SipCoreError('ERR_INVALID_OPTION', 'onRequest must be a function');
       this.on('request', onRequest);
     }
+    this.#now = o.clock !== undefined ? () => (o.clock as NonNullable<typeof o.clock>).now() : () => performance.now();
+    this.#rateLimit =
+      o.rateLimit === false
+        ? undefined
+        : new SourceRateLimiter(o.rateLimit, (address, until) =>
+            this.#warn(`rate limit: ${address} banned for ${Math.round(until - this.#now())} ms (over ${String((o.rateLimit as { requestsPerSecond?: number }).requestsPerSecond ?? 200)} requests/s)`),
+          );
     this.#overload =
       o.overload === false || o.overload.enabled === false
         ? undefined
@@ -308,7 +318,7 @@ export class SipStack extends EventEmitter<StackEvents> {
 
   /** Transaction table sizes and counters (see @sipts/transaction), and the stateless path's. */
   stats(): StackStats {
-    return { ...this.#layer.stats(), ...this.#wire.stats, overload: this.#overload?.stats() };
+    return { ...this.#layer.stats(), ...this.#wire.stats, overload: this.#overload?.stats(), rateLimit: this.#rateLimit?.stats(this.#now()) };
   }
 
   /** Destroys the stack and resolves when every socket is closed. Idempotent. */
@@ -355,6 +365,10 @@ export class SipStack extends EventEmitter<StackEvents> {
   // ---------------------------------------------------------------- incoming
 
   #receive(message: SipMessage, remote: Remote, transport: Transport): void {
+    const limiter = this.#rateLimit;
+    // Kamailio's pike: every request but ACK counts against its source; a banned source is not
+    // answered at all. Responses are matched to our own transactions and never counted.
+    if (limiter !== undefined && 'method' in message && message.method !== 'ACK' && !limiter.allow(remote.address, this.#now())) return;
     const logger = this.#options.logger;
     if (logger.recv) {
       try {
