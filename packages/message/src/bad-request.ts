@@ -67,8 +67,13 @@ function safeReason(reason: string): string {
  * The bytes of a response (400, or 505 for an unsupported SIP version) answering the malformed
  * request in `data`, or undefined when there is nothing to answer: not a request line, or an
  * ACK (RFC 3261 §17.2.1: ACK gets no response). Only the first `limit` bytes are looked at.
+ * `datagram`: the source address is unverified (UDP), so the reply must not amplify: a request
+ * without a Via or a CSeq line is not answered (no client could match the response, §17.1.3; it
+ * would only be traffic towards whatever source the datagram claims), and the reason carries the
+ * parse error only while the reply stays no larger than the request: the reply is then at most
+ * the request plus the To tag it must add (RFC 3261 §8.2.6.2).
  */
-export function buildBadRequest(data: Uint8Array, status: 400 | 505, reason: string, limit: number): Buffer | undefined {
+export function buildBadRequest(data: Uint8Array, status: 400 | 505, reason: string, limit: number, datagram = false): Buffer | undefined {
   const view = data.length > limit ? data.subarray(0, limit) : data;
   // The header section ends at the first empty line; the body is never looked at.
   let end = view.length;
@@ -105,6 +110,16 @@ export function buildBadRequest(data: Uint8Array, status: 400 | 505, reason: str
     if (name !== undefined) current = { name, value: line.slice(colon + 1).trim() };
   }
   flush();
+  if (datagram) {
+    // RFC 3261 §17.1.3: a client matches a response by its top Via branch and CSeq method.
+    let via = false;
+    let cseq = false;
+    for (const line of copied) {
+      if (line.startsWith('Via:')) via = true;
+      else if (line.startsWith('CSeq:')) cseq = true;
+    }
+    if (!via || !cseq) return undefined;
+  }
 
   // RFC 3261 §8.2.6.2: a response other than 100 carries a To tag.
   for (let n = 0; n < copied.length; n++) {
@@ -114,8 +129,8 @@ export function buildBadRequest(data: Uint8Array, status: 400 | 505, reason: str
     }
   }
 
-  return Buffer.from(
-    `SIP/2.0 ${status} ${safeReason(reason)}\r\n${copied.map((l) => l + '\r\n').join('')}Content-Length: 0\r\n\r\n`,
-    'utf8',
-  );
+  const copiedLines = copied.map((l) => l + '\r\n').join('');
+  const detailed = Buffer.from(`SIP/2.0 ${status} ${safeReason(reason)}\r\n${copiedLines}Content-Length: 0\r\n\r\n`, 'utf8');
+  if (!datagram || detailed.length <= data.length) return detailed;
+  return Buffer.from(`SIP/2.0 ${status} ${status === 505 ? 'Version Not Supported' : 'Bad Request'}\r\n${copiedLines}Content-Length: 0\r\n\r\n`, 'utf8');
 }

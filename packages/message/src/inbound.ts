@@ -112,12 +112,17 @@ export function readMessage(data: Uint8Array | string, remote: Remote, limits: M
   const keepAlive = keepAliveOf(bytes);
   if (keepAlive !== undefined) return keepAlive;
   let message: SipMessage;
+  // A UDP source address is unverified: its error replies must not amplify (see rejectBytes).
+  const datagram = remote.protocol === 'UDP';
   try {
     message = parse(bytes, limits);
   } catch (error) {
-    return rejectBytes(bytes, error, limits);
+    return rejectBytes(bytes, error, limits, datagram);
   }
-  return acceptMessage(message, remote, bytes, limits);
+  const invalid = validateMessage(message);
+  if (invalid !== undefined) return rejectBytes(bytes, invalid, limits, datagram);
+  if ('method' in message) stampReceived(message as SipRequest, remote.address, remote.port);
+  return { kind: 'message', message };
 }
 
 /**
@@ -135,15 +140,16 @@ export function acceptMessage(message: SipMessage, remote: Remote, bytes?: Uint8
 /**
  * The rejection of bytes that are not a valid message: 505 for a SIP version we do not speak,
  * 400 for anything else (RFC 3261 §8.2.2, §21.5.7), no reply unless the bytes start with a
- * request line other than ACK. The reply is no larger than the header lines it must copy.
+ * request line other than ACK. `datagram` (an unverified UDP source): no reply without Via and
+ * CSeq, and never a reply larger than the request (see buildBadRequest).
  */
-export function rejectBytes(bytes: Uint8Array, error: unknown, limits: MessageLimits = DEFAULT_MESSAGE_LIMITS): InboundRejection {
+export function rejectBytes(bytes: Uint8Array, error: unknown, limits: MessageLimits = DEFAULT_MESSAGE_LIMITS, datagram = false): InboundRejection {
   const parseError = isSipParseError(error)
     ? error
     : new SipParseError('ERR_START_LINE', error instanceof Error ? error.message : 'not a SIP message', 0);
   const version = parseError.code === 'ERR_VERSION';
   const status = version ? 505 : 400;
   const reason = version ? 'Version Not Supported' : `Bad Request (${parseError.message})`;
-  const reply = buildBadRequest(bytes, status, reason, limits.maxHeaderBytes);
+  const reply = buildBadRequest(bytes, status, reason, limits.maxHeaderBytes, datagram);
   return { kind: 'rejected', error: parseError, reply, status: reply === undefined ? 0 : status };
 }

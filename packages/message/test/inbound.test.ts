@@ -40,8 +40,8 @@ describe('readMessage: the one inbound path of every transport', () => {
     expect(readMessage(Buffer.alloc(0), remote)).toEqual({ kind: 'keepalive', ping: false });
   });
 
-  test('a request missing CSeq is rejected with a 400 that copies Via, From, To and Call-ID', () => {
-    const inbound = readMessage(Buffer.from(options.replace('CSeq: 1 OPTIONS\r\n', '')), remote);
+  test('over a stream, a request missing CSeq is rejected with a 400 that copies Via, From, To and Call-ID', () => {
+    const inbound = readMessage(Buffer.from(options.replace('CSeq: 1 OPTIONS\r\n', '')), { ...remote, protocol: 'TCP' });
     expect(inbound.kind).toBe('rejected');
     if (inbound.kind !== 'rejected') return;
     expect(inbound.status).toBe(400);
@@ -50,6 +50,22 @@ describe('readMessage: the one inbound path of every transport', () => {
     expect(reply.startsWith('SIP/2.0 400 ')).toBe(true);
     expect(reply).toContain('Call-ID: inbound-1\r\n');
     expect(reply).toMatch(/To: <sip:bob@127\.0\.0\.1>;tag=[0-9a-f]+\r\n/);
+  });
+
+  test('over UDP (unverified source) nothing a client cannot match is answered, and no reply is larger than its request', () => {
+    const noCSeq = readMessage(Buffer.from(options.replace('CSeq: 1 OPTIONS\r\n', '')), remote);
+    expect(noCSeq.kind === 'rejected' && noCSeq.reply === undefined).toBe(true);
+    const noCallId = Buffer.from(options.replace('Call-ID: inbound-1\r\n', ''));
+    const inbound = readMessage(noCallId, remote);
+    expect(inbound.kind).toBe('rejected');
+    if (inbound.kind !== 'rejected') return;
+    expect(inbound.status).toBe(400);
+    // At most the request plus the To tag the reply must add (RFC 3261 §8.2.6.2): no amplification.
+    expect(inbound.reply?.length).toBeLessThanOrEqual(noCallId.length + 32);
+    expect(inbound.reply?.toString('utf8').startsWith('SIP/2.0 400 Bad Request\r\n')).toBe(true);
+    // The same bytes over TCP may carry the parse error in the reason.
+    const tcp = readMessage(noCallId, { ...remote, protocol: 'TCP' });
+    expect(tcp.kind === 'rejected' && tcp.reply?.toString('utf8').startsWith('SIP/2.0 400 Bad Request (')).toBe(true);
   });
 
   test('SIP/3.0 gets 505 (RFC 3261 §8.2.2)', () => {
