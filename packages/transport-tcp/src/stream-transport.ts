@@ -408,7 +408,12 @@ export abstract class StreamTransport extends EventEmitter<StreamTransportEvents
     }
     this.counters.received++;
     this.logRecv(inbound.message, remote);
-    this.safeEmit('message', inbound.message, remote);
+    // The hot path: safeEmit without its rest arguments.
+    try {
+      this.emit('message', inbound.message, remote);
+    } catch (error) {
+      process.nextTick(rethrow, error);
+    }
   }
 
   /** @internal A message that cannot be accepted: answered 400 when it is a request, then the connection closes. */
