@@ -21,6 +21,8 @@ export type { NormalizedOptions, SipTlsOptions, StackClock, StackLogger, StackOp
 export { SipCoreError, isSipCoreError } from './errors.js';
 export { OverloadController, LoadSampler } from './overload.js';
 export { SourceRateLimiter } from './rate-limit.js';
+export { OptionsProber } from './prober.js';
+export type { OptionsProberEvents, OptionsProberOptions, ProbeStack, ProbeState } from './prober.js';
 export type { RateLimitOptions, RateLimitStats } from './rate-limit.js';
 export type { LoadSignal, OverloadOptions, OverloadState, OverloadStats, ReceiveDelaySource } from './overload.js';
 export type { CoreErrorCode } from './errors.js';

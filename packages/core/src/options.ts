@@ -78,6 +78,11 @@ export interface StackOptions {
   overload?: OverloadOptions | false;
   /** Retry-After (seconds) of the 503s sent while shedding or at maxServerTransactions. Default 5. */
   retryAfter?: number;
+  /**
+   * RFC 3263 §4.3: how long (ms) a target that timed out or failed at the transport is tried
+   * last by later requests. Default 30000; 0 turns the cache off.
+   */
+  deadTargetTtl?: number;
   /** Per-source rate limiting after Kamailio's pike (see README "Limits and defenses"); `false` turns it off. Default on, loopback trusted. */
   rateLimit?: RateLimitOptions | false;
   /** UDP SO_RCVBUF in bytes. Default 8 MiB (see @sipts/transport-udp). */
@@ -119,6 +124,7 @@ export interface NormalizedOptions {
   maxServerTransactions: number | undefined;
   overload: OverloadOptions | false;
   rateLimit: RateLimitOptions | false;
+  deadTargetTtl: number;
   retryAfter: number | undefined;
   recvBufferSize: number | undefined;
   idleTimeout: number | undefined;
@@ -188,6 +194,7 @@ export function normalizeOptions(options: StackOptions = {}): NormalizedOptions 
     maxServerTransactions: optionalNumber(options, 'maxServerTransactions'),
     overload: options.overload === false ? false : options.overload ?? {},
     rateLimit: options.rateLimit === false ? false : options.rateLimit ?? {},
+    deadTargetTtl: options.deadTargetTtl === 0 ? 0 : optionalNumber(options, 'deadTargetTtl') ?? 30000,
     retryAfter: options.retryAfter === 0 ? 0 : optionalNumber(options, 'retryAfter'),
     recvBufferSize: options.recvBufferSize === 0 ? 0 : optionalNumber(options, 'recvBufferSize'),
     idleTimeout: optionalNumber(options, 'idleTimeout'),

@@ -8,6 +8,7 @@ import type { Remote, SipRequest, SipResponse, Via } from '@sipts/message';
 import { generateBranch } from '@sipts/transaction';
 import type { ClientTransaction, InviteClientTransaction, SendOptions, TransactionLayer, Transport } from '@sipts/transaction';
 import { SipCoreError } from './errors.js';
+import type { DeadTargetCache } from './dead-targets.js';
 import type { FlowTokenCodec } from './flow.js';
 import type { StackIdentity } from './identity.js';
 import { isSipScheme, nextHop, type NextHop } from './next-hop.js';
@@ -24,6 +25,7 @@ export interface OutgoingContext {
   readonly flows: FlowTokenCodec;
   readonly layer: TransactionLayer;
   readonly wire: Wire;
+  readonly deadTargets: DeadTargetCache;
   /** The targets of a hop, once the stack listens (RFC 3263). */
   targets(hop: NextHop): Promise<Remote[]>;
   destroyed(): boolean;
@@ -42,6 +44,9 @@ interface Outgoing {
   /** The request went to a flow (a connection named by a flow token): failure is 430. */
   viaFlow: boolean;
   lastResponse: SipResponse | undefined;
+  /** The target being tried now, and whether it has answered anything yet. */
+  current: Remote | undefined;
+  answered: boolean;
   transaction: ClientTransaction | undefined;
   state: 'sending' | 'final';
   cancel: { callback: ResponseCallback | undefined } | undefined;
@@ -97,6 +102,8 @@ export class OutgoingRequests {
       keepVia,
       viaFlow: false,
       lastResponse: undefined,
+      current: undefined,
+      answered: false,
       transaction: undefined,
       state: 'sending',
       cancel: undefined,
@@ -112,7 +119,8 @@ export class OutgoingRequests {
     }
     ctx.targets(hop).then(
       (targets) => {
-        out.targets = targets;
+        // RFC 3263 §4.3: targets that failed recently are tried last.
+        out.targets = ctx.deadTargets.order(targets);
         this.#tryNext(out);
       },
       (e: unknown) => {
@@ -191,6 +199,8 @@ export class OutgoingRequests {
       }
     }
     const remote: Remote = { ...target, protocol };
+    out.current = remote;
+    out.answered = false;
     ctx.wire.logSend(rq, remote);
     let tx: ClientTransaction;
     try {
@@ -211,8 +221,23 @@ export class OutgoingRequests {
       if (response.status >= 200 && response.status < 300) this.#deliver(out, response, remote);
       return;
     }
+    const ctx = this.#ctx;
+    const target = out.current;
+    if (remote !== undefined) {
+      out.answered = true;
+      if (target !== undefined) ctx.deadTargets.markAlive(target);
+    } else if (target !== undefined && !out.answered && (response.status === 408 || response.status === 503) && !out.viaFlow) {
+      // The transaction timed out (Timer B/F) or the transport failed before the target said
+      // anything: RFC 3263 §4.3 moves on, and the target is tried last for a while.
+      ctx.deadTargets.markDead(target);
+      if (out.cancel === undefined && out.next < out.targets.length) {
+        out.lastResponse = response;
+        this.#tryNext(out);
+        return;
+      }
+    }
     if (response.status === 503 && out.cancel === undefined && out.next < out.targets.length) {
-      // RFC 3263 §4.3: a 503 or a transport failure moves on to the next target.
+      // RFC 3263 §4.3: a 503 moves on to the next target.
       out.lastResponse = response;
       this.#tryNext(out);
       return;
@@ -236,6 +261,7 @@ export class OutgoingRequests {
     out.request = undefined;
     out.targets = [];
     out.lastResponse = undefined;
+    out.current = undefined;
     out.transaction = undefined;
     out.cancel = undefined;
     this.#deliver(out, response, remote);

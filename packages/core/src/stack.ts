@@ -9,6 +9,7 @@ import type { Remote, SipMessage, SipRequest, SipResponse, SipUri } from '@sipts
 import { TransactionLayer } from '@sipts/transaction';
 import type { ServerTransaction, TransactionStats, Transport } from '@sipts/transaction';
 import { SipCoreError } from './errors.js';
+import { DeadTargetCache } from './dead-targets.js';
 import { FlowTokenCodec, type Flow } from './flow.js';
 import { holdStreamFlows } from './flow-holds.js';
 import { StackIdentity, type ListeningAddress } from './identity.js';
@@ -60,7 +61,14 @@ export interface StackEvents {
 }
 
 /** The transaction layer's counters plus those of the stateless path. */
-export type StackStats = TransactionStats & WireStats & { overload: OverloadStats | undefined; rateLimit: RateLimitStats | undefined };
+export type StackStats = TransactionStats &
+  WireStats & {
+    overload: OverloadStats | undefined;
+    rateLimit: RateLimitStats | undefined;
+    /** Targets tried last now (RFC 3263 §4.3), and how many times one was marked so. */
+    deadTargets: number;
+    deadTargetsMarked: number;
+  };
 
 function toError(e: unknown): Error {
   return e instanceof Error ? e : new Error(String(e));
@@ -75,6 +83,7 @@ export class SipStack extends EventEmitter<StackEvents> {
   readonly #identity: StackIdentity;
   readonly #wire: Wire;
   readonly #outgoing: OutgoingRequests;
+  readonly #deadTargets: DeadTargetCache;
   readonly #overload: OverloadController | undefined;
   readonly #rateLimit: SourceRateLimiter | undefined;
   readonly #now: () => number;
@@ -124,7 +133,9 @@ export class SipStack extends EventEmitter<StackEvents> {
     });
     this.#layer.on('tuError', this.#report);
     holdStreamFlows(this.#layer);
+    this.#deadTargets = new DeadTargetCache(o.deadTargetTtl, this.#now);
     this.#outgoing = new OutgoingRequests({
+      deadTargets: this.#deadTargets,
       options: o,
       identity: this.#identity,
       flows: this.#flows,
@@ -318,7 +329,13 @@ export class SipStack extends EventEmitter<StackEvents> {
 
   /** Transaction table sizes and counters (see @sipts/transaction), and the stateless path's. */
   stats(): StackStats {
-    return { ...this.#layer.stats(), ...this.#wire.stats, overload: this.#overload?.stats(), rateLimit: this.#rateLimit?.stats(this.#now()) };
+    return {
+      ...this.#layer.stats(),
+      ...this.#wire.stats,
+      overload: this.#overload?.stats(),
+      rateLimit: this.#rateLimit?.stats(this.#now()),
+      ...this.#deadTargets.stats(),
+    };
   }
 
   /** Destroys the stack and resolves when every socket is closed. Idempotent. */
