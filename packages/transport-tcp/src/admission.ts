@@ -153,7 +153,7 @@ export class Admission {
     this.counters.evictedSlow++;
     const slow = victim.slow;
     if (slow instanceof StreamConnection) {
-      this.owner.evict(slow, evicted(slow, `its message has been arriving for ${Math.round(at - slow.partialSince)} ms, the longest`));
+      this.owner.evict(slow, evicted(slow, `its message has been arriving for ${Math.round(at - slow.incompleteSince)} ms, the longest`));
       return true;
     }
     this.guard.handshakes.delete(slow.key);

@@ -17,12 +17,12 @@ export const ConnectionState = {
 export type ConnectionState = (typeof ConnectionState)[keyof typeof ConnectionState];
 
 /** Which deadline a connection's incomplete message runs against (see limits.ts). */
-export const Partial = {
+export const Incomplete = {
   None: 0,
   Header: 1,
   Body: 2,
 } as const;
-export type Partial = (typeof Partial)[keyof typeof Partial];
+export type Incomplete = (typeof Incomplete)[keyof typeof Incomplete];
 
 /** What a connection needs from the transport that owns it. */
 export interface ConnectionOwner {
@@ -73,8 +73,8 @@ export class StreamConnection {
   // way, which deadline the incomplete message runs against and since when, the framer's
   // progress last seen, and the bytes the framer held at the last count.
   lastActive = 0;
-  partial: Partial = Partial.None;
-  partialSince = 0;
+  incomplete: Incomplete = Incomplete.None;
+  incompleteSince = 0;
   progress = 0;
   heldBytes = 0;
 

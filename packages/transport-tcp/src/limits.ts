@@ -6,7 +6,7 @@
 // insertion-ordered sets by start time expire from the front of each set.
 import type { Socket } from 'node:net';
 import type { StreamConnection } from './connection.js';
-import { ConnectionState, Partial } from './connection.js';
+import { ConnectionState, Incomplete } from './connection.js';
 
 /** A TLS connection still in its handshake: accepted, not yet a StreamConnection. */
 export interface Handshake {
@@ -90,7 +90,7 @@ export class ConnectionLimits {
       const at = now();
       if (progress !== connection.progress) {
         connection.progress = progress;
-        this.setPartial(connection, framer.phase === 'header' ? Partial.Header : framer.phase === 'body' ? Partial.Body : Partial.None, at);
+        this.setIncomplete(connection, framer.phase === 'header' ? Incomplete.Header : framer.phase === 'body' ? Incomplete.Body : Incomplete.None, at);
       }
       this.touch(connection, at);
     }
@@ -101,7 +101,7 @@ export class ConnectionLimits {
   /** Forget a connection that is closing: its deadlines, its idle slot, its pending bytes. */
   retire(connection: StreamConnection): void {
     this.idle.delete(connection);
-    this.setPartial(connection, Partial.None, 0);
+    this.setIncomplete(connection, Incomplete.None, 0);
     this.pendingBytes -= connection.heldBytes;
     connection.heldBytes = 0;
   }
@@ -117,14 +117,14 @@ export class ConnectionLimits {
     let slow: StreamConnection | Handshake | undefined;
     let since = Infinity;
     const header = first(this.header);
-    if (header !== undefined && header.partialSince < since) {
+    if (header !== undefined && header.incompleteSince < since) {
       slow = header;
-      since = header.partialSince;
+      since = header.incompleteSince;
     }
     const body = first(this.body);
-    if (body !== undefined && body.partialSince < since) {
+    if (body !== undefined && body.incompleteSince < since) {
       slow = body;
-      since = body.partialSince;
+      since = body.incompleteSince;
     }
     const handshake = first(this.handshakes.values());
     if (handshake !== undefined && handshake.since < since) {
@@ -144,15 +144,15 @@ export class ConnectionLimits {
     this.timerAt = Infinity;
   }
 
-  private setPartial(connection: StreamConnection, partial: Partial, at: number): void {
-    if (connection.partial === Partial.Header) this.header.delete(connection);
-    else if (connection.partial === Partial.Body) this.body.delete(connection);
-    connection.partial = partial;
-    connection.partialSince = at;
-    if (partial === Partial.Header) {
+  private setIncomplete(connection: StreamConnection, incomplete: Incomplete, at: number): void {
+    if (connection.incomplete === Incomplete.Header) this.header.delete(connection);
+    else if (connection.incomplete === Incomplete.Body) this.body.delete(connection);
+    connection.incomplete = incomplete;
+    connection.incompleteSince = at;
+    if (incomplete === Incomplete.Header) {
       this.header.add(connection);
       if (this.settings.headerTimeout > 0) this.arm(at + this.settings.headerTimeout);
-    } else if (partial === Partial.Body) {
+    } else if (incomplete === Incomplete.Body) {
       this.body.add(connection);
       if (this.settings.bodyTimeout > 0) this.arm(at + this.settings.bodyTimeout);
     }
@@ -164,9 +164,9 @@ export class ConnectionLimits {
     while (this.pendingBytes > max) {
       const header = first(this.header);
       const body = first(this.body);
-      const oldest = header === undefined ? body : body === undefined || header.partialSince <= body.partialSince ? header : body;
+      const oldest = header === undefined ? body : body === undefined || header.incompleteSince <= body.incompleteSince ? header : body;
       if (oldest === undefined) return;
-      this.setPartial(oldest, Partial.None, 0);
+      this.setIncomplete(oldest, Incomplete.None, 0);
       this.owner.shed(oldest);
     }
   }
@@ -197,17 +197,17 @@ export class ConnectionLimits {
     }
     // The next deadline: the front of each set.
     const header = first(this.header);
-    if (header !== undefined && headerTimeout > 0) this.arm(header.partialSince + headerTimeout);
+    if (header !== undefined && headerTimeout > 0) this.arm(header.incompleteSince + headerTimeout);
     const body = first(this.body);
-    if (body !== undefined && bodyTimeout > 0) this.arm(body.partialSince + bodyTimeout);
+    if (body !== undefined && bodyTimeout > 0) this.arm(body.incompleteSince + bodyTimeout);
     const idle = first(this.idle);
     if (idle !== undefined && idleTimeout > 0) this.arm(idle.lastActive + idleTimeout);
   };
 
   private expire(set: Set<StreamConnection>, why: 'header' | 'body', startedBefore: number): void {
     for (const c of set) {
-      if (c.partialSince > startedBefore) break;
-      this.setPartial(c, Partial.None, 0);
+      if (c.incompleteSince > startedBefore) break;
+      this.setIncomplete(c, Incomplete.None, 0);
       this.owner.expire(c, why);
     }
   }
