@@ -159,7 +159,10 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> implements Ti
 
   /** Aborted when the caller gives up (CANCEL, BYE on the early dialog) or the call times out: pass it to a B-leg's invite(). */
   get signal(): AbortSignal {
-    this.#controller ??= new AbortController();
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#state === 'cancelled' || this.#state === 'rejected') this.#controller.abort(new DialogError('ERR_CANCELLED', `the call ended (${this.#state})`));
+    }
     return this.#controller.signal;
   }
 

@@ -2,7 +2,7 @@
 // that sees exactly what goes on the wire, and bounded waits.
 import { createSocket, type Socket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
-import { create, parse } from '@sipts/core';
+import { create, makeResponse, parse, stringify } from '@sipts/core';
 import type { SipMessage, SipRequest, SipResponse, SipStack, StackOptions } from '@sipts/core';
 import { createUA, type DialogUA, type UaOptions, type Dialog } from '@sipts/dialog';
 import type { Clock } from '@sipts/transaction';
@@ -142,9 +142,77 @@ export const isResponse = (status: number, method?: string) => (m: SipMessage): 
   'status' in m && m.status === status && (method === undefined || m.headers.cseq?.method === method);
 
 /** Wire text of a request from the raw peer; `lines` are extra header lines. */
-export function wire(start: string, peerPort: number, lines: string[], body = ''): string {
-  const head = [start, `Via: SIP/2.0/UDP 127.0.0.1:${peerPort};branch=z9hG4bK${tag()};rport`, 'Max-Forwards: 70', ...lines];
+export function wire(start: string, peerPort: number, lines: string[], body = '', branch = `z9hG4bK${tag()}`): string {
+  const head = [start, `Via: SIP/2.0/UDP 127.0.0.1:${peerPort};branch=${branch};rport`, 'Max-Forwards: 70', ...lines];
   if (body !== '') head.push('Content-Type: application/sdp');
   head.push(`Content-Length: ${Buffer.byteLength(body)}`);
   return head.join('\r\n') + '\r\n\r\n' + body;
+}
+
+/** The wire text of a response to `rq` from a raw peer: extra raw header `lines`, an SDP `body`. */
+export function responseText(rq: SipRequest, status: number, options: { toTag?: string; lines?: string[]; body?: string; reason?: string } = {}): string {
+  const rs = makeResponse(rq, status, options.reason, options.toTag !== undefined ? { toTag: options.toTag } : undefined);
+  if (options.body !== undefined) {
+    rs.headers['content-type'] = 'application/sdp';
+    rs.content = options.body;
+  }
+  const text = stringify(rs);
+  const eol = text.indexOf('\r\n');
+  const extra = (options.lines ?? []).map((l) => l + '\r\n').join('');
+  return text.slice(0, eol + 2) + extra + text.slice(eol + 2);
+}
+
+/** A caller on a raw UDP socket: builds the requests of one call towards `uaPort`. */
+export class RawCaller {
+  readonly callId = `${tag()}@raw`;
+  readonly fromTag = tag();
+  toTag = '';
+  cseq = 10;
+  constructor(
+    readonly peer: RawPeer,
+    readonly uaPort: number,
+  ) {}
+
+  get from(): string {
+    return `From: <sip:caller@127.0.0.1:${this.peer.port}>;tag=${this.fromTag}`;
+  }
+
+  get to(): string {
+    return `To: <sip:callee@127.0.0.1:${this.uaPort}>${this.toTag !== '' ? `;tag=${this.toTag}` : ''}`;
+  }
+
+  /** A request of this call (the INVITE when no To tag is known yet). */
+  inviteBranch = '';
+  /** CSeq of the last INVITE: its ACK and CANCEL carry it (RFC 3261 §13.2.2.4, §9.1). */
+  inviteSeq = 0;
+
+  request(method: string, lines: string[] = [], body = '', cseq?: number): string {
+    const seq = cseq ?? (method === 'ACK' || method === 'CANCEL' ? this.inviteSeq : ++this.cseq);
+    if (method === 'INVITE') this.inviteSeq = seq;
+    let branch = `z9hG4bK${tag()}`;
+    if (method === 'INVITE') this.inviteBranch = branch;
+    // RFC 3261 §9.1: a CANCEL has the INVITE's branch (and its To, without the dialog's tag).
+    if (method === 'CANCEL') branch = this.inviteBranch;
+    return wire(`${method} sip:callee@127.0.0.1:${this.uaPort} SIP/2.0`, this.peer.port, [
+      this.from,
+      method === 'CANCEL' ? `To: <sip:callee@127.0.0.1:${this.uaPort}>` : this.to,
+      `Call-ID: ${this.callId}`,
+      `CSeq: ${seq} ${method}`,
+      `Contact: <sip:caller@127.0.0.1:${this.peer.port}>`,
+      ...lines,
+    ], body, branch);
+  }
+
+  send(text: string): Promise<void> {
+    return this.peer.send(text, this.uaPort);
+  }
+
+  /** The next response to `method` with `status` (any final when status is undefined). */
+  async response(method: string, status?: number, ms?: number): Promise<SipResponse> {
+    const e = await this.peer.next((m) => 'status' in m && m.headers.cseq?.method === method && (status === undefined ? m.status >= 200 : m.status === status), ms);
+    const rs = e.message as SipResponse;
+    const t = rs.headers.to?.params.tag;
+    if (typeof t === 'string' && this.toTag === '' && method === 'INVITE' && rs.status > 100 && rs.status < 300) this.toTag = t;
+    return rs;
+  }
 }
