@@ -23,12 +23,11 @@ export function applyChange(current: ReadonlyMap<string, Binding>, change: Bindi
   const liveBefore = next.size;
   // §10.3 step 7 (and step 6 for `*`): a binding with the same Call-ID and a CSeq not higher
   // than the stored one means this request is older than what is stored: the whole update fails.
-  const stale = (b: Binding | undefined): boolean => b !== undefined && b.callId === callId && b.cseq >= cseq;
   const added: Binding[] = [];
   const refreshed: Binding[] = [];
   const removed: Binding[] = [];
   if (change.removeAll) {
-    for (const b of next.values()) if (stale(b)) return 'out-of-order';
+    for (const b of next.values()) if (isStale(b, callId, cseq)) return 'out-of-order';
     removed.push(...next.values());
     next.clear();
     return { next, added, refreshed, removed };
@@ -36,7 +35,7 @@ export function applyChange(current: ReadonlyMap<string, Binding>, change: Bindi
   // A key named twice in one request: the last Contact for it wins.
   const final = new Map<string, Binding>();
   for (const u of change.upserts) {
-    if (stale(next.get(u.key))) return 'out-of-order';
+    if (isStale(next.get(u.key), callId, cseq)) return 'out-of-order';
     final.delete(u.key);
     final.set(u.key, u);
   }
@@ -60,4 +59,9 @@ export function applyChange(current: ReadonlyMap<string, Binding>, change: Bindi
   if (next.size > change.maxBindings && next.size > liveBefore) return 'too-many';
   if (next.size - liveBefore > room) return 'full';
   return { next, added, refreshed, removed };
+}
+
+/** §10.3 step 7: the stored binding is newer than (or as new as) this request. */
+function isStale(b: Binding | undefined, callId: string, cseq: number): boolean {
+  return b !== undefined && b.callId === callId && b.cseq >= cseq;
 }

@@ -117,5 +117,13 @@ export function regIdOf(raw: string | null | undefined): number | undefined {
 
 /** The RFC 1123 date of the Date header (RFC 3261 §20.17): `Mon, 07 Dec 2026 11:30:51 GMT`. */
 export function httpDate(now: number): string {
-  return new Date(now).toUTCString();
+  const second = Math.floor(now / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateText = new Date(second * 1000).toUTCString();
+  }
+  return dateText;
 }
+// The Date of the current second, made once a second rather than once a REGISTER.
+let dateSecond = -1;
+let dateText = '';

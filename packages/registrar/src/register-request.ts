@@ -28,6 +28,9 @@ export interface BindingLimits {
   maxUserAgentLength: number;
 }
 
+/** The params of a Contact that has none, shared (bindings are never modified in place). */
+const NO_PARAMS: Record<string, string | null> = Object.freeze({}) as Record<string, string | null>;
+
 export const DEFAULT_LIMITS: BindingLimits = {
   maxContactLength: 1024,
   maxContactParams: 16,
@@ -79,9 +82,14 @@ function refuse(status: number, reason: string, headers?: Record<string, string>
   return { status, reason, headers };
 }
 
+/** The transport names, shared by every binding instead of a string each. */
+const PROTOCOLS: Record<string, string> = { UDP: 'UDP', TCP: 'TCP', TLS: 'TLS', WS: 'WS', WSS: 'WSS', SCTP: 'SCTP' };
+
+/** The remote comes from the transport (socket addresses), not from the message text. */
 function copyFlow(remote: FlowAddress): FlowAddress {
-  const out: FlowAddress = { protocol: flat(remote.protocol.toUpperCase()), address: flat(remote.address), port: remote.port };
-  if (remote.local !== undefined) out.local = { address: flat(remote.local.address), port: remote.local.port };
+  const upper = remote.protocol.toUpperCase();
+  const out: FlowAddress = { protocol: PROTOCOLS[upper] ?? flat(upper), address: remote.address, port: remote.port };
+  if (remote.local !== undefined) out.local = { address: remote.local.address, port: remote.local.port };
   return out;
 }
 
@@ -129,17 +137,32 @@ export function planRegister(rq: SipRequest, remote: FlowAddress, now: number, s
     }
   }
 
-  const callId = flat(callIdRaw);
-  const base = { aor, aorUri, callId, cseq, path, supportsPath, supportsGruu, source };
+  // One plan object, filled in place: no object spreads on the hot path.
+  const plan: RegisterPlan = {
+    aor: flat(aor),
+    aorUri,
+    callId: flat(callIdRaw),
+    cseq,
+    query: false,
+    removeAll: false,
+    bindings: [],
+    path,
+    supportsPath,
+    supportsGruu,
+    outbound: false,
+    source,
+  };
   const contacts = rq.headers.contact;
   if (contacts === undefined || (Array.isArray(contacts) && contacts.length === 0)) {
-    return { ...base, query: true, removeAll: false, bindings: [], outbound: false };
+    plan.query = true;
+    return plan;
   }
   const expiresHeader = rq.headers['expires'];
   if (contacts === '*') {
     // §10.3 step 6: `*` only with Expires: 0 (and alone: the parser refuses `*` among others).
     if (deltaSeconds(expiresHeader, -1) !== 0) return refuse(400, 'Invalid Contact * (needs Expires: 0)');
-    return { ...base, query: false, removeAll: true, bindings: [], outbound: false };
+    plan.removeAll = true;
+    return plan;
   }
 
   // RFC 5626 §6: one reg-id per REGISTER.
@@ -147,35 +170,36 @@ export function planRegister(rq: SipRequest, remote: FlowAddress, now: number, s
   for (const c of contacts) if (c.params['reg-id'] !== undefined && c.params['+sip.instance'] !== undefined) regIds++;
   if (regIds > 1) return refuse(400, 'Multiple reg-id Contacts');
 
-  const fallback = deltaSeconds(expiresHeader, s.defaultExpires);
-  const via = rq.headers.via?.[0];
   const userAgentRaw = rq.headers['user-agent'];
-  const userAgent = typeof userAgentRaw === 'string' && userAgentRaw !== '' ? flat(userAgentRaw.slice(0, s.limits.maxUserAgentLength)) : undefined;
-  const bindings: Binding[] = [];
-  let outbound = false;
+  const ctx: ContactContext = {
+    plan,
+    fallback: deltaSeconds(expiresHeader, s.defaultExpires),
+    via: rq.headers.via?.[0],
+    userAgent: typeof userAgentRaw === 'string' && userAgentRaw !== '' ? flat(userAgentRaw.slice(0, s.limits.maxUserAgentLength)) : undefined,
+    now,
+    supportsOutbound,
+    pathUris,
+  };
   for (const c of contacts) {
-    const planned = planContact(c, { ...base, fallback, via, userAgent, now, supportsOutbound, pathUris }, s);
-    if ('status' in planned) return planned;
-    if (planned.outbound) outbound = true;
-    bindings.push(planned.binding);
+    const refused = planContact(c, ctx, s);
+    if (refused !== undefined) return refused;
   }
-  return { ...base, query: false, removeAll: false, bindings, outbound };
+  return plan;
 }
 
 interface ContactContext {
-  aor: string;
-  callId: string;
-  cseq: number;
+  plan: RegisterPlan;
   fallback: number;
   via: Via | undefined;
   userAgent: string | undefined;
   now: number;
   supportsOutbound: boolean;
   pathUris: string[] | undefined;
-  source: FlowAddress;
 }
 
-function planContact(c: NameAddr, ctx: ContactContext, s: PlanSettings): { binding: Binding; outbound: boolean } | Refusal {
+/** Plans the binding of one Contact into `ctx.plan`; returns the refusal when it is refused. */
+function planContact(c: NameAddr, ctx: ContactContext, s: PlanSettings): Refusal | undefined {
+  const plan = ctx.plan;
   const uri = uriOf(c.uri);
   if (uri === undefined || uri.host === '') return refuse(400, 'Invalid Contact');
   const contactText = typeof c.uri === 'string' ? c.uri : stringifyUri(c.uri);
@@ -186,7 +210,7 @@ function planContact(c: NameAddr, ctx: ContactContext, s: PlanSettings): { bindi
   if (expires > 0 && expires < s.minExpires) return refuse(423, 'Interval Too Brief', { 'min-expires': String(s.minExpires) });
   if (expires > s.maxExpires) expires = s.maxExpires;
 
-  const params: Record<string, string | null> = {};
+  let params: Record<string, string | null> = NO_PARAMS;
   let count = 0;
   for (const name in c.params) {
     if (name === 'expires') continue;
@@ -194,6 +218,7 @@ function planContact(c: NameAddr, ctx: ContactContext, s: PlanSettings): { bindi
     if (value === undefined) continue;
     if (++count > s.limits.maxContactParams) return refuse(400, 'Too Many Contact Parameters');
     if (name.length > s.limits.maxParamLength || (value !== null && value.length > s.limits.maxParamLength)) return refuse(400, 'Contact Parameter Too Long');
+    if (params === NO_PARAMS) params = {};
     params[flat(name)] = value === null ? null : flat(value);
   }
   const instance = instanceOf(params['+sip.instance'], s.limits.maxParamLength);
@@ -209,17 +234,17 @@ function planContact(c: NameAddr, ctx: ContactContext, s: PlanSettings): { bindi
   }
   const key = outbound ? `${instance};reg-id=${regId}` : instance !== undefined ? instance : contactKey(uri);
   const binding: Binding = {
-    aor: ctx.aor,
+    aor: plan.aor,
     key: flat(key),
     contact: flat(contactText),
     params,
     q: qValue(params['q']),
     expiresAt: expires === 0 ? ctx.now : ctx.now + expires * 1000,
-    callId: ctx.callId,
-    cseq: ctx.cseq,
+    callId: plan.callId,
+    cseq: plan.cseq,
     registeredAt: ctx.now,
     updatedAt: ctx.now,
-    source: ctx.source,
+    source: plan.source,
   };
   if (c.name !== undefined && c.name.length <= s.limits.maxParamLength) binding.name = flat(c.name);
   if (ctx.pathUris !== undefined) binding.path = ctx.pathUris;
@@ -230,9 +255,12 @@ function planContact(c: NameAddr, ctx: ContactContext, s: PlanSettings): { bindi
   // WebSocket client, a `.invalid` Contact, a client behind NAT (only when no proxy is between:
   // with Path, the edge proxy reaches the UA).
   if (ctx.pathUris === undefined) {
-    const nat = !outbound && !needsFlow(uri, ctx.source) && isBehindNat(s.nat, uri, ctx.via, ctx.source);
-    if (outbound || nat || needsFlow(uri, ctx.source)) binding.flow = ctx.source;
+    const viaFlow = needsFlow(uri, plan.source);
+    const nat = !outbound && !viaFlow && isBehindNat(s.nat, uri, ctx.via, plan.source);
+    if (outbound || nat || viaFlow) binding.flow = plan.source;
     if (nat) binding.nat = true;
   }
-  return { binding, outbound };
+  if (outbound) plan.outbound = true;
+  plan.bindings.push(binding);
+  return undefined;
 }

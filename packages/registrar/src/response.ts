@@ -16,7 +16,9 @@ export interface OkSettings {
 }
 
 function contactOf(b: Binding, plan: RegisterPlan, s: OkSettings): NameAddr {
-  const params: Record<string, string | null> = { ...b.params, expires: String(Math.max(0, Math.ceil((b.expiresAt - s.now) / 1000))) };
+  const params: Record<string, string | null> = {};
+  for (const name in b.params) params[name] = b.params[name] as string | null;
+  params['expires'] = String(Math.max(0, Math.ceil((b.expiresAt - s.now) / 1000)));
   if (s.gruu !== undefined && plan.supportsGruu && b.instance !== undefined) {
     // RFC 5627 §5.2: both GRUUs of the instance, quoted (they carry parameters).
     params['pub-gruu'] = `"${s.gruu.publicGruu(plan.aorUri, b.instance)}"`;

@@ -13,7 +13,8 @@ const count = 400;
 const padding = 'abcdefghij'.repeat(4000);
 
 function text(i: number): string {
-  const user = `user${i}`;
+  // Users longer than 12 characters: V8 copies shorter slices anyway, longer ones are views.
+  const user = `retention-user-${i}`;
   return [
     'REGISTER sip:127.0.0.1 SIP/2.0',
     `Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bK-retention-${i};rport`,
