@@ -3,7 +3,7 @@
 import { networkInterfaces } from 'node:os';
 import { isIP } from 'node:net';
 import type { ConnectionOptions, TlsOptions } from 'node:tls';
-import { bracketHost, unbracket } from '@sipts/message';
+import { DEFAULT_MESSAGE_LIMITS, bracketHost, unbracket } from '@sipts/message';
 import type { Remote, SipMessage } from '@sipts/message';
 import type { Clock } from '@sipts/transaction';
 import { SipCoreError } from './errors.js';
@@ -180,8 +180,8 @@ export function normalizeOptions(options: StackOptions = {}): NormalizedOptions 
     // sip: rport unless the option is present and falsy.
     rport: options.rport === undefined ? true : Boolean(options.rport),
     logger: options.logger ?? {},
-    maxBytesHeaders: optionalNumber(options, 'maxBytesHeaders') ?? 60480,
-    maxContentLength: optionalNumber(options, 'maxContentLength') ?? 604800,
+    maxBytesHeaders: optionalNumber(options, 'maxBytesHeaders') ?? DEFAULT_MESSAGE_LIMITS.maxHeaderBytes,
+    maxContentLength: optionalNumber(options, 'maxContentLength') ?? DEFAULT_MESSAGE_LIMITS.maxContentLength,
     // 0 or Infinity: no limit (an INVITE may ring for ever), as in @sipts/transaction.
     ringTimeLimit: options.ringTimeLimit === 0 || options.ringTimeLimit === Infinity ? options.ringTimeLimit : optionalNumber(options, 'ringTimeLimit'),
     maxForwards,

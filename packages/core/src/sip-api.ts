@@ -2,7 +2,7 @@
 // `encodeFlowUri`, `decodeFlowUri`, `isFlowUri` and `hostname` act on it; plus the helpers
 // whose behaviour differs from the @sipts/message originals (`parse`, `makeStreamParser`).
 import { Buffer } from 'node:buffer';
-import { StreamFramer, isSipParseError, parse as parseMessage } from '@sipts/message';
+import { DEFAULT_MESSAGE_LIMITS, StreamFramer, isSipParseError, parse as parseMessage } from '@sipts/message';
 import type { Remote, SipMessage, SipUri } from '@sipts/message';
 import { SipCoreError } from './errors.js';
 import type { Flow } from './flow.js';
@@ -59,14 +59,59 @@ export function defaultStack(): SipStack | undefined {
 /**
  * `sip.parse`: a message, or undefined when the input is not a valid SIP message (sip returns
  * undefined; @sipts/message's `parse` throws a `SipParseError` with a code instead).
+ * As in sip, a Content-Length larger than the bytes present is not an error here: the message
+ * comes back with the body that is there (the header keeps the declared value). @sipts/message
+ * and the transports keep the strict RFC 3261 §18.3 behaviour.
  */
 export function parse(input: Uint8Array | string): SipMessage | undefined {
+  const bytes = typeof input === 'string' ? Buffer.from(input, 'utf8') : input;
   try {
-    return parseMessage(input);
+    return parseMessage(bytes);
+  } catch (e) {
+    if (!isSipParseError(e)) throw e;
+    if (e.code !== 'ERR_CONTENT_LENGTH' || e.offset !== bytes.length) return undefined;
+    return parseShortBody(bytes);
+  }
+}
+
+const CRLFCRLF = Buffer.from('\r\n\r\n', 'latin1');
+
+/**
+ * The message of `bytes` whose body is shorter than its Content-Length: parsed as if the
+ * missing bytes were there (at most maxContentLength of them, which the parse already checked),
+ * then given the body actually present, as sip's parseMessage does.
+ */
+function parseShortBody(bytes: Uint8Array): SipMessage | undefined {
+  const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const end = buffer.indexOf(CRLFCRLF);
+  if (end < 0) return undefined;
+  const bodyStart = end + 4;
+  const declared = declaredContentLength(buffer.toString('latin1', 0, end));
+  const present = buffer.length - bodyStart;
+  if (declared === undefined || declared <= present) return undefined;
+  try {
+    const message = parseMessage(Buffer.concat([buffer, Buffer.alloc(declared - present)]));
+    message.content = buffer.toString('utf8', bodyStart);
+    return message;
   } catch (e) {
     if (isSipParseError(e)) return undefined;
     throw e;
   }
+}
+
+/** The value of the (last) Content-Length / `l` header of a header section, by plain line scan. */
+function declaredContentLength(head: string): number | undefined {
+  let value: number | undefined;
+  for (const line of head.split('\r\n')) {
+    const colon = line.indexOf(':');
+    if (colon <= 0) continue;
+    const name = line.slice(0, colon).trim().toLowerCase();
+    if (name !== 'content-length' && name !== 'l') continue;
+    const text = line.slice(colon + 1).trim();
+    if (text.length === 0 || text.length > 10 || !/^[0-9]+$/.test(text)) return undefined;
+    value = Number(text);
+  }
+  return value;
 }
 
 /**
@@ -84,14 +129,15 @@ export function makeStreamParser(
   maxContentLength?: number,
 ): (data: string | Uint8Array) => void {
   const options = {
-    maxHeaderBytes: maxBytesHeaders || 60480,
-    maxContentLength: maxContentLength || 604800,
+    maxHeaderBytes: maxBytesHeaders || DEFAULT_MESSAGE_LIMITS.maxHeaderBytes,
+    maxContentLength: maxContentLength || DEFAULT_MESSAGE_LIMITS.maxContentLength,
   };
   let framer: StreamFramer;
   const fresh = (): StreamFramer =>
     new StreamFramer({
       ...options,
-      onMessage,
+      // sip's callback takes the message only (the framer also offers the header bytes).
+      onMessage: (message) => onMessage(message),
       onError: () => {
         framer = fresh();
         if (onFlood) onFlood();

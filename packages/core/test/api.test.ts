@@ -283,3 +283,11 @@ describe('makeStreamParser (sip signature)', () => {
   });
 });
 
+
+test('makeStreamParser calls back with the message only, as sip did', () => {
+  const calls: unknown[][] = [];
+  const feed = makeStreamParser((...args: unknown[]) => calls.push(args));
+  feed(stringify(request('OPTIONS', 'sip:a@127.0.0.1')).replace('Content-Length: 0', 'Content-Length: 0'));
+  expect(calls).toHaveLength(1);
+  expect(calls[0]).toHaveLength(1);
+});
