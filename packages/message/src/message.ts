@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { isTokenString } from './chars.js';
 import { SipParseError } from './errors.js';
-import type { NameAddr, SipHeaders, SipMessage, SipRequest, SipResponse } from './types.js';
+import type { NameAddr, SipHeaders, SipMessage, SipRequest, SipResponse, Via } from './types.js';
 
 /** Reason phrases of RFC 3261 §21 and the registered extensions (IANA SIP response codes). */
 const REASONS: Readonly<Record<number, string>> = {
@@ -163,7 +163,11 @@ function clone(value: unknown): unknown {
 export function copyMessage<T extends SipMessage>(msg: T, deep?: boolean): T {
   if (deep === true) return clone(msg) as T;
   const copy = { ...msg, headers: { ...msg.headers } };
-  if (msg.headers.via !== undefined) copy.headers.via = msg.headers.via.slice();
+  // Always a new Via list, as sip's copyMessage does; a single Via object built by hand (as code
+  // written for `sip` does) is copied as one.
+  const via: unknown = msg.headers.via;
+  if (Array.isArray(via)) copy.headers.via = via.slice();
+  else if (typeof via === 'object' && via !== null) copy.headers.via = { ...via } as unknown as Via[];
   return copy;
 }
 

@@ -44,6 +44,14 @@ function genericLines(name: string, value: unknown): string {
   return '';
 }
 
+/**
+ * The entries of a list header as a message built by hand may hold it: an array, or (as code
+ * written for `sip` often does) a single object; never nothing for a value that is there.
+ */
+function listOf<T>(value: unknown): readonly T[] {
+  return Array.isArray(value) ? (value as T[]) : [value as T];
+}
+
 export function stringify(msg: SipMessage): string {
   let s: string;
   const version = msg.version || '2.0';
@@ -62,7 +70,11 @@ export function stringify(msg: SipMessage): string {
     if (value === undefined || value === null) continue;
     switch (name) {
       case 'via': {
-        const list = value as Via[];
+        if (typeof value === 'string') {
+          s += 'Via: ' + value + '\r\n';
+          break;
+        }
+        const list = listOf<Via>(value);
         for (let i = 0; i < list.length; i++) s += 'Via: ' + stringifyVia(list[i] as Via) + '\r\n';
         break;
       }
@@ -83,28 +95,17 @@ export function stringify(msg: SipMessage): string {
         wroteLength = true;
         break;
       case 'contact':
-        s += value === '*' ? 'Contact: *\r\n' : addrList('Contact', value as NameAddr[]);
-        break;
       case 'route':
-        s += addrList('Route', value as RouteAddr[]);
-        break;
       case 'record-route':
-        s += addrList('Record-Route', value as RouteAddr[]);
-        break;
       case 'path':
-        s += addrList('Path', value as RouteAddr[]);
+        // A string (hand-built `Contact: *` or raw text) is written as it is.
+        s += typeof value === 'string' ? prettyHeaderName(name) + ': ' + value + '\r\n' : addrList(prettyHeaderName(name), listOf<RouteAddr>(value));
         break;
       case 'www-authenticate':
-        s += authLines('WWW-Authenticate', value as AuthHeader[]);
-        break;
       case 'proxy-authenticate':
-        s += authLines('Proxy-Authenticate', value as AuthHeader[]);
-        break;
       case 'authorization':
-        s += authLines('Authorization', value as AuthHeader[]);
-        break;
       case 'proxy-authorization':
-        s += authLines('Proxy-Authorization', value as AuthHeader[]);
+        s += typeof value === 'string' ? prettyHeaderName(name) + ': ' + value + '\r\n' : authLines(prettyHeaderName(name), listOf<AuthHeader>(value));
         break;
       case 'authentication-info':
       case 'proxy-authentication-info':
