@@ -19,6 +19,8 @@ export type { CompatConnection, CompatTransport } from './compat-transport.js';
 export { normalizeOptions } from './options.js';
 export type { NormalizedOptions, SipTlsOptions, StackClock, StackLogger, StackOptions } from './options.js';
 export { SipCoreError, isSipCoreError } from './errors.js';
+export { COUNTED_METHODS, STATUS_CLASSES, TRANSACTION_KINDS } from './observe.js';
+export type { CountedMethod, MessageStats, StackObserver, StatusClass, WireCapture } from './observe.js';
 export { OverloadController, LoadSampler } from './overload.js';
 export { SourceRateLimiter } from './rate-limit.js';
 export { OptionsProber } from './prober.js';

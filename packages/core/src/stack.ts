@@ -14,6 +14,7 @@ import { FlowTokenCodec, type Flow } from './flow.js';
 import { holdStreamFlows } from './flow-holds.js';
 import { StackIdentity, type ListeningAddress } from './identity.js';
 import { resolveTargets, type NextHop } from './next-hop.js';
+import { MessageCounters, Observers, type MessageStats, type StackObserver } from './observe.js';
 import { normalizeOptions, type NormalizedOptions, type StackOptions } from './options.js';
 import { OutgoingRequests, type ResponseCallback } from './outgoing.js';
 import { LoadSampler, OverloadController, type OverloadStats, type ReceiveDelaySource } from './overload.js';
@@ -62,7 +63,10 @@ export interface StackEvents {
 
 /** The transaction layer's counters plus those of the stateless path. */
 export type StackStats = TransactionStats &
-  WireStats & {
+  WireStats &
+  MessageStats & {
+    /** Each transport's own `stats()` (messages, bytes, connections, defenses), by protocol. */
+    transports: Partial<Record<TargetProtocol, Readonly<Record<string, number>>>>;
     overload: OverloadStats | undefined;
     rateLimit: RateLimitStats | undefined;
     /** Targets tried last now (RFC 3263 §4.3), and how many times one was marked so. */
@@ -82,6 +86,8 @@ export class SipStack extends EventEmitter<StackEvents> {
   readonly #layer: TransactionLayer;
   readonly #identity: StackIdentity;
   readonly #wire: Wire;
+  readonly #counters = new MessageCounters();
+  readonly #observers: Observers;
   readonly #outgoing: OutgoingRequests;
   readonly #deadTargets: DeadTargetCache;
   readonly #overload: OverloadController | undefined;
@@ -101,7 +107,7 @@ export class SipStack extends EventEmitter<StackEvents> {
     this.#resolver = o.resolver ?? createResolver();
     this.#flows = new FlowTokenCodec(o.flowSecret);
     this.#identity = new StackIdentity(o);
-    this.#wire = new Wire(o.logger, this.#report);
+    this.#wire = new Wire(o.logger, this.#report, this.#counters);
     if (onRequest !== undefined) {
       if (typeof onRequest !== 'function') throw new SipCoreError('ERR_INVALID_OPTION', 'onRequest must be a function');
       this.on('request', onRequest);
@@ -132,6 +138,9 @@ export class SipStack extends EventEmitter<StackEvents> {
       onStrayResponse: (response) => this.#outgoing.forwardStrayResponse(response),
     });
     this.#layer.on('tuError', this.#report);
+    this.#counters.attach(this.#layer);
+    this.#observers = new Observers(this.#layer, this.#report);
+    this.#wire.observers = this.#observers;
     holdStreamFlows(this.#layer);
     this.#deadTargets = new DeadTargetCache(o.deadTargetTtl, this.#now);
     this.#outgoing = new OutgoingRequests({
@@ -332,10 +341,22 @@ export class SipStack extends EventEmitter<StackEvents> {
     return {
       ...this.#layer.stats(),
       ...this.#wire.stats,
+      ...this.#counters.snapshot(),
+      transports: this.#wire.transportStats(),
       overload: this.#overload?.stats(),
       rateLimit: this.#rateLimit?.stats(this.#now()),
       ...this.#deadTargets.stats(),
     };
+  }
+
+  /**
+   * Attach an observer (metrics, HEP capture, logs, traces): the transaction layer's events,
+   * every message in and out, and the raw bytes of every transport. Returns the function that
+   * detaches it. With no observer attached, none of this costs more than a check per message.
+   */
+  observe(observer: StackObserver): () => void {
+    if (typeof observer !== 'object' || observer === null) throw new SipCoreError('ERR_INVALID_OPTION', 'observe() needs an observer object');
+    return this.#observers.add(observer);
   }
 
   /** Destroys the stack and resolves when every socket is closed. Idempotent. */
@@ -347,7 +368,14 @@ export class SipStack extends EventEmitter<StackEvents> {
   // ---------------------------------------------------------------- listening
 
   async #listen(): Promise<ListeningAddress[]> {
-    const logger = { error: this.#report, warn: (message: string) => this.#warn(message) };
+    const counters = this.#counters;
+    const logger = {
+      error: (error: unknown) => {
+        counters.transportError(error);
+        this.#report(error);
+      },
+      warn: (message: string) => this.#warn(message),
+    };
     try {
       await listenTransports(this.#options, logger, (protocol, transport) => this.#attach(protocol, transport));
     } catch (e) {
@@ -369,6 +397,7 @@ export class SipStack extends EventEmitter<StackEvents> {
 
   #attach(protocol: TargetProtocol, transport: Transport): void {
     this.#wire.transports.set(protocol, transport);
+    this.#observers.transport(transport);
     transport.on('message', (message, remote) => this.#receive(message, remote, transport));
     transport.on('error', this.#report);
     transport.on('connectionOpen', (remote) => this.emit('connectionOpen', remote));
@@ -386,6 +415,8 @@ export class SipStack extends EventEmitter<StackEvents> {
     // Kamailio's pike: every request but ACK counts against its source; a banned source is not
     // answered at all. Responses are matched to our own transactions and never counted.
     if (limiter !== undefined && 'method' in message && message.method !== 'ACK' && !limiter.allow(remote.address, this.#now())) return;
+    this.#counters.received(message);
+    if (this.#observers.messages !== undefined) this.#observers.received(message, remote);
     const logger = this.#options.logger;
     if (logger.recv) {
       try {
@@ -400,6 +431,7 @@ export class SipStack extends EventEmitter<StackEvents> {
   #onRequest(request: SipRequest, remote: Remote, transaction: ServerTransaction): void {
     if (this.listenerCount('request') === 0) {
       // Nobody to answer: say so instead of letting the peer retransmit for 32 s.
+      this.#counters.responseSent(request.method, 500);
       transaction.send(makeResponse(request, 500, 'No Request Handler', { toTag: true }));
       return;
     }

@@ -4,6 +4,7 @@
 import { stringify, unbracket } from '@sipts/message';
 import type { Remote, SipMessage, SipResponse } from '@sipts/message';
 import type { SendOptions, Transport } from '@sipts/transaction';
+import type { MessageCounters, Observers } from './observe.js';
 import type { StackLogger } from './options.js';
 import type { TargetProtocol } from './resolver.js';
 
@@ -24,10 +25,24 @@ export class Wire {
   readonly stats: WireStats = { statelessSent: 0, selfLoopsRefused: 0, strayResponsesDropped: 0 };
   readonly #logger: StackLogger;
   readonly #report: (error: unknown) => void;
+  readonly #counters: MessageCounters;
+  /** Set by the stack once its transaction layer exists. */
+  observers: Observers | undefined;
 
-  constructor(logger: StackLogger, report: (error: unknown) => void) {
+  constructor(logger: StackLogger, report: (error: unknown) => void, counters: MessageCounters) {
     this.#logger = logger;
     this.#report = report;
+    this.#counters = counters;
+  }
+
+  /** Each transport's own counters (`stats()` of those that have one), by protocol. */
+  transportStats(): Partial<Record<TargetProtocol, Readonly<Record<string, number>>>> {
+    const out: Partial<Record<TargetProtocol, Readonly<Record<string, number>>>> = {};
+    for (const [protocol, transport] of this.transports) {
+      const stats = (transport as Transport & { stats?: () => Record<string, number> }).stats;
+      if (typeof stats === 'function') out[protocol] = stats.call(transport);
+    }
+    return out;
   }
 
   transport(protocol: string): Transport | undefined {
@@ -36,6 +51,9 @@ export class Wire {
 
   /** `sip`'s `logger.send(message, target)`; a throwing logger never breaks the stack. */
   logSend(message: SipMessage, target: Remote): void {
+    // Requests are counted by their client transaction (or in write()), responses here.
+    if (!('method' in message)) this.#counters.responseSent(message.headers.cseq?.method, message.status);
+    if (this.observers?.messages !== undefined) this.observers.sent(message, target);
     const send = this.#logger.send;
     if (send === undefined) return;
     try {
@@ -56,6 +74,7 @@ export class Wire {
       return;
     }
     this.stats.statelessSent++;
+    if ('method' in message) this.#counters.requestSent(message.method);
     let sent: Promise<void>;
     try {
       sent = transport.send(bytes, target, options);

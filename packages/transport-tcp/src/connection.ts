@@ -32,7 +32,7 @@ export interface ConnectionOwner {
   readonly limits: MessageLimits;
   connectionOpened(connection: StreamConnection): void;
   /** After each chunk was framed: deadlines, activity, the pending-bytes budget. */
-  connectionData(connection: StreamConnection, pinged: boolean): void;
+  connectionData(connection: StreamConnection, pinged: boolean, bytes: number): void;
   connectionMessage(connection: StreamConnection, message: SipMessage, head: Uint8Array): void;
   /** A message that cannot be accepted (`framing`: nor can the stream go on); `head` for a 400. */
   connectionInvalid(connection: StreamConnection, error: SipParseError, head: Uint8Array | undefined, framing: boolean): void;
@@ -237,7 +237,7 @@ export class StreamConnection {
     this.pingsSeen = false;
     // A callback may have closed it (a rejected message, a listener calling closeFlow()).
     if (this.state !== ConnectionState.Open) return;
-    this.owner.connectionData(this, pinged);
+    this.owner.connectionData(this, pinged, chunk.length);
     // RFC 5626 §4.4.1: answer keep-alive pings with one CRLF pong per chunk at most, so a flood
     // of CRLFs never makes us write more than the peer sent.
     if (pinged && this.state === ConnectionState.Open) this.socket.write(PONG);

@@ -14,7 +14,7 @@ export {
   DEFAULT_MAX_BUFFERED_BYTES,
   DEFAULT_MAX_PENDING_BYTES,
 } from './options.js';
-export type { StreamTransportOptions, TransportLogger } from './options.js';
+export type { StreamCaptureHook, StreamTransportOptions, TransportLogger } from './options.js';
 export type { StreamTransportStats } from './stats.js';
 export { StreamTransportError, StreamTransportErrorCodes, isStreamTransportError } from './errors.js';
 export type { StreamTransportErrorCode, StreamTransportErrorOptions } from './errors.js';

@@ -16,6 +16,13 @@ export interface TransportLogger {
   warn?(message: string): void;
 }
 
+/**
+ * Raw-bytes capture (HEP, pcap-like tools): every valid SIP message received (header section
+ * and body) and every message sent, with the flow (`remote.local` is our end once connected).
+ * Off (undefined) by default; then it costs one check per message. Exceptions are swallowed.
+ */
+export type StreamCaptureHook = (direction: 'in' | 'out', data: Uint8Array, remote: Remote) => void;
+
 /** Options shared by the stream transports (names and defaults as in `sip` where it has them). */
 export interface StreamTransportOptions extends MessageLimitOptions {
   /** Address to listen on and to send from. Default: every interface, dual stack (`::`) where the OS allows. */
@@ -50,6 +57,8 @@ export interface StreamTransportOptions extends MessageLimitOptions {
    */
   maxPendingBytes?: number | undefined;
   logger?: TransportLogger | undefined;
+  /** Raw-bytes capture of every message in and out (see `setCapture`). Default none. */
+  capture?: StreamCaptureHook | undefined;
 }
 
 export const DEFAULT_IDLE_TIMEOUT = 120_000;
@@ -91,6 +100,7 @@ export interface StreamSettings {
   readonly maxBufferedBytes: number;
   readonly maxPendingBytes: number;
   readonly logger: TransportLogger | undefined;
+  readonly capture: StreamCaptureHook | undefined;
 }
 
 const DURATIONS = ['idleTimeout', 'connectTimeout', 'headerTimeout', 'bodyTimeout', 'evictAfter'] as const;
@@ -122,6 +132,7 @@ export function streamSettings(options: StreamTransportOptions): StreamSettings 
       if (logger[name] !== undefined && typeof logger[name] !== 'function') throw invalidOption(`options.logger.${name} must be a function`);
     }
   }
+  if (options.capture !== undefined && typeof options.capture !== 'function') throw invalidOption('options.capture must be a function');
   return {
     bindAddress: address === undefined || address === '' ? undefined : normalizeAddress(address),
     limits: messageLimits(options),
@@ -135,6 +146,7 @@ export function streamSettings(options: StreamTransportOptions): StreamSettings 
     maxBufferedBytes: options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES,
     maxPendingBytes: options.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES,
     logger,
+    capture: options.capture,
   };
 }
 

@@ -38,6 +38,9 @@ export interface StreamTransportStats {
   evictedIdle: number;
   /** TLS handshakes from clients that failed or timed out (0 for TCP). */
   handshakeFailures: number;
+  /** Bytes read from every connection (keep-alives included) / handed to sockets by `send()`. */
+  bytesReceived: number;
+  bytesSent: number;
 }
 
 export function emptyStats(): StreamTransportStats {
@@ -60,5 +63,7 @@ export function emptyStats(): StreamTransportStats {
     evictedSlow: 0,
     evictedIdle: 0,
     handshakeFailures: 0,
+    bytesReceived: 0,
+    bytesSent: 0,
   };
 }

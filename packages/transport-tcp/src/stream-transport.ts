@@ -14,8 +14,8 @@ import type { ConnectionOwner } from './connection.js';
 import { StreamTransportError, osCodeOf } from './errors.js';
 import { ConnectionLimits, now } from './limits.js';
 import type { LimitsOwner } from './limits.js';
-import { streamSettings } from './options.js';
-import type { StreamTransportOptions, TransportLogger } from './options.js';
+import { invalidOption, streamSettings } from './options.js';
+import type { StreamCaptureHook, StreamTransportOptions, TransportLogger } from './options.js';
 import { emptyStats } from './stats.js';
 import type { StreamTransportStats } from './stats.js';
 
@@ -58,6 +58,7 @@ export abstract class StreamTransport extends EventEmitter<StreamTransportEvents
 
   protected readonly bindAddress: string | undefined;
   protected readonly logger: TransportLogger | undefined;
+  private capture: StreamCaptureHook | undefined;
 
   private readonly readyEvent: 'connect' | 'secureConnect';
   private readonly guard: ConnectionLimits;
@@ -95,6 +96,7 @@ export abstract class StreamTransport extends EventEmitter<StreamTransportEvents
     this.maxBufferedBytes = settings.maxBufferedBytes;
     this.maxPendingBytes = settings.maxPendingBytes;
     this.logger = settings.logger;
+    this.capture = settings.capture;
     this.guard = new ConnectionLimits(settings, this);
     this.admission = new Admission(this, this.guard, this.counters);
   }
@@ -214,8 +216,10 @@ export abstract class StreamTransport extends EventEmitter<StreamTransportEvents
       }
     }
     this.logSend(data, target);
+    if (this.capture !== undefined) this.captured('out', typeof data === 'string' ? Buffer.from(data) : data, connection.remote);
     const written = connection.write(data);
     this.counters.sent++;
+    this.counters.bytesSent += typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
     this.guard.touch(connection, now());
     return written;
   }
@@ -393,7 +397,8 @@ export abstract class StreamTransport extends EventEmitter<StreamTransportEvents
   }
 
   /** @internal */
-  connectionData(connection: StreamConnection, pinged: boolean): void {
+  connectionData(connection: StreamConnection, pinged: boolean, bytes: number): void {
+    this.counters.bytesReceived += bytes;
     if (pinged) this.counters.keepAlives++;
     this.guard.framed(connection, pinged);
   }
@@ -408,6 +413,7 @@ export abstract class StreamTransport extends EventEmitter<StreamTransportEvents
     }
     this.counters.received++;
     this.logRecv(inbound.message, remote);
+    if (this.capture !== undefined) this.captured('in', wholeMessage(head, inbound.message.content ?? ''), remote);
     // The hot path: safeEmit without its rest arguments.
     try {
       this.emit('message', inbound.message, remote);
@@ -528,6 +534,23 @@ export abstract class StreamTransport extends EventEmitter<StreamTransportEvents
     }
   }
 
+  /**
+   * Install (or with undefined, remove) the raw-bytes capture hook: valid messages received
+   * (before they are emitted) and messages sent (when handed to their connection).
+   */
+  setCapture(hook: StreamCaptureHook | undefined): void {
+    if (hook !== undefined && typeof hook !== 'function') throw invalidOption('options.capture must be a function');
+    this.capture = hook;
+  }
+
+  private captured(direction: 'in' | 'out', data: Uint8Array, remote: Remote): void {
+    try {
+      (this.capture as StreamCaptureHook)(direction, data, remote);
+    } catch {
+      // A broken capture hook must not break the transport.
+    }
+  }
+
   private logSend(data: Uint8Array | string, target: Remote): void {
     const send = this.logger?.send;
     if (send === undefined) return;
@@ -547,6 +570,11 @@ export abstract class StreamTransport extends EventEmitter<StreamTransportEvents
       // A broken logger must not break the transport (this runs inside the socket's data event).
     }
   }
+}
+
+/** The bytes of a framed message: its header section, then its body (only for a capture hook). */
+function wholeMessage(head: Uint8Array, content: string): Uint8Array {
+  return content.length === 0 ? head : Buffer.concat([head, Buffer.from(content, 'utf8')]);
 }
 
 function rethrow(error: unknown): never {

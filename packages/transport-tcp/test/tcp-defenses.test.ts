@@ -333,6 +333,8 @@ describe('loggers and options', () => {
       evictedSlow: 0,
       evictedIdle: 0,
       handshakeFailures: 0,
+      bytesReceived: 4 + Buffer.byteLength(requestText({ callId: 'st' })),
+      bytesSent: Buffer.byteLength(responseText('st')),
     });
   });
 });

@@ -13,6 +13,7 @@ export type {
   UdpBoundAddress,
   UdpTransportEvents,
   UdpTransportStats,
+  UdpCaptureHook,
 } from './udp-transport.js';
 export { UdpTransportError, isUdpTransportError } from './errors.js';
 export type { UdpTransportErrorCode, UdpTransportErrorOptions } from './errors.js';

@@ -32,6 +32,13 @@ export interface UdpTransportLogger {
   warn?(message: string): void;
 }
 
+/**
+ * Raw-bytes capture (HEP, pcap-like tools): every valid SIP message received and every message
+ * sent, with the peer and `remote.local` set to our end. Off (undefined) by default; then it
+ * costs one check per message. Exceptions thrown by it are swallowed.
+ */
+export type UdpCaptureHook = (direction: 'in' | 'out', data: Uint8Array, remote: Remote) => void;
+
 export interface UdpTransportOptions {
   /** Port to bind (`sip`'s `port`); 0 picks a free port. Default 5060. */
   port?: number | undefined;
@@ -64,6 +71,8 @@ export interface UdpTransportOptions {
    */
   mtuAllowance?: number | undefined;
   logger?: UdpTransportLogger | undefined;
+  /** Raw-bytes capture of every message in and out (see `setCapture`). Default none. */
+  capture?: UdpCaptureHook | undefined;
 }
 
 /** Per-send options; same shape as `SendOptions` of `@sipts/transaction`. */
@@ -94,6 +103,9 @@ export interface UdpTransportStats {
   sent: number;
   /** Sends rejected (by a check or by the socket). */
   sendErrors: number;
+  /** Bytes of every datagram received (STUN and keep-alives included) / sent by `send()`. */
+  bytesReceived: number;
+  bytesSent: number;
 }
 
 type State = 'idle' | 'binding' | 'listening' | 'closed';
@@ -136,7 +148,18 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
   readonly #logger: UdpTransportLogger | undefined;
   readonly #limits: MessageLimits;
   readonly #mtuAllowance: number;
-  readonly #stats: UdpTransportStats = { received: 0, dropped: 0, badRequests: 0, keepAlives: 0, stunBindings: 0, sent: 0, sendErrors: 0 };
+  readonly #stats: UdpTransportStats = {
+    received: 0,
+    dropped: 0,
+    badRequests: 0,
+    keepAlives: 0,
+    stunBindings: 0,
+    sent: 0,
+    sendErrors: 0,
+    bytesReceived: 0,
+    bytesSent: 0,
+  };
+  #capture: UdpCaptureHook | undefined;
 
   #state: State = 'idle';
   #socket: Socket | undefined;
@@ -154,10 +177,20 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
     this.#options = options;
     this.#logger = options.logger;
     validateOptions(options);
+    this.setCapture(options.capture);
     this.#limits = messageLimits(options);
     this.#mtuAllowance = options.mtuAllowance ?? UDP_MTU_ALLOWANCE;
     this.onDatagram = this.onDatagram.bind(this);
     this.onSocketError = this.onSocketError.bind(this);
+  }
+
+  /**
+   * Install (or with undefined, remove) the raw-bytes capture hook: valid messages received
+   * (after parsing, before they are emitted) and messages sent (when handed to the socket).
+   */
+  setCapture(hook: UdpCaptureHook | undefined): void {
+    if (hook !== undefined && typeof hook !== 'function') throw new UdpTransportError('ERR_INVALID_OPTION', 'options.capture must be a function');
+    this.#capture = hook;
   }
 
   /** Counters since construction (a copy). */
@@ -344,6 +377,7 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
     }
 
     this.#log('send', data, target);
+    if (this.#capture !== undefined) this.#captured('out', bytes, { protocol: 'UDP', address, port, local: this.#local });
     return new Promise<void>((resolve, reject) => {
       try {
         socket.send(bytes, port, destination, (error) => {
@@ -352,6 +386,7 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
             reject(new UdpTransportError('ERR_UDP_SEND', `UDP send to ${address}:${port} failed: ${error.message}`, { cause: error, remote: target }));
           } else {
             this.#stats.sent++;
+            this.#stats.bytesSent += bytes.length;
             resolve();
           }
         });
@@ -420,6 +455,7 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
   private onDatagram(data: Buffer, rinfo: RemoteInfo): void {
     const local = this.#local;
     if (local === undefined) return;
+    this.#stats.bytesReceived += data.length;
     if ((data[0] as number) < 3) {
       if (isStun(data)) {
         this.#stun(data, rinfo);
@@ -433,6 +469,7 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
       case 'message':
         this.#stats.received++;
         this.#log('recv', inbound.message, remote);
+        if (this.#capture !== undefined) this.#captured('in', data, remote);
         this.emit('message', inbound.message, remote);
         return;
       case 'keepalive':
@@ -517,6 +554,14 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
       this.#logger?.warn?.(message);
     } catch {
       // A broken logger must not break the transport.
+    }
+  }
+
+  #captured(direction: 'in' | 'out', data: Uint8Array, remote: Remote): void {
+    try {
+      (this.#capture as UdpCaptureHook)(direction, data, remote);
+    } catch {
+      // A broken capture hook must not break the transport.
     }
   }
 

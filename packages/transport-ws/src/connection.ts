@@ -35,7 +35,7 @@ export interface ConnectionOwner {
   /** The connection is open and has its `remote.local`: index it, announce it. */
   connectionOpened(connection: WsConnection): void;
   /** A valid message arrived (its request Via already stamped). */
-  connectionMessage(connection: WsConnection, message: SipMessage): void;
+  connectionMessage(connection: WsConnection, message: SipMessage, data: Uint8Array): void;
   /** The socket is gone; `announced`: connectionOpen was emitted for it. */
   connectionClosed(connection: WsConnection, announced: boolean): void;
 }
@@ -299,10 +299,12 @@ export class WsConnection {
   readonly #onMessage = (data: RawData): void => {
     this.awaitingPong = false;
     const owner = this.#owner;
-    const inbound = readMessage(toBytes(data), this.remote, owner.settings.limits);
+    const bytes = toBytes(data);
+    owner.counters.bytesReceived += bytes.length;
+    const inbound = readMessage(bytes, this.remote, owner.settings.limits);
     switch (inbound.kind) {
       case 'message':
-        owner.connectionMessage(this, inbound.message);
+        owner.connectionMessage(this, inbound.message, bytes);
         return;
       case 'keepalive':
         owner.counters.keepAlives++;

@@ -13,6 +13,21 @@ export interface WsTransportLogger {
   error?(error: Error): void;
 }
 
+/**
+ * Raw-bytes capture (HEP, pcap-like tools): every valid SIP message received and every message
+ * sent, with the flow (`remote.local` is our end once open). Off (undefined) by default; then it
+ * costs one check per message. Exceptions thrown by it are swallowed.
+ */
+export type WsCaptureHook = (direction: 'in' | 'out', data: Uint8Array, remote: Remote) => void;
+
+export function callCapture(hook: WsCaptureHook, direction: 'in' | 'out', data: Uint8Array | string, remote: Remote): void {
+  try {
+    hook(direction, typeof data === 'string' ? Buffer.from(data, 'utf8') : data, remote);
+  } catch {
+    // A broken capture hook must not break the transport.
+  }
+}
+
 export function logSend(logger: WsTransportLogger | undefined, data: Uint8Array | string, target: Remote): void {
   if (logger === undefined) return;
   try {

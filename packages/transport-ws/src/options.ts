@@ -6,7 +6,7 @@ import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import { invalidLimitOption, messageLimits, normalizeAddress } from '@sipts/message';
 import type { MessageLimits } from '@sipts/message';
 import { WsTransportError } from './errors.js';
-import type { WsTransportLogger } from './logger.js';
+import type { WsCaptureHook, WsTransportLogger } from './logger.js';
 
 /** Server and client TLS options in one object, as `sip`'s `tls` option. */
 export type WsTlsOptions = HttpsServerOptions & TlsConnectionOptions;
@@ -63,6 +63,8 @@ export interface WsTransportOptions {
    */
   closeTimeout?: number | undefined;
   logger?: WsTransportLogger | undefined;
+  /** Raw-bytes capture of every message in and out (see `setCapture`). Default none. */
+  capture?: WsCaptureHook | undefined;
 }
 
 export const DEFAULT_MAX_CONNECTIONS = 10000;

@@ -36,6 +36,9 @@ export interface WsTransportStats {
   sent: number;
   /** Sends rejected after they were handed to a connection (write errors, connection closed under them). */
   sendErrors: number;
+  /** Bytes of every WebSocket message received (keep-alives included) / handed to connections by `send()`. */
+  bytesReceived: number;
+  bytesSent: number;
 }
 
 export function newStats(): WsTransportStats {
@@ -57,5 +60,7 @@ export function newStats(): WsTransportStats {
     closeTimeouts: 0,
     sent: 0,
     sendErrors: 0,
+    bytesReceived: 0,
+    bytesSent: 0,
   };
 }

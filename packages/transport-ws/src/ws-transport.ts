@@ -14,7 +14,8 @@ import type { WebSocket } from 'ws';
 import { ConnectionState, WsConnection } from './connection.js';
 import type { ConnectionOwner } from './connection.js';
 import { WsTransportError } from './errors.js';
-import { logError, logRecv, logSend } from './logger.js';
+import { callCapture, logError, logRecv, logSend } from './logger.js';
+import type { WsCaptureHook } from './logger.js';
 import { resolveOptions } from './options.js';
 import type { WsSettings, WsTransportOptions } from './options.js';
 import { newStats } from './stats.js';
@@ -58,6 +59,7 @@ export class WsTransport extends EventEmitter<WsTransportEvents> {
   readonly #owner: ConnectionOwner & UpgradeOwner;
 
   #state: State = 'idle';
+  #capture: WsCaptureHook | undefined;
   #server: HttpServer | undefined;
   /** Whether `#server` is ours to close. */
   #ownServer = false;
@@ -81,6 +83,7 @@ export class WsTransport extends EventEmitter<WsTransportEvents> {
     super();
     const settings = resolveOptions(options);
     this.#settings = settings;
+    this.setCapture(options.capture);
     this.protocol = settings.tls !== undefined || settings.server instanceof TlsServer ? 'WSS' : 'WS';
     this.onServerError = this.onServerError.bind(this);
     this.#owner = {
@@ -91,9 +94,18 @@ export class WsTransport extends EventEmitter<WsTransportEvents> {
       accept: (ws, request) => this.#accept(ws, request),
       isClosed: () => this.#state === 'closed',
       connectionOpened: (connection) => this.#opened(connection),
-      connectionMessage: (connection, message) => this.#message(connection, message),
+      connectionMessage: (connection, message, data) => this.#message(connection, message, data),
       connectionClosed: (connection, announced) => this.#closed(connection, announced),
     };
+  }
+
+  /**
+   * Install (or with undefined, remove) the raw-bytes capture hook: valid messages received
+   * (before they are emitted) and messages sent (when handed to their connection).
+   */
+  setCapture(hook: WsCaptureHook | undefined): void {
+    if (hook !== undefined && typeof hook !== 'function') throw new WsTransportError('ERR_INVALID_OPTION', 'options.capture must be a function');
+    this.#capture = hook;
   }
 
   /** Counters since construction (a copy); README "Limits and defenses" says which limit each shows. */
@@ -212,10 +224,11 @@ export class WsTransport extends EventEmitter<WsTransportEvents> {
     this.emit('connectionOpen', copyRemote(remote));
   }
 
-  #message(connection: WsConnection, message: SipMessage): void {
+  #message(connection: WsConnection, message: SipMessage, data: Uint8Array): void {
     const remote = copyRemote(connection.remote);
     this.#counters.received++;
     logRecv(this.#settings.logger, message, remote);
+    if (this.#capture !== undefined) callCapture(this.#capture, 'in', data, remote);
     this.emit('message', message, remote);
   }
 
@@ -298,6 +311,8 @@ export class WsTransport extends EventEmitter<WsTransportEvents> {
   #sendOn(connection: WsConnection, data: Uint8Array | string, binary: boolean, target: Remote): Promise<void> {
     if (connection.state === ConnectionState.Open) logSend(this.#settings.logger, data, copyRemote(connection.remote));
     else if (connection.state === ConnectionState.Connecting) logSend(this.#settings.logger, data, target);
+    if (this.#capture !== undefined) callCapture(this.#capture, 'out', data, connection.state === ConnectionState.Open ? copyRemote(connection.remote) : target);
+    this.#counters.bytesSent += typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
     return connection.send(data, binary, target);
   }
 
