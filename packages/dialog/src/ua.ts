@@ -127,7 +127,7 @@ export class DialogUA extends EventEmitter<UaEvents> implements DialogHost<Dialo
       }
       if (!this.canAddDialog()) return reject(new DialogError('ERR_TOO_MANY_DIALOGS', `maxDialogs (${this.options.maxDialogs}) reached`));
       if (options.signal?.aborted) return reject(new DialogError('ERR_ABORTED', 'the INVITE was aborted before it was sent'));
-      new OutgoingInvite(this, typeof target === 'string' ? target : stringifyUri(target), options, resolve, reject).start();
+      new OutgoingInvite(this, typeof target === 'string' ? target : stringifyUri(target), parsed, options, resolve, reject).start();
     });
     p.catch(() => {});
     return p;

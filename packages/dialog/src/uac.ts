@@ -5,8 +5,8 @@
 // and CANCEL through an AbortSignal (§9.1).
 import { randomBytes, randomInt } from 'node:crypto';
 import type { SipStack } from '@sipts/core';
-import { generateTag, parseRoute, parseUri } from '@sipts/message';
-import type { NameAddr, SipHeaders, SipRequest, SipResponse } from '@sipts/message';
+import { generateTag, parseRoute } from '@sipts/message';
+import type { NameAddr, SipHeaders, SipRequest, SipResponse, SipUri } from '@sipts/message';
 import type { Dialog } from './dialog.js';
 import type { DialogInit } from './dialog-state.js';
 import { DialogError } from './errors.js';
@@ -89,7 +89,8 @@ export class OutgoingInvite {
   /** The response callback of stack.send: one per call. */
   readonly #onResponse = (rs: SipResponse): void => this.#response(rs);
 
-  constructor(host: UacHost, target: string, options: InviteOptions, resolve: (dialog: Dialog) => void, reject: (error: DialogError) => void) {
+  /** `target` as text and parsed (the UA checked it). */
+  constructor(host: UacHost, target: string, parsed: SipUri, options: InviteOptions, resolve: (dialog: Dialog) => void, reject: (error: DialogError) => void) {
     this.#host = host;
     this.#target = target;
     this.#options = options;
@@ -99,9 +100,9 @@ export class OutgoingInvite {
     this.#localTag = generateTag();
     this.#from = options.from ?? host.defaultFrom();
     this.#to = options.to ?? target;
-    const transport = parseUri(target)?.params.transport;
-    const scheme = target.slice(0, 5).toLowerCase();
-    const protocol = typeof transport === 'string' ? PROTOCOLS[transport.toLowerCase()] ?? 'UDP' : scheme === 'sips:' ? 'TLS' : 'UDP';
+    // Our Contact names the transport the INVITE will use (the target's transport= or sips:).
+    const transport = parsed.params.transport;
+    const protocol = typeof transport === 'string' ? PROTOCOLS[transport.toLowerCase()] ?? 'UDP' : parsed.schema.toLowerCase() === 'sips' ? 'TLS' : 'UDP';
     this.#contact = host.contactFor(protocol);
     this.#seq = randomInt(1, 2 ** 16);
     const config = host.options.sessionTimer;

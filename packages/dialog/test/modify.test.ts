@@ -209,3 +209,18 @@ test('481 to a request within the dialog ends it (RFC 3261 §12.2.1.2)', async (
   expect(dialog.state).toBe('terminated');
   await expect(dialog.info('y', 'text/plain')).rejects.toMatchObject({ code: 'ERR_TERMINATED' });
 });
+
+test('the 2xx to our re-INVITE refreshes the remote target: the BYE goes to its Contact (RFC 3261 §12.2.1.2)', async () => {
+  const { dialog, peer, port } = await callRaw();
+  const pending = dialog.reinvite({ sdp: version(OFFER, 2) });
+  const rq = (await peer.next(isRequest('INVITE'))).message as SipRequest;
+  expect(rq.uri).toBe(`sip:raw@127.0.0.1:${peer.port}`);
+  await peer.send(responseText(rq, 200, { lines: [`Contact: <sip:moved@127.0.0.1:${peer.port}>`], body: version(ANSWER, 2) }), port);
+  expect((await pending).status).toBe(200);
+  expect(dialog.remoteTarget).toBe(`sip:moved@127.0.0.1:${peer.port}`);
+  const ack = (await peer.next((m) => isRequest('ACK')(m) && m.headers.cseq?.seq === rq.headers.cseq?.seq)).message as SipRequest;
+  expect(ack.uri).toBe(`sip:moved@127.0.0.1:${peer.port}`);
+  void dialog.bye();
+  const bye = (await peer.next(isRequest('BYE'))).message as SipRequest;
+  expect(bye.uri).toBe(`sip:moved@127.0.0.1:${peer.port}`);
+});
