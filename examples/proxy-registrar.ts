@@ -78,24 +78,25 @@ export function startProxyRegistrar(options: ProxyRegistrarOptions = {}): SipPro
     );
   }
 
-  function onRequest(rq: SipRequest, remote: Remote): void {
-    if (rq.method === 'REGISTER') {
-      void registrar.register(rq, remote).then((rs) => proxy.send(rs));
-      return;
-    }
+  function onRequest(rq: SipRequest): void {
     void registrar.lookup(rq.uri).then((found) => route(rq, found));
   }
 
   // The proxy runs on a @sipts/core stack made here, so the registrar can use its flows and its
   // connection events: a WebSocket / outbound client that disconnects can no longer be reached,
-  // so its bindings go.
+  // so its bindings go. Every REGISTER is this registrar's (RFC 3261 §10.3) and is answered on
+  // its own server transaction, before the proxy would open a response context for it.
   let stack: SipStack | undefined;
   const proxy: SipProxy = createProxy(
     {
       ...stackOptions,
       recordRoute,
       path: true,
-      stack: (opts: Record<string, unknown>, handler: (rq: SipRequest, remote: Remote) => void) => (stack = create(opts as StackOptions, handler)),
+      stack: (opts: Record<string, unknown>, handler: (rq: SipRequest, remote: Remote) => void) =>
+        (stack = create(opts as StackOptions, (rq, remote, reply) => {
+          if (rq.method === 'REGISTER') void registrar.register(rq, remote).then((rs) => reply.reply(rs));
+          else handler(rq, remote);
+        })),
     },
     onRequest,
   );
