@@ -3,10 +3,10 @@
 // 'sip/proxy') resolving to the built sipts packages, and answer real SIP correctly.
 //
 // How: each program runs in a child process started with `--require dropin/preload.cjs`, which
-// maps the three module names to sipts (Node 20 loads the ESM dist through require(esm)) and
+// maps the three module names to sipts (the packages' CommonJS dist, loaded by require()) and
 // throws if anything of the real sip package gets resolved. The only thing the harness changes is
 // where the program listens: 127.0.0.1 on free ports instead of sip's fixed 5060 (dropin/listen.cjs),
-// reported back over IPC. `pnpm test` builds the dist first (`tsc -b`).
+// reported back over IPC. `pnpm test` builds the dist first (tools/build/build.mjs).
 import { fork, type ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
