@@ -21,6 +21,8 @@ export type { NormalizedOptions, SipTlsOptions, StackClock, StackLogger, StackOp
 export { SipCoreError, isSipCoreError } from './errors.js';
 export { COUNTED_METHODS, STATUS_CLASSES, TRANSACTION_KINDS } from './observe.js';
 export type { CountedMethod, MessageStats, StackObserver, StatusClass, WireCapture } from './observe.js';
+// The types an observer sees (StackObserver's arguments).
+export type { RetransmitReason, TimerName, Transaction, TransactionKind, TransactionState } from '@sipts/transaction';
 export { OverloadController, LoadSampler } from './overload.js';
 export { SourceRateLimiter } from './rate-limit.js';
 export { OptionsProber } from './prober.js';
