@@ -14,6 +14,7 @@ import { addToken, contactUri, detach, hasToken, nameOf, parseRAck, routeSetOf, 
 import type { NormalizedUaOptions } from './options.js';
 import type { AckWaiter, CancelTarget, EarlyServer } from './roles.js';
 import { addResponseTimerHeaders, supportsTimer, uasState, type UasTimerDecision } from './session-timer.js';
+import { ReliableProvisionals, type ReliableOwner } from './reliable.js';
 import { TimerSlot, type TimerHeap, type TimerOwner } from './timers.js';
 import type { SdpHooks, TerminationReason } from './types.js';
 
@@ -64,27 +65,8 @@ export interface IncomingCallEvents {
   prack: [prack: SipRequest];
 }
 
-interface Reliable {
-  response: SipResponse;
-  rseq: number;
-  hasSdp: boolean;
-  interval: number;
-  deadline: number;
-  resolve: (prack: SipRequest | undefined) => void;
-  reject: (e: DialogError) => void;
-}
-
-interface Queued {
-  status: number;
-  options: ProgressOptions;
-  resolve: (prack: SipRequest | undefined) => void;
-  reject: (e: DialogError) => void;
-}
-
-const RELIABLE = 1;
+/** Timer slot kind of the ring timeout. */
 const RING = 2;
-/** Reliable provisionals waiting for the outstanding one's PRACK (RFC 3262 §3 allows one at a time). */
-const MAX_QUEUED = 8;
 
 function noop(): void {}
 
@@ -94,7 +76,7 @@ function quiet<T>(p: Promise<T>): Promise<T> {
   return p;
 }
 
-export class IncomingCall extends EventEmitter<IncomingCallEvents> implements TimerOwner, EarlyServer, CancelTarget, AckWaiter {
+export class IncomingCall extends EventEmitter<IncomingCallEvents> implements TimerOwner, EarlyServer, CancelTarget, AckWaiter, ReliableOwner<ProgressOptions> {
   /** The INVITE; released (undefined) once the final response is sent. */
   request: SipRequest | undefined;
   readonly remote: Remote;
@@ -116,13 +98,10 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> implements Ti
   readonly #supports100rel: boolean;
   #state: IncomingCallState = 'ringing';
   #dialog: Dialog | undefined;
-  #firstRSeq: number;
-  #nextRSeq: number;
-  #unacked: Reliable | undefined;
-  #queue: Queued[] | undefined;
+  /** RFC 3262: made when the first provisional goes out reliably. */
+  #reliable: ReliableProvisionals<ProgressOptions> | undefined;
   #accepting: { options: AcceptOptions; resolve: (d: Dialog) => void; reject: (e: DialogError) => void } | undefined;
   #acceptWaiter: { resolve: (d: Dialog) => void; reject: (e: DialogError) => void } | undefined;
-  #slot: TimerSlot | undefined;
   #ringSlot: TimerSlot | undefined;
   #controller: AbortController | undefined;
 
@@ -142,8 +121,6 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> implements Ti
     this.fromTag = detach(tagOf(request.headers.from) ?? '');
     this.#requires100rel = hasToken(request.headers.require, '100rel');
     this.#supports100rel = this.#requires100rel || hasToken(request.headers.supported, '100rel');
-    this.#firstRSeq = randomInt(1, 2 ** 31);
-    this.#nextRSeq = this.#firstRSeq;
     const ring = host.options.ringTimeout;
     if (ring > 0) host.timers.schedule((this.#ringSlot = new TimerSlot(this)), RING, ring);
   }
@@ -186,7 +163,7 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> implements Ti
     }
     let reliable: boolean;
     try {
-      reliable = this.#reliable(status, options.reliable ?? 'auto');
+      reliable = this.#isReliable(status, options.reliable ?? 'auto');
     } catch (e) {
       return quiet(Promise.reject(e));
     }
@@ -196,13 +173,10 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> implements Ti
     }
     return quiet(
       new Promise<SipRequest | undefined>((resolve, reject) => {
-        if (this.#unacked === undefined) {
-          this.#sendReliable(status, options, resolve, reject);
-          return;
+        this.#reliable ??= new ReliableProvisionals<ProgressOptions>(this);
+        if (!this.#reliable.send(status, options, options.sdp !== undefined, resolve, reject)) {
+          reject(new DialogError('ERR_INVALID_STATE', 'too many reliable provisional responses wait for a PRACK'));
         }
-        const queue = (this.#queue ??= []);
-        if (queue.length >= MAX_QUEUED) reject(new DialogError('ERR_INVALID_STATE', 'too many reliable provisional responses wait for a PRACK'));
-        else queue.push({ status, options, resolve, reject });
       }),
     );
   }
@@ -215,12 +189,10 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> implements Ti
    */
   accept(options: AcceptOptions = {}): Promise<Dialog> {
     if (this.#state !== 'ringing') return quiet(Promise.reject(this.#stateError()));
-    const queue = this.#queue;
-    this.#queue = undefined;
-    if (queue !== undefined) for (const q of queue) q.resolve(undefined);
+    this.#reliable?.dropQueued();
     return quiet(
       new Promise<Dialog>((resolve, reject) => {
-        if (this.#unacked !== undefined && this.#unacked.hasSdp) {
+        if (this.#reliable?.holdsAnswer === true) {
           this.#state = 'accepting';
           this.#accepting = { options, resolve, reject };
           return;
@@ -242,7 +214,7 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> implements Ti
 
   // ------------------------------------------------------------------ responses
 
-  #reliable(status: number, wanted: boolean | 'auto'): boolean {
+  #isReliable(status: number, wanted: boolean | 'auto'): boolean {
     if (status === 100) return false;
     const policy = this.#host.options.rel100;
     if (wanted === 'auto') {
@@ -286,8 +258,18 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> implements Ti
     return rs;
   }
 
-  #sendReliable(status: number, options: ProgressOptions, resolve: Reliable['resolve'], reject: Reliable['reject']): void {
-    const rseq = this.#nextRSeq++;
+  /** @internal (ReliableOwner) */
+  get timers(): TimerHeap {
+    return this.#host.timers;
+  }
+
+  /** @internal (ReliableOwner) */
+  get t1(): number {
+    return this.#host.options.t1;
+  }
+
+  /** @internal (ReliableOwner) a reliable provisional with `rseq`, and its offer/answer effect. */
+  sendReliable(status: number, options: ProgressOptions, rseq: number): SipResponse {
     const response = this.#send(status, options, rseq);
     const dialog = this.#dialog as Dialog;
     const sdp = options.sdp;
@@ -299,9 +281,18 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> implements Ti
         dialog.sessionChanged();
       } else if (dialog.oa.state === 'idle' && dialog.oa.initial) dialog.oa.offerSent(sdp, 'INVITE', this.#seq);
     }
-    const t1 = this.#host.options.t1;
-    this.#unacked = { response, rseq, hasSdp: sdp !== undefined, interval: t1, deadline: this.#host.timers.now() + 64 * t1, resolve, reject };
-    this.#host.timers.schedule((this.#slot ??= new TimerSlot(this)), RELIABLE, t1);
+    return response;
+  }
+
+  /** @internal (ReliableOwner) */
+  resend(response: SipResponse): void {
+    this.reply.reply(response);
+  }
+
+  /** @internal (ReliableOwner) RFC 3262 §3: no PRACK for 64*T1: the INVITE is rejected with a 5xx. */
+  prackTimedOut(): void {
+    this.reply.reply(makeResponse(this.request as SipRequest, 504, undefined, { toTag: this.toTag }));
+    this.#finish('rejected', { cause: 'prack-timeout', status: 504 }, new DialogError('ERR_PRACK_TIMEOUT', 'no PRACK for a reliable provisional response within 64*T1 (504 sent)'));
   }
 
   #accept(options: AcceptOptions, resolve: (d: Dialog) => void, reject: (e: DialogError) => void): void {
@@ -317,10 +308,7 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> implements Ti
     const rs = this.#response(200, undefined, options.headers, sdp);
     addResponseTimerHeaders(rs.headers, this.#timer);
     // The reliable provisional still outstanding stops here; a late PRACK still gets its 200.
-    this.#host.timers.cancel(this.#slot);
-    const unacked = this.#unacked;
-    this.#unacked = undefined;
-    if (unacked !== undefined) unacked.resolve(undefined);
+    this.#reliable?.stop();
     this.#host.timers.cancel(this.#ringSlot);
     this.reply.reply(rs);
     this.#state = 'accepted';
@@ -359,19 +347,17 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> implements Ti
 
   /** @internal (EarlyServer) RFC 3262 §3: a PRACK matching our reliable provisional gets 200; any other 481. */
   receivePrack(prack: SipRequest, reply: ServerReply): void {
-    const rack = parseRAck(prack.headers.rack);
-    const u = this.#unacked;
-    if (rack === undefined || rack.cseq !== this.#seq || rack.method !== 'INVITE' || rack.rseq < this.#firstRSeq || rack.rseq >= this.#nextRSeq) {
+    const reliable = this.#reliable;
+    const match = reliable?.match(parseRAck(prack.headers.rack), this.#seq);
+    if (reliable === undefined || match === undefined) {
       reply.reply(makeResponse(prack, 481));
       return;
     }
-    if (u === undefined || rack.rseq !== u.rseq) {
+    if (match === 'earlier') {
       // A PRACK for a provisional already acknowledged, or stopped by our 2xx: nothing to do.
       reply.reply(makeResponse(prack, 200));
       return;
     }
-    this.#host.timers.cancel(this.#slot);
-    this.#unacked = undefined;
     const dialog = this.#dialog as Dialog;
     const sdp = sdpOf(prack);
     const oa = dialog.oa;
@@ -387,7 +373,7 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> implements Ti
         oa.answerSent(answer);
         dialog.sessionChanged();
       }
-      u.resolve(prack);
+      reliable.acknowledged(prack);
       this.emit('prack', prack);
       this.#afterPrack();
     };
@@ -431,8 +417,7 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> implements Ti
       if (pending !== undefined) this.#accept(pending.options, pending.resolve, pending.reject);
       return;
     }
-    const next = this.#queue?.shift();
-    if (next !== undefined && this.#state === 'ringing') this.#sendReliable(next.status, next.options, next.resolve, next.reject);
+    if (this.#state === 'ringing') this.#reliable?.next();
   }
 
   /** @internal (CancelTarget) RFC 3261 §9.2: the CANCEL matched; the INVITE gets 487. */
@@ -452,41 +437,18 @@ export class IncomingCall extends EventEmitter<IncomingCallEvents> implements Ti
     this.emit('cancel');
   }
 
-  /** @internal */
+  /** @internal the ring timeout. */
   onTimer(kind: number): void {
-    if (kind === RING) {
-      if (this.#state === 'ringing' || this.#state === 'accepting') {
-        this.reply.reply(makeResponse(this.request as SipRequest, 408, undefined, { toTag: this.toTag }));
-        this.#finish('rejected', { cause: 'rejected', status: 408 }, new DialogError('ERR_INVALID_STATE', 'the call was not answered within ringTimeout (408 sent)'));
-      }
-      return;
-    }
-    const u = this.#unacked;
-    if (u === undefined) return;
-    const now = this.#host.timers.now();
-    if (now >= u.deadline) {
-      // RFC 3262 §3: no PRACK for 64*T1: the INVITE is rejected with a 5xx.
-      this.reply.reply(makeResponse(this.request as SipRequest, 504, undefined, { toTag: this.toTag }));
-      this.#finish('rejected', { cause: 'prack-timeout', status: 504 }, new DialogError('ERR_PRACK_TIMEOUT', 'no PRACK for a reliable provisional response within 64*T1 (504 sent)'));
-      return;
-    }
-    // RFC 3262 §3: resent at T1, doubling each time.
-    this.reply.reply(u.response);
-    u.interval *= 2;
-    this.#host.timers.schedule(this.#slot as TimerSlot, RELIABLE, Math.min(u.interval, u.deadline - now));
+    if (kind !== RING || (this.#state !== 'ringing' && this.#state !== 'accepting')) return;
+    this.reply.reply(makeResponse(this.request as SipRequest, 408, undefined, { toTag: this.toTag }));
+    this.#finish('rejected', { cause: 'rejected', status: 408 }, new DialogError('ERR_INVALID_STATE', 'the call was not answered within ringTimeout (408 sent)'));
   }
 
   #finish(state: IncomingCallState, reason: TerminationReason, error: DialogError): void {
     this.#state = state;
     const timers = this.#host.timers;
-    timers.cancel(this.#slot);
     timers.cancel(this.#ringSlot);
-    const u = this.#unacked;
-    this.#unacked = undefined;
-    u?.reject(error);
-    const queue = this.#queue;
-    this.#queue = undefined;
-    if (queue !== undefined) for (const q of queue) q.reject(error);
+    this.#reliable?.fail(error);
     const accepting = this.#accepting;
     this.#accepting = undefined;
     accepting?.reject(error);

@@ -249,3 +249,21 @@ test('OPTIONS outside a dialog: 200 with Allow, Supported and Accept (RFC 3261 ย
   await caller.send(caller.request('FOO'));
   expect((await caller.response('FOO')).status).toBe(501);
 });
+
+test('one reliable provisional at a time: the second waits for the PRACK of the first (RFC 3262 ยง3)', async () => {
+  const { caller, calls } = await setup();
+  await caller.send(caller.request('INVITE', ['Require: 100rel'], OFFER));
+  await until(() => calls.length === 1);
+  const call = calls[0]!;
+  const first = call.progress(180);
+  const second = call.progress(183);
+  const ringing = await caller.response('INVITE', 180);
+  await new Promise((r) => setTimeout(r, 50));
+  expect(caller.peer.count((m) => 'status' in m && m.status === 183)).toBe(0);
+  await caller.send(caller.request('PRACK', [`RAck: ${ringing.headers.rseq} ${ringing.headers.cseq!.seq} INVITE`]));
+  expect((await first)?.method).toBe('PRACK');
+  const progress = await caller.response('INVITE', 183);
+  expect(Number(progress.headers.rseq)).toBe(Number(ringing.headers.rseq) + 1);
+  await caller.send(caller.request('PRACK', [`RAck: ${progress.headers.rseq} ${progress.headers.cseq!.seq} INVITE`]));
+  expect((await second)?.method).toBe('PRACK');
+});
