@@ -113,7 +113,7 @@ export function startDialogUas(options: DialogUasOptions = {}): DialogUas {
     }
     dialog.on('session', () => log('session updated'));
     dialog.on('refresh', (s) => log(`session timer: ${s.interval} s`));
-    dialog.on('request', (rq, reply) => {
+    dialog.on('request', (rq, _remote, reply) => {
       log(`${rq.method} in the dialog`);
       reply.reply(makeResponse(rq, 200));
     });

@@ -256,9 +256,9 @@ export abstract class DialogCore extends DialogState implements TimerOwner {
   }
 
   /** @internal hands the request to the application's `request` listeners; false when there are none. */
-  emitRequest(request: SipRequest, reply: ServerReply, remote: Remote): boolean {
+  emitRequest(request: SipRequest, remote: Remote, reply: ServerReply): boolean {
     if (this.listenerCount('request') === 0) return false;
-    this.emit('request', request, reply, remote);
+    this.emit('request', request, remote, reply);
     return true;
   }
 

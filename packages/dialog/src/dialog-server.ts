@@ -37,7 +37,7 @@ export interface ServerSideDialog extends CancelTarget {
   report(error: unknown): void;
   sessionChanged(): void;
   /** Hands the request to the application's `request` listeners; false when there are none. */
-  emitRequest(request: SipRequest, reply: ServerReply, remote: Remote): boolean;
+  emitRequest(request: SipRequest, remote: Remote, reply: ServerReply): boolean;
 }
 
 /** RFC 3261 §14.2, RFC 3311 §5.2: 500 with a Retry-After between 0 and 10 seconds. */
@@ -82,7 +82,7 @@ export function receiveInDialog(d: ServerSideDialog, rq: SipRequest, remote: Rem
       else reply.reply(makeResponse(rq, 481));
       return;
     default:
-      if (!d.emitRequest(rq, reply, remote)) answerUnhandled(d, rq, reply);
+      if (!d.emitRequest(rq, remote, reply)) answerUnhandled(d, rq, reply);
   }
 }
 

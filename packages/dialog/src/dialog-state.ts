@@ -14,7 +14,7 @@ export interface DialogEvents {
    * OPTIONS, any other method): answer it through `reply`. Without a listener INFO and OPTIONS
    * get 200 (INFO with an Info-Package header 469, RFC 6086 §4.2.2) and others 501.
    */
-  request: [request: SipRequest, reply: ServerReply, remote: Remote];
+  request: [request: SipRequest, remote: Remote, reply: ServerReply];
   /** UAS: the ACK for our 2xx arrived (it may carry the answer to an offer in the 2xx). */
   ack: [ack: SipRequest];
   /** The early dialog became confirmed (a 2xx). */

@@ -34,10 +34,14 @@ interface GlareWait {
   resolve: (response: SipResponse) => void;
 }
 
-function rejected<T>(error: DialogError): Promise<T> {
-  const p = Promise.reject(error);
+/** A promise whose rejection cannot crash the process when the caller ignores it. */
+function quiet<T>(p: Promise<T>): Promise<T> {
   p.catch(() => {});
   return p;
+}
+
+function rejected<T>(error: DialogError): Promise<T> {
+  return quiet(Promise.reject(error));
 }
 
 export class Dialog extends DialogCore implements CancelTarget, ServerSideDialog {
@@ -67,7 +71,7 @@ export class Dialog extends DialogCore implements CancelTarget, ServerSideDialog
    * INVITE or offer is in progress, ERR_INVALID_STATE before the dialog is confirmed.
    */
   reinvite(options: ModifyOptions = {}): Promise<SipResponse> {
-    return this.#modify('INVITE', options, this.host.options.glareRetries);
+    return quiet(this.#modify('INVITE', options, this.host.options.glareRetries));
   }
 
   /**
@@ -75,7 +79,7 @@ export class Dialog extends DialogCore implements CancelTarget, ServerSideDialog
    * a target or session refresh. Same outcomes as reinvite().
    */
   update(options: ModifyOptions = {}): Promise<SipResponse> {
-    return this.#modify('UPDATE', options, this.host.options.glareRetries);
+    return quiet(this.#modify('UPDATE', options, this.host.options.glareRetries));
   }
 
   /** Sends INFO (RFC 6086); `infoPackage` sets the Info-Package header. Resolves with the final response. */
@@ -101,9 +105,7 @@ export class Dialog extends DialogCore implements CancelTarget, ServerSideDialog
     }
     if (this.state === 'terminated') return rejected(this.terminatedError());
     const rq = this.buildRequest(method, ++this.localSeq, options.headers, options.body, options.contentType);
-    const p = this.transact(rq);
-    p.catch(() => {});
-    return p;
+    return quiet(this.transact(rq));
   }
 
   /** The dialog as JSON for `ua.restore()` (RFC 3261 §12 state, session, session timer). */

@@ -110,7 +110,7 @@ test('an offerless INVITE between two UAs: the offer in the 2xx, the answer in t
 test('INFO with an Info-Package and MESSAGE reach the other side\'s listener; its answer comes back', async () => {
   const { caller, callee } = await connected();
   const seen: SipRequest[] = [];
-  callee.on('request', (rq, reply) => {
+  callee.on('request', (rq, _remote, reply) => {
     seen.push(rq);
     reply.reply(makeResponse(rq, rq.method === 'INFO' ? 200 : 202));
   });
@@ -144,7 +144,7 @@ test('a snapshot restored on a new UA (after a restart) keeps answering the dial
     expect(() => restarted.restore(snapshot)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_SNAPSHOT' }));
     expect(() => restarted.restore({ ...snapshot, callId: 5 } as unknown as DialogSnapshot)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_SNAPSHOT' }));
     const infos: string[] = [];
-    restored.on('request', (rq, reply) => {
+    restored.on('request', (rq, _remote, reply) => {
       infos.push(rq.method);
       reply.reply(makeResponse(rq, 200));
     });

@@ -193,7 +193,7 @@ test('in-dialog INFO, MESSAGE and NOTIFY go to the dialog\'s request listener, w
   await caller.send(caller.request('ACK'));
   const dialog = await accepted;
   const seen: string[] = [];
-  dialog.on('request', (rq, reply) => {
+  dialog.on('request', (rq, _remote, reply) => {
     seen.push(`${rq.method}:${rq.content ?? ''}`);
     reply.reply({ status: rq.method === 'NOTIFY' ? 202 : 200, reason: 'OK', headers: { ...rq.headers, via: rq.headers.via } } as never);
   });
