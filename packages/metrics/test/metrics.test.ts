@@ -129,3 +129,21 @@ describe('SipMetrics', () => {
     expect(() => new SipMetrics({ registry, eventLoopDelay: false, prefix: 'edge_' }).addHep({ stats: () => ({ captured: 0, sent: 0, dropped: 0, errors: 0, unencodable: 0, queued: 0 }) })).not.toThrow();
   });
 });
+
+describe('examples/grafana-dashboard.json', () => {
+  test('every metric the dashboard queries is one SipMetrics exports', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const dashboard = readFileSync(join(__dirname, '..', '..', '..', 'examples', 'grafana-dashboard.json'), 'utf8');
+    const used = new Set(dashboard.match(/sipts_[a-z_]+/g));
+    const m = new SipMetrics({ eventLoopDelay: true })
+      .addStack({ stats: () => { throw new Error('not scraped'); } } as never)
+      .addProxy(Object.assign(new EventEmitter(), { stats: () => ({}) }) as never)
+      .addRegistrar({ stats: async () => ({}) } as never)
+      .addHep({ stats: () => ({}) } as never);
+    cleanups.push(() => m.close());
+    const defined = new Set(m.registry.getMetricsAsArray().map((x) => x.name));
+    expect(used.size).toBeGreaterThan(15);
+    for (const name of used) expect([name, defined.has(name)]).toEqual([name, true]);
+  });
+});
