@@ -38,7 +38,11 @@ export function nextHop(rq: SipRequest, identity: StackIdentity, flows: FlowToke
     if (uri.params.lr === undefined) {
       routes.shift();
       routes.push({ uri: parseUri(rq.uri) as SipUri, params: {} });
-      rq.uri = uri;
+      // RFC 3261 §12.2.1.1 / §19.1.1: the strict router's URI becomes the Request-URI, without
+      // the parts not allowed there (the `method` parameter and the headers component).
+      const requestUri: SipUri = { ...uri, params: { ...uri.params }, headers: {} };
+      delete requestUri.params.method;
+      rq.uri = requestUri;
     }
     if (routes.length === 0) delete rq.headers.route;
     return { uri, flow: undefined };

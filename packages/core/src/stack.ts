@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { bracketHost, makeResponse, parseUri } from '@sipts/message';
 import type { Remote, SipMessage, SipRequest, SipResponse, SipUri } from '@sipts/message';
-import { TransactionLayer } from '@sipts/transaction';
+import { TransactionLayer, realClock } from '@sipts/transaction';
 import type { ServerTransaction, TransactionStats, Transport } from '@sipts/transaction';
 import { SipCoreError } from './errors.js';
 import { DeadTargetCache } from './dead-targets.js';
@@ -15,7 +15,7 @@ import { holdStreamFlows } from './flow-holds.js';
 import { StackIdentity, type ListeningAddress } from './identity.js';
 import { resolveTargets, type NextHop } from './next-hop.js';
 import { MessageCounters, Observers, type MessageStats, type StackObserver } from './observe.js';
-import { normalizeOptions, type NormalizedOptions, type StackOptions } from './options.js';
+import { normalizeOptions, type NormalizedOptions, type StackClock, type StackOptions } from './options.js';
 import { OutgoingRequests, type ResponseCallback } from './outgoing.js';
 import { LoadSampler, OverloadController, type OverloadStats, type ReceiveDelaySource } from './overload.js';
 import { SourceRateLimiter, type RateLimitStats } from './rate-limit.js';
@@ -250,6 +250,15 @@ export class SipStack extends EventEmitter<StackEvents> {
    */
   localUri(options: { user?: string; protocol?: TargetProtocol; lr?: boolean } = {}): SipUri {
     return this.#identity.localUri(options);
+  }
+
+  /**
+   * The clock and RFC 3261 timer values the stack's transactions run on, so a layer above (a
+   * dialog's 2xx retransmissions, session timers) uses the same time and the same T1/T2.
+   */
+  get timers(): { readonly clock: StackClock; readonly t1: number; readonly t2: number; readonly t4: number } {
+    const o = this.#options;
+    return { clock: o.clock ?? realClock, t1: o.t1 ?? 500, t2: o.t2 ?? 4000, t4: o.t4 ?? 5000 };
   }
 
   /** The address in Via sent-by: `publicAddress`, else the bound address, else an interface address. */

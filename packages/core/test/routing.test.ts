@@ -354,3 +354,23 @@ describe('lifecycle', () => {
   });
 });
 
+
+describe('strict routing details (RFC 3261 §12.2.1.1, §19.1.1)', () => {
+  test('the strict router URI loses its method parameter and headers in the Request-URI', async () => {
+    const strict = await listeningStack({}, (rq) => strict.send(makeResponse(rq, 200)));
+    const stack = await listeningStack();
+    const arrives = nextRequest(strict);
+    const rq = request('OPTIONS', 'sip:final@192.0.2.1', {
+      route: [{ uri: { schema: 'sip', host: '127.0.0.1', port: portOf(strict, 'UDP'), params: { method: 'INVITE', foo: 'bar' }, headers: { subject: 'x' } }, params: {} }],
+    });
+    await sendAndWait(stack, rq);
+    const { request: got } = await arrives;
+    expect(String(got.uri)).toBe(`sip:127.0.0.1:${portOf(strict, 'UDP')};foo=bar`);
+  });
+
+  test('stack.timers names the clock and timer values the transactions use', async () => {
+    const stack = await listeningStack({ t1: 100, t2: 800 });
+    expect(stack.timers).toMatchObject({ t1: 100, t2: 800, t4: 5000 });
+    expect(typeof stack.timers.clock.now()).toBe('number');
+  });
+});
