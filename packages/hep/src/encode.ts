@@ -53,8 +53,6 @@ export interface HepPacket {
   payload: Uint8Array;
 }
 
-const encoder = new TextEncoder();
-const EMPTY = new Uint8Array(0);
 
 /** IPv4 or IPv6 literal (brackets allowed) as 4 or 16 bytes; undefined when not an IP literal. */
 export function ipBytes(address: string): Uint8Array | undefined {
@@ -102,8 +100,8 @@ function checkPort(port: number, name: string): void {
  * written as IPv4-mapped IPv6. Throws `HepError` `ERR_INVALID_PACKET` for a non-IP address.
  */
 export function encodeHep(packet: HepPacket): Uint8Array | undefined {
-  let src = ipBytes(packet.sourceAddress);
-  let dst = ipBytes(packet.destinationAddress);
+  let src = cachedIp(packet.sourceAddress);
+  let dst = cachedIp(packet.destinationAddress);
   if (src === undefined) throw new HepError('ERR_INVALID_PACKET', `source ${packet.sourceAddress} is not an IP address`);
   if (dst === undefined) throw new HepError('ERR_INVALID_PACKET', `destination ${packet.destinationAddress} is not an IP address`);
   checkPort(packet.sourcePort, 'source port');
@@ -113,71 +111,78 @@ export function encodeHep(packet: HepPacket): Uint8Array | undefined {
     else dst = mapped(dst);
   }
   const v6 = src.length === 16;
-  const auth = packet.authKey === undefined ? EMPTY : encoder.encode(packet.authKey);
-  const node = packet.nodeName === undefined ? EMPTY : encoder.encode(packet.nodeName);
-  const correlation = packet.correlationId === undefined ? EMPTY : encoder.encode(packet.correlationId);
+  const authLength = packet.authKey === undefined ? 0 : Buffer.byteLength(packet.authKey);
+  const nodeLength = packet.nodeName === undefined ? 0 : Buffer.byteLength(packet.nodeName);
+  const correlationLength = packet.correlationId === undefined ? 0 : Buffer.byteLength(packet.correlationId);
   const payload = packet.payload;
+  // Fixed chunks: family 7, protocol 7, two addresses, ports 8 + 8, time 10 + 10, type 7, capture id 10.
   const size =
-    6 +
-    7 + // family
-    7 + // protocol
-    2 * (6 + src.length) +
-    8 + // source port
-    8 + // destination port
-    10 + // seconds
-    10 + // microseconds
-    7 + // payload type
-    10 + // capture id
-    (auth.length > 0 ? 6 + auth.length : 0) +
-    (node.length > 0 ? 6 + node.length : 0) +
-    (correlation.length > 0 ? 6 + correlation.length : 0) +
-    6 +
-    payload.length;
+    6 + 7 + 7 + 2 * (6 + src.length) + 8 + 8 + 10 + 10 + 7 + 10 +
+    (authLength > 0 ? 6 + authLength : 0) +
+    (nodeLength > 0 ? 6 + nodeLength : 0) +
+    (correlationLength > 0 ? 6 + correlationLength : 0) +
+    6 + payload.length;
   if (size > HEP_MAX_PACKET) return undefined;
   const out = Buffer.allocUnsafe(size);
   out.write('HEP3', 0, 'latin1');
   out.writeUInt16BE(size, 4);
-  let at = 6;
-  const chunk = (type: number, length: number): number => {
-    out.writeUInt16BE(0, at);
-    out.writeUInt16BE(type, at + 2);
-    out.writeUInt16BE(6 + length, at + 4);
-    at += 6;
-    return at;
-  };
-  out.writeUInt8(v6 ? AF_INET6 : AF_INET, chunk(HEP_CHUNK.ipFamily, 1));
-  at += 1;
-  out.writeUInt8(packet.protocol.toUpperCase() === 'UDP' ? IPPROTO_UDP : IPPROTO_TCP, chunk(HEP_CHUNK.ipProtocol, 1));
-  at += 1;
-  out.set(src, chunk(v6 ? HEP_CHUNK.ipv6Source : HEP_CHUNK.ipv4Source, src.length));
+  let at = chunk(out, 6, HEP_CHUNK.ipFamily, 1);
+  out[at++] = v6 ? AF_INET6 : AF_INET;
+  at = chunk(out, at, HEP_CHUNK.ipProtocol, 1);
+  out[at++] = packet.protocol === 'UDP' || packet.protocol === 'udp' ? IPPROTO_UDP : IPPROTO_TCP;
+  at = chunk(out, at, v6 ? HEP_CHUNK.ipv6Source : HEP_CHUNK.ipv4Source, src.length);
+  out.set(src, at);
   at += src.length;
-  out.set(dst, chunk(v6 ? HEP_CHUNK.ipv6Destination : HEP_CHUNK.ipv4Destination, dst.length));
+  at = chunk(out, at, v6 ? HEP_CHUNK.ipv6Destination : HEP_CHUNK.ipv4Destination, dst.length);
+  out.set(dst, at);
   at += dst.length;
-  out.writeUInt16BE(packet.sourcePort, chunk(HEP_CHUNK.sourcePort, 2));
-  at += 2;
-  out.writeUInt16BE(packet.destinationPort, chunk(HEP_CHUNK.destinationPort, 2));
-  at += 2;
+  at = chunk(out, at, HEP_CHUNK.sourcePort, 2);
+  out.writeUInt16BE(packet.sourcePort, at);
+  at = chunk(out, at + 2, HEP_CHUNK.destinationPort, 2);
+  out.writeUInt16BE(packet.destinationPort, at);
   const seconds = Math.floor(packet.time / 1000);
   const micros = Math.min(999_999, Math.max(0, Math.round((packet.time - seconds * 1000) * 1000)));
-  out.writeUInt32BE(seconds >>> 0, chunk(HEP_CHUNK.timeSeconds, 4));
+  at = chunk(out, at + 2, HEP_CHUNK.timeSeconds, 4);
+  out.writeUInt32BE(seconds >>> 0, at);
+  at = chunk(out, at + 4, HEP_CHUNK.timeMicroseconds, 4);
+  out.writeUInt32BE(micros, at);
+  at = chunk(out, at + 4, HEP_CHUNK.payloadType, 1);
+  out[at++] = HEP_PAYLOAD_SIP;
+  at = chunk(out, at, HEP_CHUNK.captureId, 4);
+  out.writeUInt32BE(packet.captureId >>> 0, at);
   at += 4;
-  out.writeUInt32BE(micros, chunk(HEP_CHUNK.timeMicroseconds, 4));
-  at += 4;
-  out.writeUInt8(HEP_PAYLOAD_SIP, chunk(HEP_CHUNK.payloadType, 1));
-  at += 1;
-  out.writeUInt32BE(packet.captureId >>> 0, chunk(HEP_CHUNK.captureId, 4));
-  at += 4;
-  for (const [type, bytes] of [
-    [HEP_CHUNK.authKey, auth],
-    [HEP_CHUNK.nodeName, node],
-    [HEP_CHUNK.correlationId, correlation],
-  ] as const) {
-    if (bytes.length === 0) continue;
-    out.set(bytes, chunk(type, bytes.length));
-    at += bytes.length;
-  }
-  out.set(payload, chunk(HEP_CHUNK.payload, payload.length));
+  if (authLength > 0) at = text(out, chunk(out, at, HEP_CHUNK.authKey, authLength), packet.authKey as string, authLength);
+  if (nodeLength > 0) at = text(out, chunk(out, at, HEP_CHUNK.nodeName, nodeLength), packet.nodeName as string, nodeLength);
+  if (correlationLength > 0) at = text(out, chunk(out, at, HEP_CHUNK.correlationId, correlationLength), packet.correlationId as string, correlationLength);
+  out.set(payload, chunk(out, at, HEP_CHUNK.payload, payload.length));
   return out;
+}
+
+/** Writes a chunk header (generic vendor) at `at`; returns where its value starts. */
+function chunk(out: Buffer, at: number, type: number, length: number): number {
+  out.writeUInt16BE(0, at);
+  out.writeUInt16BE(type, at + 2);
+  out.writeUInt16BE(6 + length, at + 4);
+  return at + 6;
+}
+
+function text(out: Buffer, at: number, value: string, length: number): number {
+  out.write(value, at, length, 'utf8');
+  return at + length;
+}
+
+/** Peers repeat: their address bytes are kept (a bounded table, cleared when full). */
+const ipCache = new Map<string, Uint8Array | undefined>();
+const IP_CACHE_SIZE = 4096;
+
+function cachedIp(address: string): Uint8Array | undefined {
+  let bytes = ipCache.get(address);
+  if (bytes === undefined && !ipCache.has(address)) {
+    bytes = ipBytes(address);
+    if (ipCache.size >= IP_CACHE_SIZE) ipCache.clear();
+    ipCache.set(address, bytes);
+  }
+  return bytes;
 }
 
 function mapped(v4: Uint8Array): Uint8Array {

@@ -44,7 +44,7 @@ describeSipp('SIPp through the proxy with metrics on', () => {
     });
     proxy = p;
     await p.ready();
-    metrics = new SipMetrics().addStack(p.stack as Parameters<SipMetrics['addStack']>[0]).addProxy(p);
+    metrics = new SipMetrics().addStack(p.stack as unknown as Parameters<SipMetrics['addStack']>[0]).addProxy(p);
     const uacPort = await freePort(HOST);
     const uac = startSipp(
       ['-sf', scenario('uac-dialog.xml'), `${HOST}:${port}`, '-i', HOST, '-p', String(uacPort), '-s', 'uas', '-m', String(CALLS), '-r', '10', '-timeout', '40s', '-timeout_error'],
@@ -56,7 +56,7 @@ describeSipp('SIPp through the proxy with metrics on', () => {
     // Let the BYE's 200 and the last ACK settle.
     await new Promise((r) => setTimeout(r, 200));
     const m = samples(await metrics.metrics());
-    const stats = (p.stack as { stats(): import('@sipts/core').StackStats }).stats();
+    const stats = (p.stack as unknown as { stats(): import('@sipts/core').StackStats }).stats();
     const retransmitted = result.retransmissions > 0;
     for (const method of ['INVITE', 'ACK', 'BYE']) {
       // Sent: first transmissions only, so exactly N whatever the loss.
