@@ -9,6 +9,7 @@
 //   SIP_PORT=5070 WS_PORT=8090 pnpm start       # other ports (WS_PORT=off: no WebSocket)
 //   SIP_ADDRESS=0.0.0.0 PUBLIC_ADDRESS=203.0.113.5 RECORD_ROUTE=1 pnpm start
 //   REDIS_URL=redis://127.0.0.1:6379 pnpm start # bindings in Redis (several nodes can share it)
+//   OVERLOAD=off pnpm start                     # without @sipts/core's load shedding (benchmarks)
 import type { SipStack } from '@sipts/core';
 import { ALLOW, startProxyRegistrar, type ProxyRegistrarOptions } from './proxy-registrar.js';
 import { envPort, isMain, runUntilSignal } from './lib/run.js';
@@ -41,6 +42,8 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): RegistrarP
     ...(env.PUBLIC_ADDRESS ? { publicAddress: env.PUBLIC_ADDRESS } : {}),
     ...(env.RECORD_ROUTE === '1' ? { recordRoute: true } : {}),
     ...(env.REDIS_URL ? { redisUrl: env.REDIS_URL } : {}),
+    // @sipts/core's load shedding (503 / drop past its thresholds) stays on unless OVERLOAD=off.
+    ...(env.OVERLOAD === 'off' ? { overload: false as const } : {}),
   };
 }
 

@@ -13,6 +13,7 @@
 //   pnpm bench:registrar
 //   BENCH_RATES=2000,4000,8000 BENCH_SECONDS=20 pnpm bench:registrar
 //   BENCH_TARGETS=memory,kamailio pnpm bench:registrar
+//   BENCH_OVERLOAD=off pnpm bench:registrar     (pnpm start with OVERLOAD=off: no load shedding)
 //
 // Only dynamic imports below: this file runs under tsx whatever the module kind of tools/.
 import type { ChildProcess } from 'node:child_process';
@@ -83,6 +84,8 @@ async function main(): Promise<void> {
   const defaults = ['memory', ...(haveRedis ? ['redis'] : []), ...(haveKamailio ? ['kamailio'] : [])];
   const targets = (env['BENCH_TARGETS'] ?? defaults.join(',')).split(',').filter((n) => n !== '');
   const nodeFlags = (env['BENCH_NODE_FLAGS'] ?? '').split(' ').filter((f) => f !== '');
+  // BENCH_OVERLOAD=off runs pnpm start with OVERLOAD=off (no @sipts/core load shedding).
+  const overloadOff = env['BENCH_OVERLOAD'] === 'off';
 
   if (!has('sipp')) {
     console.error('bench:registrar needs SIPp (Debian package sip-tester)');
@@ -196,6 +199,7 @@ async function main(): Promise<void> {
       'loadmodule "sl.so"',
       'loadmodule "pv.so"',
       'loadmodule "maxfwd.so"',
+      'loadmodule "textops.so"',
       'loadmodule "usrloc.so"',
       'loadmodule "registrar.so"',
       'modparam("usrloc", "db_mode", 0)',
@@ -262,6 +266,7 @@ async function main(): Promise<void> {
           WS_PORT: 'off',
           TSX_TSCONFIG_PATH: path.join(root, 'tsconfig.tests.json'),
           ...(redis !== undefined ? { REDIS_URL: redis.url } : { REDIS_URL: '' }),
+          ...(overloadOff ? { OVERLOAD: 'off' } : {}),
         },
         stdio: ['ignore', 'ignore', 'inherit'],
       });
@@ -299,6 +304,8 @@ async function main(): Promise<void> {
       '-i', HOST, '-p', String(clientPort),
       '-r', String(rate), '-m', String(registers), '-l', String(Math.max(2000, rate * 4)),
       '-timeout', `${duration + 30}s`, '-timeout_error',
+      // No BYE for an aborted REGISTER "call" (SIPp's default): it would only add load.
+      '-default_behaviors', 'none',
       '-nostdin', '-trace_stat', '-stf', path.join(dir, 'stats.csv'), '-fd', '1',
     ];
     const child = spawn('sipp', args, { cwd: dir, stdio: 'ignore' });
@@ -339,7 +346,10 @@ async function main(): Promise<void> {
     );
   }
 
-  console.log(`bench:registrar on ${os.cpus().length} cores, node ${process.version}, ${seconds} s per rate, rates ${rates.join(',')}, targets ${targets.join(',')}`);
+  console.log(
+    `bench:registrar on ${os.cpus().length} cores, node ${process.version}, ${seconds} s per rate, rates ${rates.join(',')}, targets ${targets.join(',')}` +
+      `${overloadOff ? ', pnpm start with OVERLOAD=off' : ''}`,
+  );
   const reports: Report[] = [];
   for (const name of targets) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `sipts-bench-reg-${name}-`));
