@@ -1,13 +1,12 @@
-// Spans for proxy branches and B2BUA legs, from events those packages emit. @sipts/proxy does not
-// emit branch events yet, and the B2BUA does not exist yet: these are the events they must emit
-// (documented in the README), and the code that turns them into spans, tested against them.
+// Spans for proxy branches and B2BUA legs, from the events those packages emit (@sipts/proxy's
+// branchStart/branchEnd; the B2BUA's legStart/legEnd, documented in the README).
 import { SpanKind } from '@opentelemetry/api';
 import type { SipTracer } from './tracing.js';
 
 /** What a proxy emits for each branch (a forwarded request, one client transaction). */
 export interface ProxyBranchStart {
   callId: string;
-  /** The Via branch of the forwarded request: unique per branch. */
+  /** Unique per branch of the proxy (`b1`, `b2`...). */
   branch: string;
   method: string;
   /** The target URI of the branch. */

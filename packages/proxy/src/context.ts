@@ -27,6 +27,9 @@ export type ContextState = 'calling' | 'proceeding' | 'cancelled' | 'closed' | '
  */
 export type BranchState = 'calling' | 'proceeding' | 'cancelling' | 'completed';
 
+/** How a branch ended: its own final response, a CANCEL's 487, a timeout, or an error (transport, refusal). */
+export type BranchOutcome = 'response' | 'cancelled' | 'timeout' | 'error';
+
 /** Why a context was released (the `contextReleased` event). */
 export type ReleaseReason = 'final' | 'cancelled' | 'timeout' | 'error' | 'stopped';
 
@@ -141,6 +144,12 @@ export class ProxyContext implements ProxyReply {
 /** One forwarded copy of a request (a client transaction in the stack). */
 export class Branch {
   state: BranchState = 'calling';
+  /** Unique per branch of this proxy (`b1`, `b2`...): what the branch events name it by. */
+  id = '';
+  /** The Call-ID of the branch's request (the context's request is emptied on release). */
+  callId = '';
+  /** Why the branch ended, once it has (see ContextEvents.branchEnd). */
+  outcome: BranchOutcome | undefined;
   /**
    * The object handed to `stack.send`, the key `stack.cancel` needs; dropped once the stack
    * delivered its final response (the stack's transaction keeps our callback for up to 32 s).

@@ -31,6 +31,9 @@ export interface ContextEvents {
   released(context: ProxyContext, reason: ReleaseReason): void;
   /** A context hit `maxBranches` for the first time. */
   overLimit(context: ProxyContext): void;
+  /** A branch was handed to the stack / got its final response (or was given up). Optional: free when absent. */
+  branchStart?: ((branch: Branch, request: SipRequest) => void) | undefined;
+  branchEnd?: ((branch: Branch, status: number) => void) | undefined;
 }
 
 function isTwoXx(status: number): boolean {
@@ -52,6 +55,7 @@ export class ContextTable {
   readonly #events: ContextEvents;
   #sweepTimer: ReturnType<typeof setInterval> | undefined;
   #stopped = false;
+  #branchSeq = 0;
   // Shared by every branch and context: no closure per message.
   readonly #onBranchResponse: BranchReport = (branch, response, remote) => this.#branchResponse(branch, response, remote, true);
   readonly #onBranchTimer = (branch: Branch): void => this.#branchTimer(branch);
@@ -138,6 +142,9 @@ export class ContextTable {
     ctx.branches.push(branch);
     this.#counters.branches++;
     if (timeout !== undefined) this.#setTimer(branch, timeout);
+    branch.id = `b${++this.#branchSeq}`;
+    branch.callId = String(rq.headers['call-id'] ?? '');
+    this.#events.branchStart?.(branch, rq);
     try {
       this.#stack.send(rq, branch.onResponse);
     } catch (e) {
@@ -227,9 +234,11 @@ export class ContextTable {
     } else {
       if (fromStack) b.dropRequest();
       if (b.pending) {
+        b.outcome ??= b.state === 'cancelling' && status === 487 ? 'cancelled' : fromStack && remote !== undefined ? 'response' : status === 408 ? 'timeout' : 'error';
         b.state = 'completed';
         ctx.pending--;
         this.#clearTimer(b);
+        if (b.id !== '') this.#events.branchEnd?.(b, status);
       } else if (!isTwoXx(status) || ctx.method !== 'INVITE') {
         // A late final after the branch was given up: only a 2xx to an INVITE still matters.
         return;
@@ -433,12 +442,15 @@ export class ContextTable {
     if (ctx.state === 'released') {
       // Nobody upstream waits for this branch any more: just account for it.
       if (b.pending) {
+        b.outcome ??= status === 408 ? 'timeout' : 'error';
         b.state = 'completed';
         ctx.pending--;
         this.#clearTimer(b);
+        if (b.id !== '') this.#events.branchEnd?.(b, status);
       }
       return;
     }
+    if (b.outcome === undefined) b.outcome = status === 408 ? 'timeout' : 'error';
     const rs = makeResponse(ctx.request, status, reason, { toTag: true });
     // With our Via on top, as a response from downstream would be (a callback removes it).
     (rs.headers.via ??= []).unshift(this.#identity.via());

@@ -1,9 +1,9 @@
 // @sipts/proxy: a stateful SIP proxy core (RFC 3261 §16) that mirrors `sip/proxy`.
 export { SipProxy } from './proxy.js';
-export type { BranchLimitEvent, ProxyEvents, RequestHandler } from './proxy.js';
+export type { BranchEndEvent, BranchLimitEvent, BranchStartEvent, ProxyEvents, RequestHandler } from './proxy.js';
 export { createProxy, start, stop, send, fork, contextCount } from './api.js';
 export type { ForkMode, ForkOptions, ForkTarget, ProxyLogger, ProxyOptions, ProxyOwnOptions } from './options.js';
-export type { BranchState, ContextReleasedEvent, ContextState, ProxyReply, ReleaseReason } from './context.js';
+export type { BranchOutcome, BranchState, ContextReleasedEvent, ContextState, ProxyReply, ReleaseReason } from './context.js';
 export type { ProxyStats } from './stats.js';
 export type { ProxyStack, ResponseCallback, StackFactory, StackReply, StackRequestHandler } from './stack.js';
 export { SipProxyError, isSipProxyError } from './errors.js';

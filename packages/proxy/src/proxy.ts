@@ -3,9 +3,9 @@
 // `stop`, `stats`). The response contexts are kept and driven by contexts.ts; their model is
 // context.ts; the options are options.ts.
 import { EventEmitter } from 'node:events';
-import { makeResponse } from '@sipts/message';
+import { makeResponse, stringifyUri } from '@sipts/message';
 import type { Remote, SipMessage, SipRequest, SipResponse, SipUri } from '@sipts/message';
-import { contextKey, messageKey, type ContextReleasedEvent, type ProxyContext, type ProxyReply, type ReleaseReason } from './context.js';
+import { contextKey, messageKey, type BranchOutcome, type ContextReleasedEvent, type ProxyContext, type ProxyReply, type ReleaseReason } from './context.js';
 import { ContextTable } from './contexts.js';
 import { SipProxyError } from './errors.js';
 import { ProxyIdentity } from './identity.js';
@@ -31,10 +31,32 @@ export interface BranchLimitEvent {
   overLimit: number;
 }
 
+/** What 'branchStart' reports: a forwarded copy handed to the stack (one client transaction). */
+export interface BranchStartEvent {
+  callId: string;
+  /** Unique per branch of this proxy (`b1`, `b2`...). */
+  branch: string;
+  method: string;
+  /** The Request-URI the branch was sent to. */
+  target: string;
+}
+
+/** What 'branchEnd' reports: the branch's final status and why it ended. */
+export interface BranchEndEvent {
+  callId: string;
+  branch: string;
+  /** The final status (408 for a timeout the proxy made up, 487 after CANCEL...). */
+  status: number;
+  reason: BranchOutcome;
+}
+
 export interface ProxyEvents {
   error: [error: Error];
   contextReleased: [event: ContextReleasedEvent];
   branchLimit: [event: BranchLimitEvent];
+  /** Emitted only while someone listens (tracing): free otherwise. */
+  branchStart: [event: BranchStartEvent];
+  branchEnd: [event: BranchEndEvent];
 }
 
 /** The handle that comes with an ACK: it has no transaction and is never answered (§17.1.1.3). */
@@ -78,6 +100,14 @@ export class SipProxy extends EventEmitter<ProxyEvents> {
       report: (error) => this.#report(error),
       released: (ctx, reason) => this.#released(ctx, reason),
       overLimit: (ctx) => this.#overLimit(ctx),
+      branchStart: (branch, rq) => {
+        if (this.listenerCount('branchStart') === 0) return;
+        this.emit('branchStart', { callId: String(rq.headers['call-id'] ?? ''), branch: branch.id, method: rq.method, target: stringifyUri(rq.uri) });
+      },
+      branchEnd: (branch, status) => {
+        if (this.listenerCount('branchEnd') === 0) return;
+        this.emit('branchEnd', { callId: branch.callId, branch: branch.id, status, reason: branch.outcome ?? 'response' });
+      },
     });
   }
 

@@ -831,3 +831,35 @@ describe('stats() and options', () => {
     expect(isSipProxyError(new Error('plain'))).toBe(false);
   });
 });
+
+describe('branch events (for tracing; emitted only while someone listens)', () => {
+  test('each branch starts once and ends once with its status and why', () => {
+    const { proxy, stack } = setup((p, rq) =>
+      p.fork(rq, ['sip:a@192.0.2.21', 'sip:b@192.0.2.22']),
+    );
+    const events: string[] = [];
+    proxy.on('branchStart', (e) => events.push(`start ${e.branch} ${e.method} ${e.target}`));
+    proxy.on('branchEnd', (e) => events.push(`end ${e.branch} ${e.status} ${e.reason}`));
+    stack.receive(invite());
+    const [a, b] = stack.sent('INVITE');
+    stack.answer(a!, 180);
+    stack.answer(b!, 486);
+    stack.answer(a!, 200);
+    expect(events).toEqual([
+      'start b1 INVITE sip:a@192.0.2.21',
+      'start b2 INVITE sip:b@192.0.2.22',
+      'end b2 486 response',
+      'end b1 200 response',
+    ]);
+  });
+
+  test('a branch whose fork timeout fires ends as a timeout', () => {
+    jest.useFakeTimers();
+    const { proxy, stack } = setup((p, rq) => p.fork(rq, ['sip:a@192.0.2.21'], { timeout: 1000 }));
+    const ends: string[] = [];
+    proxy.on('branchEnd', (e) => ends.push(`${e.status} ${e.reason}`));
+    stack.receive(invite());
+    jest.advanceTimersByTime(1001);
+    expect(ends).toEqual(['408 timeout']);
+  });
+});
