@@ -1,0 +1,64 @@
+// The interfaces the B2BUA's parts talk through, in one file below all of them so no two files
+// import each other: what a call needs from its B2BUA (the UA, the clock, events and counters),
+// and what the in-dialog relay and the REFER handler need from a call.
+import type { DialogUA } from '@sipts/dialog';
+import type { SipHeaders, SipMessage, SipRequest } from '@sipts/message';
+import type { Clock } from '@sipts/transaction';
+import type { Leg, LegObserver } from './leg.js';
+import type { NormalizedCallOptions } from './options.js';
+import type { CallEndEvent, CallView, LegSide, RelayContext, SdpHook, SdpRefusal } from './types.js';
+
+/** What a call needs from its B2BUA. */
+export interface CallHost extends LegObserver {
+  readonly ua: DialogUA;
+  readonly clock: Clock;
+  /** The UA's Supported value without 100rel (end-to-end 100rel, the caller had none), or undefined. */
+  readonly supportedWithout100rel: string | undefined;
+  /** A B leg's INVITE is out: its 2xx is looked for by Call-ID until `answered`. */
+  pendingLeg(leg: Leg, pending: boolean): void;
+  /** A leg got a dialog (for the BYE it may receive). */
+  trackDialog(leg: Leg, track: boolean): void;
+  callEnded(call: CallView, event: CallEndEvent): void;
+  count(counter: 'relayed' | 'transfers' | 'transfersRefused' | 'maxDurationReached' | 'legsCreated'): void;
+  report(error: unknown): void;
+}
+
+/** An offerless re-INVITE relayed as one (RFC 3261 §14.1): `to`'s 2xx offer goes to `from`'s 2xx. */
+export interface OfferlessRelay {
+  /** The leg that sent the re-INVITE without SDP. */
+  from: Leg;
+  /** The leg we re-INVITEd without SDP. */
+  to: Leg;
+  /** Hands `from`'s dialog the offer for its 2xx (undefined: 488). */
+  resolve: (offer: string | undefined) => void;
+}
+
+/** What the in-dialog relay and the REFER handler use of a call. */
+export interface CallCore extends CallView {
+  /** The offerless re-INVITE being relayed, if any. */
+  offerless: OfferlessRelay | undefined;
+  /** The next ACK on `leg`'s dialog (undefined if the dialog ends first). */
+  waitAck(leg: Leg): Promise<SipRequest | undefined>;
+  /** The hook context of a message from `from` (a leg or a side) to the other side. */
+  context(from: Leg | LegSide, method: string, message: SipMessage | undefined, initial: boolean): RelayContext;
+  readonly options: NormalizedCallOptions;
+  readonly host: CallHost;
+  /** The other leg of the bridge. */
+  peerOf(leg: Leg): Leg | undefined;
+  /** The side of a leg as hooks see it (the slot it holds: `a` the caller's side). */
+  slotOf(leg: Leg): LegSide;
+  /** Runs an SDP hook: the SDP to send, or a refusal (a hook that throws: 500). */
+  mapSdp(hook: SdpHook | undefined, sdp: string, context: RelayContext): string | SdpRefusal | Promise<string | SdpRefusal>;
+  /** The headers a message from `context.from` carries to the other side: the relayed ones, then the header hook. */
+  relayedHeaders(source: SipMessage | undefined, context: RelayContext, extra?: SipHeaders | undefined): SipHeaders;
+  /** A new B leg towards `target` (a transfer). */
+  newLeg(target: string): Leg;
+  /** `next` takes `old`'s place in the bridge (a transfer succeeded). */
+  replaceLeg(old: Leg, next: Leg): void;
+  /**
+   * Ends the call (once): a B leg still ringing is CANCELled, an unanswered caller gets `status`
+   * (480 when none), every live dialog but `endedBy`'s gets BYE with the headers relayed from
+   * `endedBy`'s BYE (if any) plus `extra` (an RFC 3326 Reason for a leg that died).
+   */
+  end(endedBy: Leg | undefined, reason: CallEndEvent['reason'], status: number | undefined, extra?: SipHeaders | undefined): void;
+}
