@@ -90,7 +90,14 @@ describe('README samples', () => {
     '%s runs to completion',
     async (_name, sample) => {
       const { code, output } = await runSample(sample);
-      if (code !== 0) throw new Error(`exit ${String(code)}\n--- sample ---\n${sample.code}\n--- output ---\n${output.slice(-4000)}`);
+      if (code !== 0) {
+        throw new Error(
+          `exit ${String(code)}${code === 124 ? ' (still running after 20 s)' : ''}: a README sample must be a complete program that ` +
+            'runs as written in a default CommonJS project: loopback addresses and port 0, no top-level await ' +
+            '(wrap it in an async main()), and it ends by itself (close every stack, transport and timer it opened).' +
+            `\n--- sample ---\n${sample.code}\n--- output ---\n${output.slice(-4000)}`,
+        );
+      }
     },
     40_000,
   );
