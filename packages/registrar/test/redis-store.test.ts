@@ -77,6 +77,27 @@ suite('RedisBindingStore (redis-server on loopback)', () => {
     }
   });
 
+  test("the registrar's expired event on the Redis store: reported once, by one of two nodes", async () => {
+    const prefix = 'events:';
+    const node1 = createRegistrar({ store: await fresh(undefined, prefix), minExpires: 1, expireInterval: 200 });
+    const node2 = createRegistrar({ store: await fresh(undefined, prefix), minExpires: 1, expireInterval: 200 });
+    const expired: string[] = [];
+    node1.on('expired', (e) => expired.push(`node1 ${e.aor}`));
+    node2.on('expired', (e) => expired.push(`node2 ${e.aor}`));
+    try {
+      const rs = await node1.register(registerRequest({ contacts: ['<sip:alice@127.0.0.1:5070>;expires=1'] }), UDP_SOURCE);
+      expect(rs.status).toBe(200);
+      for (let i = 0; i < 40 && expired.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 500));
+      expect(expired).toHaveLength(1);
+      expect(expired[0]).toMatch(/^node[12] alice$/);
+      expect((await node2.lookup('sip:alice@127.0.0.1')).outcome).toBe('not-registered');
+    } finally {
+      await node1.close();
+      await node2.close();
+    }
+  });
+
   test('a URL and a client together, or neither, is ERR_INVALID_OPTION', () => {
     expect(() => new RedisBindingStore({})).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION' }));
   });
