@@ -5,25 +5,30 @@
 //   - the event-loop delay (a timer that should fire every `sampleInterval` ms fires late), and
 //   - the UDP receive delay: how long a datagram waits in the kernel queue and for the event
 //     loop before it is read, measured by a probe the UDP transport sends to its own socket.
-// Past a threshold new out-of-dialog requests are answered 503 + Retry-After without creating
-// state ('shedding'); far past it they are dropped unanswered ('dropping'), which costs even
-// less. Retransmissions, ACKs, CANCELs, responses and in-dialog requests always go through, so
-// accepted calls complete. Shedding ends once both signals stayed low for `recoveryTime`.
+// Past a threshold a growing share of new out-of-dialog requests is answered 503 + Retry-After
+// without creating state ('shedding'); far past it they are all dropped unanswered ('dropping'),
+// which costs even less. The share rises while a signal stays over its threshold and falls back
+// while both are under half of it, so the accepted load settles at what the process carries
+// instead of swinging between all and nothing, and a passing GC pause sheds little if anything.
+// Retransmissions, ACKs, CANCELs, responses and in-dialog requests always go through, so
+// accepted calls complete.
 import type { AdmissionDecision } from '@sipts/transaction';
 import { SipCoreError } from './errors.js';
 
 export interface OverloadOptions {
   /** false turns load shedding off (the maxServerTransactions guard stays). Default true. */
   enabled?: boolean | undefined;
-  /** Smoothed event-loop delay (ms) from which new requests get 503. Default 40. */
+  /** Smoothed event-loop delay (ms) from which a share of new requests gets 503. Default 100. */
   shedDelay?: number | undefined;
-  /** Smoothed event-loop delay (ms) from which new requests are dropped unanswered. Default 200. */
+  /** Smoothed event-loop delay (ms) from which new requests are dropped unanswered. Default 500. */
   dropDelay?: number | undefined;
-  /** Smoothed UDP receive delay (ms) from which new requests get 503. Default 100. */
+  /** Smoothed UDP receive delay (ms) from which a share of new requests gets 503. Default 200. */
   shedQueueDelay?: number | undefined;
-  /** Smoothed UDP receive delay (ms) from which new requests are dropped. Default 400. */
+  /** Smoothed UDP receive delay (ms) from which new requests are dropped. Default 1000. */
   dropQueueDelay?: number | undefined;
-  /** How long (ms) both signals must stay below half their shed threshold to end shedding. Default 2000. */
+  /** How long (ms) the shed share takes to rise from none to all while a signal stays over its threshold. Default 500. */
+  rampTime?: number | undefined;
+  /** How long (ms) it takes to fall from all to none while both signals stay under half their threshold. Default 1000. */
   recoveryTime?: number | undefined;
   /** How often (ms) the signals are sampled. Default 50. */
   sampleInterval?: number | undefined;
@@ -46,6 +51,8 @@ export interface OverloadStats {
   delayMs: number;
   /** Smoothed UDP receive delay, ms. */
   queueDelayMs: number;
+  /** The share of new requests refused now, 0..1. */
+  shedShare: number;
   /** How many times shedding started. */
   episodes: number;
   /** Decisions taken while shedding: answered 503 / dropped. */
@@ -59,6 +66,7 @@ interface Resolved {
   dropDelay: number;
   shedQueueDelay: number;
   dropQueueDelay: number;
+  rampTime: number;
   recoveryTime: number;
   sampleInterval: number;
 }
@@ -71,15 +79,16 @@ function resolve(options: OverloadOptions): Resolved {
     }
     return value;
   };
-  const shedDelay = num('shedDelay', options.shedDelay, 40);
-  const shedQueueDelay = num('shedQueueDelay', options.shedQueueDelay, 100);
+  const shedDelay = num('shedDelay', options.shedDelay, 100);
+  const shedQueueDelay = num('shedQueueDelay', options.shedQueueDelay, 200);
   return {
     enabled: options.enabled !== false,
     shedDelay,
-    dropDelay: Math.max(shedDelay, num('dropDelay', options.dropDelay, 200)),
+    dropDelay: Math.max(shedDelay, num('dropDelay', options.dropDelay, 500)),
     shedQueueDelay,
-    dropQueueDelay: Math.max(shedQueueDelay, num('dropQueueDelay', options.dropQueueDelay, 400)),
-    recoveryTime: num('recoveryTime', options.recoveryTime, 2000),
+    dropQueueDelay: Math.max(shedQueueDelay, num('dropQueueDelay', options.dropQueueDelay, 1000)),
+    rampTime: num('rampTime', options.rampTime, 500),
+    recoveryTime: num('recoveryTime', options.recoveryTime, 1000),
     sampleInterval: num('sampleInterval', options.sampleInterval, 50),
   };
 }
@@ -90,8 +99,10 @@ export class OverloadController {
   #state: OverloadState = 'normal';
   #delay = 0;
   #queue = 0;
-  /** When the signals last were above half the shed thresholds. */
-  #lastBusy = -Infinity;
+  /** The share of new requests refused, 0..1, and the credit that turns it into refusals. */
+  #share = 0;
+  #credit = 0;
+  #lastSample = Number.NaN;
   readonly #counts = { episodes: 0, rejected: 0, dropped: 0 };
   readonly #onChange: (state: OverloadState, stats: OverloadStats) => void;
 
@@ -105,24 +116,26 @@ export class OverloadController {
   }
 
   /**
-   * Feed one sample taken at `now` (ms). Both delays are smoothed (EWMA, weight 1/4: one GC
-   * pause does not shed, a lasting delay does within a few samples).
+   * Feed one sample taken at `now` (ms). Both delays are smoothed (EWMA, weight 1/4). Over a
+   * shed threshold the refused share rises by sampleInterval/rampTime per sample; under half of
+   * both it falls by sampleInterval/recoveryTime; in between it holds (hysteresis).
    */
   update(signal: LoadSignal, now: number): OverloadState {
     const o = this.options;
+    const elapsed = Number.isNaN(this.#lastSample) ? o.sampleInterval : Math.max(0, Math.min(now - this.#lastSample, 10 * o.sampleInterval));
+    this.#lastSample = now;
     this.#delay += (Math.max(0, signal.delayMs) - this.#delay) / 4;
     this.#queue += (Math.max(0, signal.queueDelayMs) - this.#queue) / 4;
-    const target: OverloadState =
-      this.#delay >= o.dropDelay || this.#queue >= o.dropQueueDelay
-        ? 'dropping'
-        : this.#delay >= o.shedDelay || this.#queue >= o.shedQueueDelay
-          ? 'shedding'
-          : 'normal';
-    if (this.#delay >= o.shedDelay / 2 || this.#queue >= o.shedQueueDelay / 2) this.#lastBusy = now;
-    // Escalate at once; step down from dropping as soon as its signal is gone, but end
-    // shedding only after `recoveryTime` of calm (hysteresis: no flapping at the threshold).
-    let next: OverloadState = target;
-    if (target === 'normal' && this.#state !== 'normal' && now - this.#lastBusy < o.recoveryTime) next = 'shedding';
+    let next: OverloadState;
+    if (this.#delay >= o.dropDelay || this.#queue >= o.dropQueueDelay) {
+      this.#share = 1;
+      next = 'dropping';
+    } else {
+      if (this.#delay >= o.shedDelay || this.#queue >= o.shedQueueDelay) this.#share = Math.min(1, this.#share + elapsed / o.rampTime);
+      else if (this.#delay < o.shedDelay / 2 && this.#queue < o.shedQueueDelay / 2) this.#share = Math.max(0, this.#share - elapsed / o.recoveryTime);
+      next = this.#share > 0 ? 'shedding' : 'normal';
+    }
+    if (next === 'normal') this.#credit = 0;
     if (next !== this.#state) {
       if (this.#state === 'normal') this.#counts.episodes++;
       this.#state = next;
@@ -131,12 +144,19 @@ export class OverloadController {
     return next;
   }
 
-  /** The admission decision for a new out-of-dialog request (see TransactionLayer's `admit`). */
+  /**
+   * The admission decision for a new out-of-dialog request (see TransactionLayer's `admit`).
+   * While shedding, the refused share is applied exactly, without randomness: each request adds
+   * the share to a credit, and a request that brings it to 1 is refused.
+   */
   admit(): AdmissionDecision {
     switch (this.#state) {
       case 'normal':
         return 'accept';
       case 'shedding':
+        this.#credit += this.#share;
+        if (this.#credit < 0.999999) return 'accept'; // (0.1 added ten times is 0.9999999999999999)
+        this.#credit -= 1;
         this.#counts.rejected++;
         return 'reject';
       case 'dropping':
@@ -146,7 +166,13 @@ export class OverloadController {
   }
 
   stats(): OverloadStats {
-    return { state: this.#state, delayMs: Math.round(this.#delay * 10) / 10, queueDelayMs: Math.round(this.#queue * 10) / 10, ...this.#counts };
+    return {
+      state: this.#state,
+      delayMs: Math.round(this.#delay * 10) / 10,
+      queueDelayMs: Math.round(this.#queue * 10) / 10,
+      shedShare: Math.round(this.#share * 1000) / 1000,
+      ...this.#counts,
+    };
   }
 }
 

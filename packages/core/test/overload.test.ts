@@ -9,41 +9,64 @@ jest.setTimeout(20_000);
 afterEach(closeAll);
 
 describe('OverloadController (the decision)', () => {
-  test('normal below the thresholds; one GC-like spike does not shed, a lasting delay does', () => {
-    const c = new OverloadController({ shedDelay: 40, dropDelay: 200, recoveryTime: 1000 });
+  test('normal below the thresholds; one GC-like spike does not shed, a lasting delay does, by a growing share', () => {
+    const c = new OverloadController({ shedDelay: 100, dropDelay: 500, rampTime: 500, sampleInterval: 50 });
     let t = 0;
     expect(c.update({ delayMs: 5, queueDelayMs: 0 }, (t += 50))).toBe('normal');
-    expect(c.update({ delayMs: 120, queueDelayMs: 0 }, (t += 50))).toBe('normal'); // EWMA 1/4: ~34
-    expect(c.update({ delayMs: 120, queueDelayMs: 0 }, (t += 50))).toBe('shedding');
+    expect(c.update({ delayMs: 300, queueDelayMs: 0 }, (t += 50))).toBe('normal'); // EWMA 1/4: ~79
+    expect(c.update({ delayMs: 300, queueDelayMs: 0 }, (t += 50))).toBe('shedding'); // ~134: share 0.1
+    expect(c.stats().shedShare).toBeCloseTo(0.1);
+    // A share of 0.1 refuses exactly one new request in ten.
+    const decisions = Array.from({ length: 20 }, () => c.admit());
+    expect(decisions.filter((d) => d === 'reject')).toHaveLength(2);
+    expect(decisions.filter((d) => d === 'accept')).toHaveLength(18);
+  });
+
+  test('the share rises while a signal stays over its threshold, to refusing everything after rampTime', () => {
+    const c = new OverloadController({ shedQueueDelay: 200, dropQueueDelay: 5000, rampTime: 500, sampleInterval: 50 });
+    let t = 0;
+    c.update({ delayMs: 0, queueDelayMs: 1000 }, (t += 50)); // smoothed 250: over
+    for (let i = 0; i < 20; i++) c.update({ delayMs: 0, queueDelayMs: 300 }, (t += 50));
+    expect(c.stats().shedShare).toBe(1);
     expect(c.admit()).toBe('reject');
   });
 
-  test('the UDP receive delay alone sheds, and far past it drops', () => {
-    const c = new OverloadController({ shedQueueDelay: 100, dropQueueDelay: 400 });
-    expect(c.update({ delayMs: 0, queueDelayMs: 500 }, 0)).toBe('shedding'); // EWMA: 125
-    expect(c.update({ delayMs: 0, queueDelayMs: 2000 }, 50)).toBe('dropping'); // 594
+  test('far past it drops; when the drop signal goes, shedding goes on and then fades', () => {
+    const c = new OverloadController({ shedQueueDelay: 200, dropQueueDelay: 1000, recoveryTime: 1000, sampleInterval: 50 });
+    expect(c.update({ delayMs: 0, queueDelayMs: 8000 }, 50)).toBe('dropping'); // 2000
     expect(c.admit()).toBe('drop');
-    // The drop signal gone: back to shedding at once, not to normal.
-    expect(c.update({ delayMs: 0, queueDelayMs: 0 }, 100)).toBe('dropping'); // 445
-    expect(c.update({ delayMs: 0, queueDelayMs: 0 }, 150)).toBe('shedding'); // 334: not normal at once
+    let t = 50;
+    const states: string[] = [];
+    for (let i = 0; i < 60; i++) states.push(c.update({ delayMs: 0, queueDelayMs: 0 }, (t += 50)));
+    // 2000 -> under 1000 after 3 samples (shedding, share 1), under 100 after 11, then 1000 ms to fade.
+    expect(states.indexOf('shedding')).toBe(2);
+    const normalAt = states.indexOf('normal');
+    expect(normalAt).toBeGreaterThan(20);
+    expect(normalAt).toBeLessThan(40);
+    expect(c.admit()).toBe('accept');
   });
 
-  test('shedding ends only after recoveryTime of calm (no flapping), then admits again', () => {
+  test('between half the threshold and the threshold the share holds (hysteresis)', () => {
+    const c = new OverloadController({ shedQueueDelay: 200, rampTime: 500, recoveryTime: 1000, sampleInterval: 50 });
+    let t = 0;
+    for (let i = 0; i < 4; i++) c.update({ delayMs: 0, queueDelayMs: 400 }, (t += 50));
+    // Let the smoothed delay settle between 100 and 200.
+    for (let i = 0; i < 12; i++) c.update({ delayMs: 0, queueDelayMs: 150 }, (t += 50));
+    const share = c.stats().shedShare;
+    expect(share).toBeGreaterThan(0);
+    expect(share).toBeLessThan(1);
+    for (let i = 0; i < 40; i++) c.update({ delayMs: 0, queueDelayMs: 150 }, (t += 50));
+    expect(c.stats().shedShare).toBeCloseTo(share);
+  });
+
+  test('state changes are reported once each', () => {
     const states: OverloadState[] = [];
-    const c = new OverloadController({ recoveryTime: 1000 }, (s) => states.push(s));
-    c.update({ delayMs: 0, queueDelayMs: 2000 }, 0); // smoothed 500: past dropQueueDelay
-    expect(c.state).toBe('dropping');
-    const normalAt: number[] = [];
-    for (let t = 100; t <= 3000; t += 100) {
-      c.update({ delayMs: 0, queueDelayMs: 0 }, t);
-      if (c.state === 'normal' && normalAt.length === 0) normalAt.push(t);
-    }
-    // The smoothed delay stays above half the shed threshold (50 ms) until t = 800: shedding
-    // ends 1000 ms later, not before.
-    expect(normalAt).toEqual([1800]);
-    expect(c.admit()).toBe('accept');
+    const c = new OverloadController({ recoveryTime: 100, sampleInterval: 50 }, (s) => states.push(s));
+    c.update({ delayMs: 0, queueDelayMs: 8000 }, 50);
+    let t = 50;
+    for (let i = 0; i < 60; i++) c.update({ delayMs: 0, queueDelayMs: 0 }, (t += 50));
     expect(states).toEqual(['dropping', 'shedding', 'normal']);
-    expect(c.stats()).toMatchObject({ state: 'normal', episodes: 1, dropped: 0, rejected: 0 });
+    expect(c.stats()).toMatchObject({ state: 'normal', episodes: 1, shedShare: 0 });
   });
 
   test('bad options are refused', () => {
@@ -62,13 +85,13 @@ describe('a saturated stack sheds new INVITEs and serves again afterwards', () =
 
   test('503 + Retry-After while the event loop is late; 200 once it has recovered', async () => {
     const states: string[] = [];
-    const uas = await listeningStack({ overload: { sampleInterval: 20, recoveryTime: 300 }, retryAfter: 2 }, (rq, _remote, reply) =>
+    const uas = await listeningStack({ overload: { shedDelay: 40, sampleInterval: 20, rampTime: 20, recoveryTime: 300 }, retryAfter: 2 }, (rq, _remote, reply) =>
       reply.reply(makeResponse(rq, 200)),
     );
     uas.on('overload', (stats) => states.push(stats.state));
     const uac = await listeningStack({ overload: false });
     // Saturate the event loop in slices, so the sampler sees it late several times in a row.
-    for (let i = 0; i < 4 && uas.stats().overload?.state === 'normal'; i++) {
+    for (let i = 0; i < 10 && uas.stats().overload?.state === 'normal'; i++) {
       block(150);
       await new Promise((r) => setTimeout(r, 25));
     }
