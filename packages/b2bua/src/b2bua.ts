@@ -12,7 +12,7 @@ import type { Clock } from '@sipts/transaction';
 import { realClock } from '@sipts/transaction';
 import { B2buaCall } from './call.js';
 import { B2buaError } from './errors.js';
-import { tagOf } from './headers.js';
+import { reasonHeader, tagOf } from './headers.js';
 import type { Leg } from './leg.js';
 import { callOptions, normalizeB2buaOptions, type B2buaOptions, type BridgeOptions, type NormalizedB2buaOptions } from './options.js';
 import type { CallHost } from './roles.js';
@@ -72,6 +72,7 @@ export class B2bua extends EventEmitter<B2buaEvents> implements CallHost {
   readonly #listener = (rq: SipRequest, remote: Remote, reply: ServerReply): void => this.#onRequest(rq, remote, reply);
   readonly #stopObserving: () => void;
   #closed = false;
+  readonly #closingByes: Promise<unknown>[] = [];
 
   constructor(stack: SipStack, options: B2buaOptions = {}) {
     super();
@@ -151,15 +152,23 @@ export class B2bua extends EventEmitter<B2buaEvents> implements CallHost {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.stack.off('request', this.#listener);
-    this.#stopObserving();
     for (const { request, reply } of this.#authenticating.values()) reply.reply(makeResponse(request, 503));
     this.#authenticating.clear();
-    for (const call of [...this.#calls.values()]) call.hangup({ status: 503, headers: { reason: 'SIP ;cause=503 ;text="Service Unavailable"' } });
+    for (const call of [...this.#calls.values()]) call.hangup({ status: 503, headers: { reason: reasonHeader(503, 'Service Unavailable') } });
+    // In-dialog requests still reach the UA meanwhile: a BYE may wait for the ACK of our 2xx
+    // (RFC 3261 §15), which a closed UA would no longer take.
+    await Promise.all(this.#closingByes);
+    this.#closingByes.length = 0;
     await this.ua.close({ bye: true });
+    this.stack.off('request', this.#listener);
+    this.#stopObserving();
   }
 
   // ------------------------------------------------------------------ CallHost
+
+  byeSent(bye: Promise<unknown>): void {
+    if (this.#closed) this.#closingByes.push(bye);
+  }
 
   pendingLeg(leg: Leg, pending: boolean): void {
     if (pending) this.#pending.set(leg.callId, leg);
@@ -262,6 +271,10 @@ export class B2bua extends EventEmitter<B2buaEvents> implements CallHost {
   }
 
   #newInvite(rq: SipRequest, remote: Remote, reply: ServerReply): void {
+    if (this.#closed) {
+      reply.reply(makeResponse(rq, 503, undefined, { toTag: true, headers: { 'retry-after': String(this.options.retryAfter) } }));
+      return;
+    }
     if (this.#calls.size + this.#admitting >= this.options.maxCalls) {
       // Shed before any state: the dialog layer never sees it.
       this.#counters.overloadRejected++;

@@ -1,8 +1,8 @@
 // The interfaces the B2BUA's parts talk through, in one file below all of them so no two files
 // import each other: what a call needs from its B2BUA (the UA, the clock, events and counters),
 // and what the in-dialog relay and the REFER handler need from a call.
-import type { DialogUA } from '@sipts/dialog';
-import type { SipHeaders, SipMessage, SipRequest } from '@sipts/message';
+import type { Dialog, DialogUA } from '@sipts/dialog';
+import type { SipHeaders, SipMessage, SipRequest, SipResponse } from '@sipts/message';
 import type { Clock } from '@sipts/transaction';
 import type { Leg, LegObserver } from './leg.js';
 import type { NormalizedCallOptions } from './options.js';
@@ -19,6 +19,8 @@ export interface CallHost extends LegObserver {
   /** A leg got a dialog (for the BYE it may receive). */
   trackDialog(leg: Leg, track: boolean): void;
   callEnded(call: CallView, event: CallEndEvent): void;
+  /** A BYE the call sent (close() waits for those sent while closing). */
+  byeSent(bye: Promise<unknown>): void;
   count(counter: 'relayed' | 'transfers' | 'transfersRefused' | 'maxDurationReached' | 'legsCreated'): void;
   report(error: unknown): void;
 }
@@ -61,4 +63,24 @@ export interface CallCore extends CallView {
    * `endedBy`'s BYE (if any) plus `extra` (an RFC 3326 Reason for a leg that died).
    */
   end(endedBy: Leg | undefined, reason: CallEndEvent['reason'], status: number | undefined, extra?: SipHeaders | undefined): void;
+}
+
+/** What the call's setup (B legs in turn, call.ts's CallSetup) uses of its call. */
+export interface SetupHost extends CallCore {
+  /** The caller's leg. */
+  readonly aLeg: Leg;
+  /** The B leg being tried, or the one that answered. */
+  readonly bLeg: Leg | undefined;
+  /** The caller's 2xx, once sent. */
+  readonly acceptance: Promise<Dialog> | undefined;
+  /** Read through a method: TypeScript keeps a narrowing of `state` across an await. */
+  isEnded(): boolean;
+  /** `leg` is now the B side of the bridge (a new attempt). */
+  setB(leg: Leg): void;
+  /** `dialog` is `leg`'s (listeners, SDP hooks, the BYE table). */
+  track(leg: Leg, dialog: Dialog): void;
+  /** A provisional went to the caller: the call is early, A's early dialog is the A leg's. */
+  early(status: number): void;
+  /** The 2xx to the caller (`sdp`: the answer, or B's offer on the late-offer path); the call is answered. */
+  accept(sdp: string | undefined, headers: SipHeaders, ok: SipResponse | undefined): Promise<Dialog>;
 }

@@ -196,3 +196,39 @@ export function wire(start: string, peerPort: number, lines: string[], body = ''
   head.push(`Content-Length: ${Buffer.byteLength(body)}`);
   return head.join('\r\n') + '\r\n\r\n' + body;
 }
+
+export interface Bridged {
+  alice: Party;
+  bob: Party;
+  mid: Middle;
+  /** Alice's dialog (the A leg seen from the caller). */
+  a: Dialog;
+  /** Bob's dialog (the B leg seen from the callee). */
+  b: Dialog;
+}
+
+/**
+ * A call alice -> B2BUA -> bob, answered: bob rings (180) and answers with ANSWER, alice offers
+ * OFFER (or nothing with `offer: false`). Resolves once both dialogs are confirmed and bob got the ACK.
+ */
+export async function bridged(
+  options: { b2bua?: B2buaOptions; offer?: false; clock?: Clock; aliceUa?: UaOptions<Dialog>; bobUa?: UaOptions<Dialog> } = {},
+): Promise<Bridged> {
+  const clock = options.clock;
+  const bob = await party({ clock, ua: { sdp: { answer: () => ANSWER }, ...options.bobUa } });
+  const bobDialog = new Promise<Dialog>((resolve) => {
+    bob.ua.on('invite', (call) => {
+      void call.progress(180).catch(() => undefined);
+      void call.accept({ sdp: call.offer !== undefined ? ANSWER : OFFER_B }).then(resolve, () => undefined);
+    });
+  });
+  const mid = await middle({ target: bob.uri(), ...options.b2bua, ...(clock !== undefined ? { ua: { clock, ...options.b2bua?.ua } } : {}) });
+  const alice = await party({ clock, ua: { sdp: { answer: () => ANSWER_A }, ...options.aliceUa } });
+  const a = await alice.ua.invite(mid.uri(), options.offer === false ? {} : { sdp: OFFER });
+  const b = await bobDialog;
+  return { alice, bob, mid, a, b };
+}
+
+/** Bob's offer when alice sent none (late offer), and alice's answer to it. */
+export const OFFER_B = ['v=0', 'o=bob 7 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', 'm=audio 40010 RTP/AVP 0', 'a=rtpmap:0 PCMU/8000', ''].join('\r\n');
+export const ANSWER_A = ['v=0', 'o=alice 8 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', 'm=audio 40012 RTP/AVP 0', 'a=rtpmap:0 PCMU/8000', ''].join('\r\n');
