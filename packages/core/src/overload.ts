@@ -5,11 +5,13 @@
 //   - the event-loop delay (a timer that should fire every `sampleInterval` ms fires late), and
 //   - the UDP receive delay: how long a datagram waits in the kernel queue and for the event
 //     loop before it is read, measured by a probe the UDP transport sends to its own socket.
-// Past a threshold a growing share of new out-of-dialog requests is answered 503 + Retry-After
+// Past a target delay a share of new out-of-dialog requests is answered 503 + Retry-After
 // without creating state ('shedding'); far past it they are all dropped unanswered ('dropping'),
-// which costs even less. The share rises while a signal stays over its threshold and falls back
-// while both are under half of it, so the accepted load settles at what the process carries
-// instead of swinging between all and nothing, and a passing GC pause sheds little if anything.
+// which costs even less. The share is an integral controller on the delay: it grows in
+// proportion to how far a signal is over its target and shrinks in proportion to how far under
+// it both are, so it settles at the share that keeps the delay at the target (the accepted load
+// is then what the process carries) instead of swinging between all and nothing, and a passing
+// GC pause sheds little if anything.
 // Retransmissions, ACKs, CANCELs, responses and in-dialog requests always go through, so
 // accepted calls complete.
 import type { AdmissionDecision } from '@sipts/transaction';
@@ -18,17 +20,17 @@ import { SipCoreError } from './errors.js';
 export interface OverloadOptions {
   /** false turns load shedding off (the maxServerTransactions guard stays). Default true. */
   enabled?: boolean | undefined;
-  /** Smoothed event-loop delay (ms) from which a share of new requests gets 503. Default 100. */
+  /** Smoothed event-loop delay (ms) the shedding aims at: above it a share of new requests gets 503. Default 100. */
   shedDelay?: number | undefined;
   /** Smoothed event-loop delay (ms) from which new requests are dropped unanswered. Default 500. */
   dropDelay?: number | undefined;
-  /** Smoothed UDP receive delay (ms) from which a share of new requests gets 503. Default 200. */
+  /** Smoothed UDP receive delay (ms) the shedding aims at: above it a share of new requests gets 503. Default 100. */
   shedQueueDelay?: number | undefined;
   /** Smoothed UDP receive delay (ms) from which new requests are dropped. Default 1000. */
   dropQueueDelay?: number | undefined;
-  /** How long (ms) the shed share takes to rise from none to all while a signal stays over its threshold. Default 500. */
+  /** How long (ms) the shed share takes to rise from none to all while a signal is at twice its target. Default 1000. */
   rampTime?: number | undefined;
-  /** How long (ms) it takes to fall from all to none while both signals stay under half their threshold. Default 1000. */
+  /** How long (ms) it takes to fall from all to none while both signals are at zero. Default 1000. */
   recoveryTime?: number | undefined;
   /** How often (ms) the signals are sampled. Default 50. */
   sampleInterval?: number | undefined;
@@ -80,14 +82,14 @@ function resolve(options: OverloadOptions): Resolved {
     return value;
   };
   const shedDelay = num('shedDelay', options.shedDelay, 100);
-  const shedQueueDelay = num('shedQueueDelay', options.shedQueueDelay, 200);
+  const shedQueueDelay = num('shedQueueDelay', options.shedQueueDelay, 100);
   return {
     enabled: options.enabled !== false,
     shedDelay,
     dropDelay: Math.max(shedDelay, num('dropDelay', options.dropDelay, 500)),
     shedQueueDelay,
     dropQueueDelay: Math.max(shedQueueDelay, num('dropQueueDelay', options.dropQueueDelay, 1000)),
-    rampTime: num('rampTime', options.rampTime, 500),
+    rampTime: num('rampTime', options.rampTime, 1000),
     recoveryTime: num('recoveryTime', options.recoveryTime, 1000),
     sampleInterval: num('sampleInterval', options.sampleInterval, 50),
   };
@@ -116,9 +118,10 @@ export class OverloadController {
   }
 
   /**
-   * Feed one sample taken at `now` (ms). Both delays are smoothed (EWMA, weight 1/4). Over a
-   * shed threshold the refused share rises by sampleInterval/rampTime per sample; under half of
-   * both it falls by sampleInterval/recoveryTime; in between it holds (hysteresis).
+   * Feed one sample taken at `now` (ms). Both delays are smoothed (EWMA, weight 1/4). With `e`
+   * the larger of delay/target - 1 over the two signals: over the targets (e > 0) the refused
+   * share grows by min(e, 2) * elapsed/rampTime; under both (e < 0) it shrinks by
+   * -e * elapsed/recoveryTime.
    */
   update(signal: LoadSignal, now: number): OverloadState {
     const o = this.options;
@@ -131,8 +134,11 @@ export class OverloadController {
       this.#share = 1;
       next = 'dropping';
     } else {
-      if (this.#delay >= o.shedDelay || this.#queue >= o.shedQueueDelay) this.#share = Math.min(1, this.#share + elapsed / o.rampTime);
-      else if (this.#delay < o.shedDelay / 2 && this.#queue < o.shedQueueDelay / 2) this.#share = Math.max(0, this.#share - elapsed / o.recoveryTime);
+      const e = Math.max(this.#delay / o.shedDelay, this.#queue / o.shedQueueDelay) - 1;
+      if (e > 0) this.#share = Math.min(1, this.#share + (Math.min(e, 2) * elapsed) / o.rampTime);
+      else if (this.#share > 0) this.#share = Math.max(0, this.#share + (e * elapsed) / o.recoveryTime);
+      // A share too small to refuse anything within a second of traffic is none.
+      if (this.#share < 0.001) this.#share = 0;
       next = this.#share > 0 ? 'shedding' : 'normal';
     }
     if (next === 'normal') this.#credit = 0;

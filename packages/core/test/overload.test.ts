@@ -8,60 +8,62 @@ import { closeAll, listeningStack, portOf, request, sendAndWait } from './helper
 jest.setTimeout(20_000);
 afterEach(closeAll);
 
-describe('OverloadController (the decision)', () => {
-  test('normal below the thresholds; one GC-like spike does not shed, a lasting delay does, by a growing share', () => {
-    const c = new OverloadController({ shedDelay: 100, dropDelay: 500, rampTime: 500, sampleInterval: 50 });
+describe('OverloadController (the decision, an integral controller on the delay)', () => {
+  const opts = { shedDelay: 100, dropDelay: 500, shedQueueDelay: 100, dropQueueDelay: 1000, rampTime: 1000, recoveryTime: 1000, sampleInterval: 50 };
+
+  test('below the targets nothing is shed; one GC-like spike sheds a small share only, briefly', () => {
+    const c = new OverloadController(opts);
     let t = 0;
-    expect(c.update({ delayMs: 5, queueDelayMs: 0 }, (t += 50))).toBe('normal');
-    expect(c.update({ delayMs: 300, queueDelayMs: 0 }, (t += 50))).toBe('normal'); // EWMA 1/4: ~79
-    expect(c.update({ delayMs: 300, queueDelayMs: 0 }, (t += 50))).toBe('shedding'); // ~134: share 0.1
-    expect(c.stats().shedShare).toBeCloseTo(0.1);
-    // A share of 0.1 refuses exactly one new request in ten.
-    const decisions = Array.from({ length: 20 }, () => c.admit());
-    expect(decisions.filter((d) => d === 'reject')).toHaveLength(2);
-    expect(decisions.filter((d) => d === 'accept')).toHaveLength(18);
+    expect(c.update({ delayMs: 5, queueDelayMs: 20 }, (t += 50))).toBe('normal');
+    // One 300 ms spike: smoothed 75, under the target.
+    expect(c.update({ delayMs: 0, queueDelayMs: 300 }, (t += 50))).toBe('normal');
+    // A second one: smoothed ~131, e = 0.31: share grows by 0.31 * 50/1000.
+    expect(c.update({ delayMs: 0, queueDelayMs: 300 }, (t += 50))).toBe('shedding');
+    expect(c.stats().shedShare).toBeCloseTo(0.016, 2);
+    // Then calm: the share fades within a few hundred ms.
+    for (let i = 0; i < 10; i++) c.update({ delayMs: 0, queueDelayMs: 0 }, (t += 50));
+    expect(c.state).toBe('normal');
   });
 
-  test('the share rises while a signal stays over its threshold, to refusing everything after rampTime', () => {
-    const c = new OverloadController({ shedQueueDelay: 200, dropQueueDelay: 5000, rampTime: 500, sampleInterval: 50 });
+  test('the share grows with how far over the target the delay is, and is applied exactly', () => {
+    const c = new OverloadController(opts);
     let t = 0;
-    c.update({ delayMs: 0, queueDelayMs: 1000 }, (t += 50)); // smoothed 250: over
-    for (let i = 0; i < 20; i++) c.update({ delayMs: 0, queueDelayMs: 300 }, (t += 50));
-    expect(c.stats().shedShare).toBe(1);
-    expect(c.admit()).toBe('reject');
+    for (let i = 0; i < 40; i++) c.update({ delayMs: 0, queueDelayMs: 200 }, (t += 50)); // smoothed -> 200: e = 1
+    const share = c.stats().shedShare;
+    expect(share).toBeGreaterThan(0.8); // ~2 s at e ~ 1 (minus the smoothing's rise)
+    const decisions = Array.from({ length: 100 }, () => c.admit());
+    const refused = decisions.filter((d) => d === 'reject').length;
+    expect(Math.abs(refused - share * 100)).toBeLessThanOrEqual(1);
+  });
+
+  test('it settles: a delay hovering at the target holds the share where it is', () => {
+    const c = new OverloadController(opts);
+    let t = 0;
+    for (let i = 0; i < 10; i++) c.update({ delayMs: 0, queueDelayMs: 300 }, (t += 50));
+    for (let i = 0; i < 20; i++) c.update({ delayMs: 0, queueDelayMs: 100 }, (t += 50)); // smoothing settles near 100
+    const share = c.stats().shedShare;
+    for (let i = 0; i < 40; i++) c.update({ delayMs: 0, queueDelayMs: 100 }, (t += 50));
+    expect(c.stats().shedShare).toBeCloseTo(share, 2);
+    expect(share).toBeGreaterThan(0);
   });
 
   test('far past it drops; when the drop signal goes, shedding goes on and then fades', () => {
-    const c = new OverloadController({ shedQueueDelay: 200, dropQueueDelay: 1000, recoveryTime: 1000, sampleInterval: 50 });
+    const c = new OverloadController(opts);
     expect(c.update({ delayMs: 0, queueDelayMs: 8000 }, 50)).toBe('dropping'); // 2000
     expect(c.admit()).toBe('drop');
     let t = 50;
     const states: string[] = [];
     for (let i = 0; i < 60; i++) states.push(c.update({ delayMs: 0, queueDelayMs: 0 }, (t += 50)));
-    // 2000 -> under 1000 after 3 samples (shedding, share 1), under 100 after 11, then 1000 ms to fade.
-    expect(states.indexOf('shedding')).toBe(2);
+    expect(states.indexOf('shedding')).toBe(2); // smoothed under 1000 after 3 samples, share 1
     const normalAt = states.indexOf('normal');
-    expect(normalAt).toBeGreaterThan(20);
+    expect(normalAt).toBeGreaterThan(15);
     expect(normalAt).toBeLessThan(40);
     expect(c.admit()).toBe('accept');
   });
 
-  test('between half the threshold and the threshold the share holds (hysteresis)', () => {
-    const c = new OverloadController({ shedQueueDelay: 200, rampTime: 500, recoveryTime: 1000, sampleInterval: 50 });
-    let t = 0;
-    for (let i = 0; i < 4; i++) c.update({ delayMs: 0, queueDelayMs: 400 }, (t += 50));
-    // Let the smoothed delay settle between 100 and 200.
-    for (let i = 0; i < 12; i++) c.update({ delayMs: 0, queueDelayMs: 150 }, (t += 50));
-    const share = c.stats().shedShare;
-    expect(share).toBeGreaterThan(0);
-    expect(share).toBeLessThan(1);
-    for (let i = 0; i < 40; i++) c.update({ delayMs: 0, queueDelayMs: 150 }, (t += 50));
-    expect(c.stats().shedShare).toBeCloseTo(share);
-  });
-
   test('state changes are reported once each', () => {
     const states: OverloadState[] = [];
-    const c = new OverloadController({ recoveryTime: 100, sampleInterval: 50 }, (s) => states.push(s));
+    const c = new OverloadController({ ...opts, recoveryTime: 100 }, (s) => states.push(s));
     c.update({ delayMs: 0, queueDelayMs: 8000 }, 50);
     let t = 50;
     for (let i = 0; i < 60; i++) c.update({ delayMs: 0, queueDelayMs: 0 }, (t += 50));
@@ -85,7 +87,7 @@ describe('a saturated stack sheds new INVITEs and serves again afterwards', () =
 
   test('503 + Retry-After while the event loop is late; 200 once it has recovered', async () => {
     const states: string[] = [];
-    const uas = await listeningStack({ overload: { shedDelay: 40, sampleInterval: 20, rampTime: 20, recoveryTime: 300 }, retryAfter: 2 }, (rq, _remote, reply) =>
+    const uas = await listeningStack({ overload: { shedDelay: 10, sampleInterval: 20, rampTime: 1, recoveryTime: 300 }, retryAfter: 2 }, (rq, _remote, reply) =>
       reply.reply(makeResponse(rq, 200)),
     );
     uas.on('overload', (stats) => states.push(stats.state));
