@@ -12,10 +12,13 @@
 //   pnpm example examples/proxy-registrar.ts                # 127.0.0.1, UDP+TCP 5060
 //   SIP_PORT=5070 SIP_ADDRESS=0.0.0.0 pnpm example examples/proxy-registrar.ts
 //   REDIS_URL=redis://127.0.0.1:6379 pnpm example examples/proxy-registrar.ts   # bindings in Redis
+//   AUTH_USERS=alice:secret,bob:pw pnpm example examples/proxy-registrar.ts     # digest on REGISTER
 import { create, makeResponse } from '@sipts/core';
 import type { Remote, SipRequest, SipStack, StackOptions } from '@sipts/core';
 import { createProxy, type ForkTarget, type SipProxy } from '@sipts/proxy';
+import type { DigestServerOptions } from '@sipts/digest';
 import { RedisBindingStore, createRegistrar, type LookupResult, type Registrar } from '@sipts/registrar';
+import { observeFromEnv } from './lib/observe.js';
 import { envPort, isMain } from './lib/run.js';
 
 export const ALLOW = 'INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, UPDATE, PRACK, MESSAGE, SUBSCRIBE, NOTIFY, REFER';
@@ -27,16 +30,47 @@ export interface ProxyRegistrarOptions extends StackOptions {
   redisUrl?: string;
   /** Record-Route every dialog through this proxy (RFC 3261 §16.6 step 4). Default true. */
   recordRoute?: boolean;
+  /** Digest authentication of REGISTER (when no `registrar` is given). Default none. */
+  auth?: DigestServerOptions | undefined;
+  /**
+   * One secret for everything several nodes must agree on (flow tokens, GRUUs, digest nonces):
+   * a node then needs no state of its own to take over another's clients. Default: random per
+   * process (flowSecret, when given, wins for flow tokens).
+   */
+  sharedSecret?: string | undefined;
 }
 
 /** A registrar on the in-memory store, or on Redis when `redisUrl` is given. */
-export function makeRegistrar(redisUrl: string | undefined): Registrar {
-  return redisUrl === undefined ? createRegistrar() : createRegistrar({ store: new RedisBindingStore({ url: redisUrl }) });
+export function makeRegistrar(redisUrl: string | undefined, auth?: DigestServerOptions, sharedSecret?: string): Registrar {
+  return createRegistrar({
+    ...(redisUrl !== undefined ? { store: new RedisBindingStore({ url: redisUrl }) } : {}),
+    ...(auth !== undefined ? { auth: sharedSecret !== undefined ? { secret: sharedSecret, ...auth } : auth } : {}),
+    ...(sharedSecret !== undefined ? { gruuSecret: sharedSecret } : {}),
+  });
+}
+
+/** `AUTH_USERS=alice:secret,bob:pw` (and `AUTH_REALM`): digest on REGISTER with these accounts. */
+export function authFromEnv(env: NodeJS.ProcessEnv = process.env): DigestServerOptions | undefined {
+  const list = env['AUTH_USERS'];
+  if (list === undefined || list === '') return undefined;
+  const passwords = new Map<string, string>();
+  for (const entry of list.split(',')) {
+    const colon = entry.indexOf(':');
+    if (colon > 0) passwords.set(entry.slice(0, colon), entry.slice(colon + 1));
+  }
+  return {
+    realm: env['AUTH_REALM'] || env['SIP_ADDRESS'] || '127.0.0.1',
+    lookup: (user) => {
+      const password = passwords.get(user);
+      return password === undefined ? undefined : { password };
+    },
+  };
 }
 
 export function startProxyRegistrar(options: ProxyRegistrarOptions = {}): SipProxy {
-  const { registrar: given, redisUrl, recordRoute = true, ...stackOptions } = options;
-  const registrar = given ?? makeRegistrar(redisUrl);
+  const { registrar: given, redisUrl, recordRoute = true, auth, sharedSecret, ...stackOptions } = options;
+  const registrar = given ?? makeRegistrar(redisUrl, auth, sharedSecret);
+  if (sharedSecret !== undefined && stackOptions.flowSecret === undefined) stackOptions.flowSecret = sharedSecret;
 
   function route(rq: SipRequest, found: LookupResult): void {
     switch (found.outcome) {
@@ -115,13 +149,17 @@ if (isMain('proxy-registrar.ts')) {
     ...(process.env['PUBLIC_ADDRESS'] ? { publicAddress: process.env['PUBLIC_ADDRESS'] } : {}),
     ...(process.env['RECORD_ROUTE'] === 'off' ? { recordRoute: false } : {}),
     ...(redisUrl !== undefined ? { redisUrl } : {}),
+    ...(process.env['SHARED_SECRET'] ? { sharedSecret: process.env['SHARED_SECRET'] } : {}),
+    ...(authFromEnv() !== undefined ? { auth: authFromEnv() } : {}),
   });
+  const observed = observeFromEnv({ stack: proxy.stack as SipStack, proxy });
   proxy.ready().then(
     () => {
       const where = proxy.stack.addresses?.() ?? [];
       console.log('sipts proxy-registrar (@sipts/proxy, @sipts/registrar) listening on');
       for (const a of where) console.log(`  ${a.protocol.padEnd(4)} ${a.address}:${a.port}`);
       console.log(`Bindings ${redisUrl !== undefined ? `in Redis (${redisUrl})` : 'in memory'}.`);
+      for (const line of observed.lines) console.log(line);
       console.log('Register a phone (user@<address>), then call sip:<user>@<address>. Ctrl-C to stop');
     },
     (e: unknown) => {

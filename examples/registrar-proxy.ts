@@ -9,9 +9,15 @@
 //   SIP_PORT=5070 WS_PORT=8090 pnpm start       # other ports (WS_PORT=off: no WebSocket)
 //   SIP_ADDRESS=0.0.0.0 PUBLIC_ADDRESS=203.0.113.5 RECORD_ROUTE=1 pnpm start
 //   REDIS_URL=redis://127.0.0.1:6379 pnpm start # bindings in Redis (several nodes can share it)
+//   AUTH_USERS=alice:secret,bob:pw pnpm start   # digest authentication of REGISTER (AUTH_REALM)
+//   SHARED_SECRET=... pnpm start                # flow tokens, GRUUs and nonces shared by every node
+//   METRICS_PORT=9464 HEP_TARGET=127.0.0.1:9060 LOG_LEVEL=info pnpm start   # observability
 //   OVERLOAD=off pnpm start                     # without @sipts/core's load shedding (benchmarks)
 import type { SipStack } from '@sipts/core';
-import { ALLOW, startProxyRegistrar, type ProxyRegistrarOptions } from './proxy-registrar.js';
+import type { SipProxy } from '@sipts/proxy';
+import type { Registrar } from '@sipts/registrar';
+import { ALLOW, authFromEnv, makeRegistrar, startProxyRegistrar, type ProxyRegistrarOptions } from './proxy-registrar.js';
+import { observeFromEnv } from './lib/observe.js';
 import { envPort, isMain, runUntilSignal } from './lib/run.js';
 
 export { ALLOW };
@@ -26,10 +32,19 @@ export interface RegistrarProxyOptions extends ProxyRegistrarOptions {
  * stops the proxy too).
  */
 export function startRegistrarProxy(options: RegistrarProxyOptions = {}): SipStack {
-  const proxy = startProxyRegistrar({ recordRoute: false, ...options });
+  return startRegistrarProxyParts(options).stack;
+}
+
+/** The same, with the proxy and the registrar it runs (for metrics and tests). */
+export function startRegistrarProxyParts(options: RegistrarProxyOptions = {}): { stack: SipStack; proxy: SipProxy; registrar: Registrar } {
+  const registrar = options.registrar ?? makeRegistrar(options.redisUrl, options.auth, options.sharedSecret);
+  const proxy = startProxyRegistrar({ recordRoute: false, ...options, registrar });
   const stack = proxy.stack as SipStack;
-  stack.once('close', () => void proxy.stop());
-  return stack;
+  stack.once('close', () => {
+    void proxy.stop();
+    if (options.registrar === undefined) void registrar.close();
+  });
+  return { stack, proxy, registrar };
 }
 
 /** Options for `pnpm start` from the environment. */
@@ -42,6 +57,8 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): RegistrarP
     ...(env.PUBLIC_ADDRESS ? { publicAddress: env.PUBLIC_ADDRESS } : {}),
     ...(env.RECORD_ROUTE === '1' ? { recordRoute: true } : {}),
     ...(env.REDIS_URL ? { redisUrl: env.REDIS_URL } : {}),
+    ...(env.SHARED_SECRET ? { sharedSecret: env.SHARED_SECRET } : {}),
+    ...(authFromEnv(env) !== undefined ? { auth: authFromEnv(env) } : {}),
     // @sipts/core's load shedding (503 / drop past its thresholds) stays on unless OVERLOAD=off.
     ...(env.OVERLOAD === 'off' ? { overload: false as const } : {}),
   };
@@ -49,9 +66,12 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): RegistrarP
 
 if (isMain('registrar-proxy.ts')) {
   const options = optionsFromEnv();
-  const stack = startRegistrarProxy(options);
+  const { stack, proxy, registrar } = startRegistrarProxyParts(options);
+  const observed = observeFromEnv({ stack, proxy, registrar });
   runUntilSignal('sipts registrar + proxy listening on', stack, [
     `Bindings ${options.redisUrl !== undefined ? `in Redis (${options.redisUrl})` : 'in memory'}.`,
+    ...(options.auth !== undefined ? [`REGISTER needs digest authentication (realm ${options.auth.realm}).`] : []),
+    ...observed.lines,
     'Register a phone (user@<address>), then call sip:<user>@<address>.',
   ]);
 }
