@@ -212,7 +212,7 @@ export interface Bridged {
  * OFFER (or nothing with `offer: false`). Resolves once both dialogs are confirmed and bob got the ACK.
  */
 export async function bridged(
-  options: { b2bua?: B2buaOptions; offer?: false; clock?: Clock; aliceUa?: UaOptions<Dialog>; bobUa?: UaOptions<Dialog> } = {},
+  options: { b2bua?: B2buaOptions; offer?: false; clock?: Clock | undefined; aliceUa?: UaOptions<Dialog>; bobUa?: UaOptions<Dialog> } = {},
 ): Promise<Bridged> {
   const clock = options.clock;
   const bob = await party({ clock, ua: { sdp: { answer: () => ANSWER }, ...options.bobUa } });
