@@ -20,13 +20,17 @@ import { SipCoreError } from './errors.js';
 export interface OverloadOptions {
   /** false turns load shedding off (the maxServerTransactions guard stays). Default true. */
   enabled?: boolean | undefined;
-  /** Smoothed event-loop delay (ms) the shedding aims at: above it a share of new requests gets 503. Default 100. */
+  /** Smoothed event-loop delay (ms) the shedding aims at: above it a share of new requests gets 503. Default 200. */
   shedDelay?: number | undefined;
-  /** Smoothed event-loop delay (ms) from which new requests are dropped unanswered. Default 500. */
+  /** Smoothed event-loop delay (ms) from which new requests are dropped unanswered. Default 1000. */
   dropDelay?: number | undefined;
-  /** Smoothed UDP receive delay (ms) the shedding aims at: above it a share of new requests gets 503. Default 100. */
+  /**
+   * Smoothed UDP receive delay (ms) the shedding aims at: above it a share of new requests gets
+   * 503. Default 300: below T1 (500 ms, when UDP peers retransmit), above what GC pauses of a
+   * loaded heap cause while the load is sustainable.
+   */
   shedQueueDelay?: number | undefined;
-  /** Smoothed UDP receive delay (ms) from which new requests are dropped. Default 1000. */
+  /** Smoothed UDP receive delay (ms) from which new requests are dropped. Default 2000. */
   dropQueueDelay?: number | undefined;
   /** How long (ms) the shed share takes to rise from none to all while a signal is at twice its target. Default 1000. */
   rampTime?: number | undefined;
@@ -81,14 +85,14 @@ function resolve(options: OverloadOptions): Resolved {
     }
     return value;
   };
-  const shedDelay = num('shedDelay', options.shedDelay, 100);
-  const shedQueueDelay = num('shedQueueDelay', options.shedQueueDelay, 100);
+  const shedDelay = num('shedDelay', options.shedDelay, 200);
+  const shedQueueDelay = num('shedQueueDelay', options.shedQueueDelay, 300);
   return {
     enabled: options.enabled !== false,
     shedDelay,
-    dropDelay: Math.max(shedDelay, num('dropDelay', options.dropDelay, 500)),
+    dropDelay: Math.max(shedDelay, num('dropDelay', options.dropDelay, 1000)),
     shedQueueDelay,
-    dropQueueDelay: Math.max(shedQueueDelay, num('dropQueueDelay', options.dropQueueDelay, 1000)),
+    dropQueueDelay: Math.max(shedQueueDelay, num('dropQueueDelay', options.dropQueueDelay, 2000)),
     rampTime: num('rampTime', options.rampTime, 1000),
     recoveryTime: num('recoveryTime', options.recoveryTime, 1000),
     sampleInterval: num('sampleInterval', options.sampleInterval, 50),

@@ -345,6 +345,34 @@ export class SipStack extends EventEmitter<StackEvents> {
     else this.#wire.sendStatelessResponse(message as SipResponse);
   }
 
+  /**
+   * Keeps the stream connection (TCP/TLS flow) named by `remote` open past the idle timeout, for
+   * as long as something needs to reach its peer over it: a registrar holding an outbound or
+   * NATed binding (RFC 5626 §4.4). Returns the release function (idempotent). A flow that is not
+   * a held stream connection (UDP, WebSocket, gone) gets a release that does nothing.
+   */
+  holdFlow(remote: Remote): () => void {
+    const transport = this.#wire.transport(remote.protocol) as (Transport & { ref?(flow: Remote): boolean; unref?(flow: Remote): boolean }) | undefined;
+    if (transport?.ref === undefined || transport.unref === undefined || !transport.ref(remote)) return noop;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      transport.unref?.(remote);
+    };
+  }
+
+  /**
+   * Sends a keep-alive to `remote` (RFC 5626 §4.4.1 style CRLFCRLF): what a registrar sends to a
+   * NATed UDP binding so the NAT keeps its mapping, or to a stream flow to test it. Resolves when
+   * the transport took it; rejects with the transport's error (a closed flow, say).
+   */
+  sendKeepAlive(remote: Remote): Promise<void> {
+    const transport = this.#wire.transport(remote.protocol);
+    if (transport === undefined) return Promise.reject(new SipCoreError('ERR_INVALID_MESSAGE', `no ${remote.protocol} transport`));
+    return transport.send('\r\n\r\n', remote, { allowOversize: true, connect: false });
+  }
+
   /** Transaction table sizes and counters (see @sipts/transaction), and the stateless path's. */
   stats(): StackStats {
     return {
