@@ -9,6 +9,8 @@ export { MemoryBindingStore, DEFAULT_MAX_BINDINGS } from './memory-store.js';
 export type { MemoryBindingStoreOptions } from './memory-store.js';
 export { RedisBindingStore } from './redis-store.js';
 export type { RedisBindingStoreOptions, RedisClientLike } from './redis-store.js';
+export { RedisReplayStore } from './redis-replay-store.js';
+export type { RedisReplayStoreOptions } from './redis-replay-store.js';
 export { applyChange } from './apply.js';
 export { DEFAULT_LIMITS, SUPPORTED_TAGS } from './register-request.js';
 export type { BindingLimits } from './register-request.js';
