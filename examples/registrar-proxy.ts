@@ -11,11 +11,13 @@
 //   REDIS_URL=redis://127.0.0.1:6379 pnpm start # bindings in Redis (several nodes can share it)
 //   AUTH_USERS=alice:secret,bob:pw pnpm start   # digest authentication of REGISTER (AUTH_REALM)
 //   SHARED_SECRET=... pnpm start                # flow tokens, GRUUs and nonces shared by every node
+//                                               # (with REDIS_URL and AUTH_USERS, digest nonce counts in Redis too)
+//   TRUSTED_SOURCES=10.0.0.2,127.0.0.0/8 pnpm start   # never rate-limited (a balancer in front); default loopback
 //   METRICS_PORT=9464 HEP_TARGET=127.0.0.1:9060 LOG_LEVEL=info pnpm start   # observability
 //   OVERLOAD=off pnpm start                     # without @sipts/core's load shedding (benchmarks)
 import type { SipStack } from '@sipts/core';
 import type { SipProxy } from '@sipts/proxy';
-import type { Registrar } from '@sipts/registrar';
+import { RedisReplayStore, type Registrar } from '@sipts/registrar';
 import { ALLOW, authFromEnv, makeRegistrar, startProxyRegistrar, type ProxyRegistrarOptions } from './proxy-registrar.js';
 import { observeFromEnv } from './lib/observe.js';
 import { envPort, isMain, runUntilSignal } from './lib/run.js';
@@ -37,12 +39,16 @@ export function startRegistrarProxy(options: RegistrarProxyOptions = {}): SipSta
 
 /** The same, with the proxy and the registrar it runs (for metrics and tests). */
 export function startRegistrarProxyParts(options: RegistrarProxyOptions = {}): { stack: SipStack; proxy: SipProxy; registrar: Registrar } {
-  const registrar = options.registrar ?? makeRegistrar(options.redisUrl, options.auth, options.sharedSecret);
+  // Nodes sharing Redis (and the nonce secret) share the digest nonce counts already used too, so
+  // an Authorization accepted by one node cannot be replayed to another (RFC 7616 §3.4).
+  const replayStore = options.registrar === undefined && options.redisUrl !== undefined && options.auth !== undefined ? new RedisReplayStore({ url: options.redisUrl }) : undefined;
+  const auth = replayStore !== undefined && options.auth !== undefined ? { ...options.auth, replayStore } : options.auth;
+  const registrar = options.registrar ?? makeRegistrar(options.redisUrl, auth, options.sharedSecret);
   const proxy = startProxyRegistrar({ recordRoute: false, ...options, registrar });
   const stack = proxy.stack as SipStack;
   stack.once('close', () => {
     void proxy.stop();
-    if (options.registrar === undefined) void registrar.close();
+    if (options.registrar === undefined) void registrar.close().then(() => replayStore?.close());
   });
   return { stack, proxy, registrar };
 }
@@ -61,6 +67,9 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): RegistrarP
     ...(authFromEnv(env) !== undefined ? { auth: authFromEnv(env) } : {}),
     // @sipts/core's load shedding (503 / drop past its thresholds) stays on unless OVERLOAD=off.
     ...(env.OVERLOAD === 'off' ? { overload: false as const } : {}),
+    // @sipts/core's per-source rate limit never counts these (a dispatcher in front sends
+    // everyone's requests from one address); default loopback.
+    ...(env.TRUSTED_SOURCES ? { rateLimit: { trusted: env.TRUSTED_SOURCES.split(',').map((s) => s.trim()).filter((s) => s !== '') } } : {}),
   };
 }
 
@@ -70,6 +79,7 @@ if (isMain('registrar-proxy.ts')) {
   const observed = observeFromEnv({ stack, proxy, registrar });
   runUntilSignal('sipts registrar + proxy listening on', stack, [
     `Bindings ${options.redisUrl !== undefined ? `in Redis (${options.redisUrl})` : 'in memory'}.`,
+    ...(options.redisUrl !== undefined && options.auth !== undefined ? ['Digest nonce counts in Redis (shared by every node).'] : []),
     ...(options.auth !== undefined ? [`REGISTER needs digest authentication (realm ${options.auth.realm}).`] : []),
     ...observed.lines,
     'Register a phone (user@<address>), then call sip:<user>@<address>.',
