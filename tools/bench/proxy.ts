@@ -24,23 +24,10 @@
 // target host equals its own address (DESIGN.md, quirks).
 // Only dynamic imports below: this file runs under tsx whatever the module kind of tools/.
 import type { ChildProcess } from 'node:child_process';
+// The helpers shared with bench:b2bua (tools/bench/lib.ts); a CommonJS module, like this file.
+import lib = require('./lib.js');
 
-interface StepResult {
-  phase: 'sustained' | 'overload' | 'recovery';
-  rate: number;
-  seconds: number;
-  calls: number;
-  successful: number;
-  failed: number;
-  /** Successful calls per second of wall time (the step and its drain). */
-  goodput: number;
-  retransmissions: number;
-  cpuPercent: number;
-  rssMiB: number;
-  /** Datagrams the kernel dropped on the proxy's socket during the step. */
-  drops: number;
-  wall: number;
-}
+type StepResult = Awaited<ReturnType<typeof lib.step>>;
 
 interface ProxyReport {
   name: string;
@@ -50,11 +37,9 @@ interface ProxyReport {
 
 const PROXY_HOST = '127.0.0.1';
 const UAS_HOST = '127.0.0.2';
-const CLK_TCK = 100;
 
 async function main(): Promise<void> {
   const { spawn, spawnSync } = await import('node:child_process');
-  const dgram = await import('node:dgram');
   const fs = await import('node:fs');
   const os = await import('node:os');
   const path = await import('node:path');
@@ -86,162 +71,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
 
-  const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-  async function freeUdpPort(host: string): Promise<number> {
-    const s = dgram.createSocket('udp4');
-    const port = await new Promise<number>((resolve, reject) => {
-      s.once('error', reject);
-      s.bind(0, host, () => resolve(s.address().port));
-    });
-    await new Promise<void>((r) => s.close(() => r()));
-    return port;
-  }
-
-  /** The lines of /proc/net/udp for a local port: [rx_queue, drops]. */
-  function udpSocketInfo(port: number): { bound: boolean; drops: number } {
-    let text = '';
-    try {
-      text = fs.readFileSync('/proc/net/udp', 'latin1');
-    } catch {
-      return { bound: false, drops: 0 };
-    }
-    const wanted = ':' + port.toString(16).toUpperCase().padStart(4, '0');
-    let bound = false;
-    let drops = 0;
-    for (const line of text.split('\n').slice(1)) {
-      const f = line.trim().split(/\s+/);
-      if (f[1]?.endsWith(wanted) === true) {
-        bound = true;
-        drops += Number(f[12] ?? 0) || 0;
-      }
-    }
-    return { bound, drops };
-  }
-
-  async function waitBound(port: number): Promise<void> {
-    for (let i = 0; i < 200; i++) {
-      if (udpSocketInfo(port).bound) return;
-      await sleep(50);
-    }
-    throw new Error(`nothing bound to udp port ${port}`);
-  }
-
-  /** utime + stime of a process, in seconds. */
-  function cpuSeconds(pid: number): number {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-  }
-
-  /** CPU seconds of a process and its children that are still alive (Kamailio forks). */
-  function treeCpuSeconds(pid: number): number {
-    let total = 0;
-    for (const p of treePids(pid)) {
-      try {
-        total += cpuSeconds(p);
-      } catch {
-        // gone
-      }
-    }
-    return total;
-  }
-
-  function treePids(pid: number): number[] {
-    const out = [pid];
-    for (let i = 0; i < out.length; i++) {
-      try {
-        const children = fs.readFileSync(`/proc/${out[i]}/task/${out[i]}/children`, 'utf8').trim();
-        if (children !== '') out.push(...children.split(/\s+/).map(Number));
-      } catch {
-        // no children file
-      }
-    }
-    return out;
-  }
-
-  function rssMiB(pid: number): number {
-    let total = 0;
-    for (const p of treePids(pid)) {
-      try {
-        const status = fs.readFileSync(`/proc/${p}/status`, 'utf8');
-        const m = /VmRSS:\s+(\d+) kB/.exec(status);
-        if (m) total += Number(m[1]) / 1024;
-      } catch {
-        // gone
-      }
-    }
-    return total;
-  }
-
-  function readStats(file: string): { successful: number; failed: number; retransmissions: number } {
-    if (!fs.existsSync(file)) return { successful: -1, failed: -1, retransmissions: -1 };
-    const lines = fs
-      .readFileSync(file, 'utf8')
-      .split('\n')
-      .filter((l) => l.trim() !== '');
-    const header = (lines[0] ?? '').split(';');
-    const row = (lines[lines.length - 1] ?? '').split(';');
-    const col = (name: string): number => {
-      const i = header.indexOf(name);
-      const v = i >= 0 ? Number(row[i]) : NaN;
-      return Number.isFinite(v) ? v : -1;
-    };
-    return { successful: col('SuccessfulCall(C)'), failed: col('FailedCall(C)'), retransmissions: col('Retransmissions(C)') };
-  }
-
-  function runSipp(args: string[], dir: string, name: string, killAfterMs: number): { child: ChildProcess; done: Promise<number | null> } {
-    const child = spawn('sipp', [...args, '-nostdin', '-trace_stat', '-stf', path.join(dir, `${name}.csv`), '-fd', '1'], {
-      cwd: dir,
-      stdio: 'ignore',
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-    const done = new Promise<number | null>((resolve) => {
-      child.once('close', (code) => {
-        clearTimeout(timer);
-        resolve(code);
-      });
-    });
-    return { child, done };
-  }
-
-  /** A REGISTER for sip:`user`@proxy with the callee as Contact; resolves on 200. */
-  async function register(proxyPort: number, user: string, uasPort: number): Promise<void> {
-    const s = dgram.createSocket('udp4');
-    await new Promise<void>((r) => s.bind(0, PROXY_HOST, () => r()));
-    const local = s.address().port;
-    const id = `${Date.now()}-${Math.floor(Math.random() * 1e9)}`;
-    const msg = [
-      `REGISTER sip:${PROXY_HOST}:${proxyPort} SIP/2.0`,
-      `Via: SIP/2.0/UDP ${PROXY_HOST}:${local};branch=z9hG4bKbenchreg${id}`,
-      `From: <sip:${user}@${PROXY_HOST}>;tag=bench`,
-      `To: <sip:${user}@${PROXY_HOST}>`,
-      `Call-ID: bench-register-${id}@${PROXY_HOST}`,
-      'CSeq: 1 REGISTER',
-      `Contact: <sip:${user}@${UAS_HOST}:${uasPort}>`,
-      'Expires: 3600',
-      'Max-Forwards: 70',
-      'Content-Length: 0',
-      '',
-      '',
-    ].join('\r\n');
-    try {
-      for (let attempt = 0; attempt < 40; attempt++) {
-        const ok = await new Promise<boolean>((resolve) => {
-          const t = setTimeout(() => resolve(false), 500);
-          s.once('message', (data) => {
-            clearTimeout(t);
-            resolve(data.toString('utf8').startsWith('SIP/2.0 200'));
-          });
-          s.send(msg, proxyPort, PROXY_HOST);
-        });
-        if (ok) return;
-      }
-      throw new Error(`the proxy did not accept the REGISTER of ${user}`);
-    } finally {
-      s.close();
-    }
-  }
+  const { sleep, waitBound, freeUdpPort } = lib;
 
   function kamailioConfig(port: number): string {
     const modules = ['/usr/lib/x86_64-linux-gnu/kamailio/modules', '/usr/lib/kamailio/modules', '/usr/lib64/kamailio/modules'].find((d) =>
@@ -310,85 +140,20 @@ async function main(): Promise<void> {
     });
   }
 
-  let callee = 0;
+  let calleeCount = 0;
 
   /** One step: a fresh callee registered on a fresh uas port, a uac at `rate` for `duration` s. */
-  async function step(pid: number, proxyPort: number, phase: StepResult['phase'], rate: number, duration: number): Promise<StepResult> {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sipts-bench-'));
-    const user = `callee${++callee}`;
-    const uasPort = await freeUdpPort(UAS_HOST);
-    const calls = Math.round(rate * duration);
-    const uas = runSipp(['-sn', 'uas', '-i', UAS_HOST, '-p', String(uasPort), '-m', String(calls)], dir, 'uas', (duration + 90) * 1000);
-    await waitBound(uasPort);
-    await register(proxyPort, user, uasPort);
-    const uacPort = await freeUdpPort(PROXY_HOST);
-    const cpu0 = treeCpuSeconds(pid);
-    const drops0 = udpSocketInfo(proxyPort).drops;
-    const t0 = process.hrtime.bigint();
-    let rssMax = 0;
-    const sampler = setInterval(() => {
-      rssMax = Math.max(rssMax, rssMiB(pid));
-    }, 1000);
-    const uac = runSipp(
-      [
-        '-sn',
-        'uac',
-        `${PROXY_HOST}:${proxyPort}`,
-        '-s',
-        user,
-        '-i',
-        PROXY_HOST,
-        '-p',
-        String(uacPort),
-        '-r',
-        String(rate),
-        '-m',
-        String(calls),
-        '-l',
-        String(Math.max(1000, rate * 40)),
-        '-timeout',
-        `${duration + 45}s`,
-        '-timeout_error',
-      ],
-      dir,
-      'uac',
-      (duration + 60) * 1000,
-    );
-    await uac.done;
-    const wall = Number(process.hrtime.bigint() - t0) / 1e9;
-    const cpu = treeCpuSeconds(pid) - cpu0;
-    clearInterval(sampler);
-    const drops = udpSocketInfo(proxyPort).drops - drops0;
-    // The uas ends when its last BYE is answered; a callee left waiting means failed calls.
-    const uasExit = await Promise.race([uas.done, sleep(3000).then(() => 'late' as const)]);
-    if (uasExit === 'late') uas.child.kill('SIGKILL');
-    await uas.done;
-    const a = readStats(path.join(dir, 'uac.csv'));
-    const b = readStats(path.join(dir, 'uas.csv'));
-    fs.rmSync(dir, { recursive: true, force: true });
-    const successful = Math.max(0, a.successful);
-    return {
-      phase,
-      rate,
-      seconds: duration,
-      calls,
-      successful,
-      failed: calls - successful,
-      goodput: successful / wall,
-      retransmissions: Math.max(0, a.retransmissions) + Math.max(0, b.retransmissions),
-      cpuPercent: (cpu / wall) * 100,
-      rssMiB: rssMax,
-      drops,
-      wall,
+  function step(pid: number, proxyPort: number, phase: StepResult['phase'], rate: number, duration: number): Promise<StepResult> {
+    const callee = async (uasPort: number): Promise<string> => {
+      const user = `callee${++calleeCount}`;
+      await lib.register(PROXY_HOST, proxyPort, user, UAS_HOST, uasPort);
+      return user;
     };
+    return lib.step({ pid, port: proxyPort, serverHost: PROXY_HOST, uasHost: UAS_HOST, callee }, phase, rate, duration);
   }
 
   function print(name: string, r: StepResult): void {
-    console.log(
-      `${name.padEnd(8)} ${r.phase.padEnd(9)} ${String(r.rate).padStart(5)} calls/s x ${r.seconds} s: ${r.successful}/${r.calls} ok, ${r.failed} failed, ` +
-        `goodput ${r.goodput.toFixed(0)}/s in ${r.wall.toFixed(0)} s, ${r.retransmissions} retransmissions, CPU ${r.cpuPercent.toFixed(0)}%, ` +
-        `RSS ${r.rssMiB.toFixed(0)} MiB, ${r.drops} drops`,
-    );
+    console.log(lib.formatStep(name, r));
   }
 
   async function withProxy<T>(name: string, run: (pid: number, port: number) => Promise<T>): Promise<T> {
