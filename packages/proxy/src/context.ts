@@ -2,6 +2,7 @@
 // per copy forwarded for it, each with one explicit state. A branch reports its responses
 // through the callback it was made with; it knows nothing of the proxy that made it.
 import type { Remote, SipRequest, SipResponse, Via } from '@sipts/message';
+import type { Side } from './edge.js';
 import type { ForkTarget } from './options.js';
 import type { ResponseCallback, StackReply } from './stack.js';
 
@@ -102,6 +103,12 @@ export class ProxyContext implements ProxyReply {
   /** Final responses of aggregated branches, for §16.7 step 6. */
   responses: SipResponse[] = [];
   queue: PendingTarget[] | undefined;
+  /** Where the request came from (transport, peer, our end): the side its Record-Route entry faces. */
+  arrival: Remote | undefined;
+  /** A Route entry of ours that the request came through said `ob` (RFC 5626 §5.3). */
+  arrivedOb = false;
+  /** The Record-Route side of the caller, made on the first record-routed branch. */
+  inboundSide: Side | undefined;
   readonly #respond: ContextResponder;
 
   constructor(
@@ -161,6 +168,13 @@ export class Branch {
   readonly callback: ResponseCallback | undefined;
   /** Fork timeout or CANCEL wait. */
   timer: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * RFC 5626 §5.3: the other flows of the target's instance, tried in turn when this one fails
+   * (430, or a transport error), and the request and fork timeout to make their copies from.
+   */
+  alternates: readonly ForkTarget[] | undefined;
+  template: SipRequest | undefined;
+  timeout: number | undefined;
   /** What the stack calls with each response: the one closure a branch costs. */
   readonly onResponse: ResponseCallback;
 

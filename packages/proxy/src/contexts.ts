@@ -16,11 +16,12 @@ import {
   type ReleaseReason,
 } from './context.js';
 import { SipProxyError } from './errors.js';
+import type { RecordRouter } from './edge.js';
 import type { ProxyIdentity } from './identity.js';
 import type { ForkOptions, ForkTarget, NormalizedProxyOptions } from './options.js';
 import type { ProxyCounters } from './stats.js';
 import type { ProxyStack, ResponseCallback, StackReply } from './stack.js';
-import { branchCopy, supportsPath } from './targets.js';
+import { branchCopy, supportsPath, targetAlternates } from './targets.js';
 
 /** How often expired contexts are looked for (they expire in creation order: one timer for all). */
 const SWEEP_INTERVAL = 1000;
@@ -34,6 +35,14 @@ export interface ContextEvents {
   /** A branch was handed to the stack / got its final response (or was given up). Optional: free when absent. */
   branchStart?: ((branch: Branch, request: SipRequest) => void) | undefined;
   branchEnd?: ((branch: Branch, status: number) => void) | undefined;
+}
+
+/**
+ * RFC 5626 §5.3: the flow is gone: a 430 Flow Failed (from the stack, whose flow is closed, or
+ * from the next hop holding it), or a 503 the stack made up for a transport error.
+ */
+function isFlowFailure(status: number, remote: Remote | undefined, fromStack: boolean): boolean {
+  return status === 430 || (status === 503 && fromStack && remote === undefined);
 }
 
 function isTwoXx(status: number): boolean {
@@ -53,6 +62,7 @@ export class ContextTable {
   readonly #identity: ProxyIdentity;
   readonly #counters: ProxyCounters;
   readonly #events: ContextEvents;
+  readonly #recordRouter: RecordRouter;
   #sweepTimer: ReturnType<typeof setInterval> | undefined;
   #stopped = false;
   #branchSeq = 0;
@@ -62,8 +72,16 @@ export class ContextTable {
   readonly #respond: ContextResponder = (context, response) => this.respond(context, response);
   readonly #sweep = (): void => this.#expire();
 
-  constructor(stack: ProxyStack, options: NormalizedProxyOptions, identity: ProxyIdentity, counters: ProxyCounters, events: ContextEvents) {
+  constructor(
+    stack: ProxyStack,
+    options: NormalizedProxyOptions,
+    identity: ProxyIdentity,
+    recordRouter: RecordRouter,
+    counters: ProxyCounters,
+    events: ContextEvents,
+  ) {
     this.#stack = stack;
+    this.#recordRouter = recordRouter;
     this.#options = options;
     this.#identity = identity;
     this.#counters = counters;
@@ -78,9 +96,23 @@ export class ContextTable {
     return key === undefined ? undefined : this.#contexts.get(key);
   }
 
-  /** A new context for `rq` (its `reply` handle, if the stack gave one, carries every response upstream). */
-  open(key: string, rq: SipRequest, maxForwards: number, hash: string | undefined, reply: StackReply | undefined): ProxyContext {
+  /**
+   * A new context for `rq` (its `reply` handle, if the stack gave one, carries every response
+   * upstream); `arrival` is where it came from, `arrivedOb` whether it came through a Route
+   * entry of ours with `ob` (the side its Record-Route entry faces, RFC 5658 / RFC 5626 §5.3).
+   */
+  open(
+    key: string,
+    rq: SipRequest,
+    maxForwards: number,
+    hash: string | undefined,
+    reply: StackReply | undefined,
+    arrival: Remote,
+    arrivedOb: boolean,
+  ): ProxyContext {
     const ctx = new ProxyContext(key, rq, Date.now() + this.#options.contextTimeout, maxForwards, hash, reply, this.#respond);
+    ctx.arrival = arrival;
+    ctx.arrivedOb = arrivedOb;
     this.#contexts.set(key, ctx);
     this.#counters.contextsCreated++;
     if (this.#sweepTimer === undefined) {
@@ -103,8 +135,18 @@ export class ContextTable {
   /**
    * A new branch for `rq` (RFC 3261 §16.6): Max-Forwards, Record-Route or Path, then the stack.
    * Without `callback` its responses are aggregated (§16.7); with one, they go to it.
+   * `alternates` (with the `template` to copy them from) are tried in turn should this branch
+   * fail with 430 or a transport error (RFC 5626 §5.3).
    */
-  forward(ctx: ProxyContext, rq: SipRequest, callback: ResponseCallback | undefined, timeout: number | undefined, owned: boolean): void {
+  forward(
+    ctx: ProxyContext,
+    rq: SipRequest,
+    callback: ResponseCallback | undefined,
+    timeout: number | undefined,
+    owned: boolean,
+    template?: SipRequest,
+    alternates?: readonly ForkTarget[],
+  ): void {
     if (ctx.state === 'released') return;
     if (!ctx.open) {
       // §16.10: no new branches once cancelled; §16.7 step 10: none after a 6xx.
@@ -135,8 +177,17 @@ export class ContextTable {
       // RFC 3327 §5.1: our Path entry goes first.
       if (this.#options.path && supportsPath(ctx.request)) h.path = [this.#identity.routeEntry(), ...(h.path ?? [])];
     } else if (this.#options.recordRoute) {
-      // §16.6 step 4: our Record-Route goes on top.
-      h['record-route'] = [this.#identity.routeEntry(), ...(h['record-route'] ?? [])];
+      // §16.6 step 4: our Record-Route goes on top, one entry per side when they differ (RFC 5658).
+      const arrival = ctx.arrival;
+      if (ctx.inboundSide === undefined && arrival !== undefined) {
+        ctx.inboundSide = this.#recordRouter.inbound(arrival, ctx.request, ctx.arrivedOb);
+      }
+      this.#recordRouter.insert(rq, ctx.inboundSide);
+    }
+    if (alternates !== undefined && alternates.length > 0) {
+      branch.alternates = alternates;
+      branch.template = template;
+      branch.timeout = timeout;
     }
     ctx.forwarded++;
     ctx.branches.push(branch);
@@ -177,12 +228,13 @@ export class ContextTable {
     const timeout = options.timeout;
     if (options.mode === 'sequential') {
       ctx.queue = list.slice(1).map((target) => ({ template: rq, target, timeout }));
-      this.forward(ctx, branchCopy(rq, list[0] as ForkTarget), undefined, timeout, true);
+      const first = list[0] as ForkTarget;
+      this.forward(ctx, branchCopy(rq, first), undefined, timeout, true, rq, targetAlternates(first));
       return;
     }
     for (const target of list) {
       if (!ctx.open) break;
-      this.forward(ctx, branchCopy(rq, target), undefined, timeout, true);
+      this.forward(ctx, branchCopy(rq, target), undefined, timeout, true, rq, targetAlternates(target));
     }
   }
 
@@ -239,6 +291,7 @@ export class ContextTable {
         ctx.pending--;
         this.#clearTimer(b);
         if (b.id !== '') this.#events.branchEnd?.(b, status);
+        if (b.alternates !== undefined && isFlowFailure(status, remote, fromStack) && this.#failover(b)) return;
       } else if (!isTwoXx(status) || ctx.method !== 'INVITE') {
         // A late final after the branch was given up: only a 2xx to an INVITE still matters.
         return;
@@ -255,6 +308,24 @@ export class ContextTable {
       return;
     }
     this.#aggregate(ctx, b, rs);
+  }
+
+  /**
+   * RFC 5626 §5.3: the flow of this branch failed; the next flow of the same instance gets a
+   * new branch (with the remaining alternates) and this failure is not weighed (§16.7). False
+   * when there is none to try or the context takes no new branches.
+   */
+  #failover(b: Branch): boolean {
+    const ctx = b.context;
+    const alternates = b.alternates;
+    const template = b.template;
+    b.alternates = undefined;
+    b.template = undefined;
+    if (alternates === undefined || template === undefined || alternates.length === 0 || !ctx.open) return false;
+    this.#counters.flowFailovers++;
+    const next = alternates[0] as ForkTarget;
+    this.forward(ctx, branchCopy(template, next), b.callback, b.timeout, true, template, alternates.slice(1));
+    return true;
   }
 
   /** §16.7 for a branch without an application callback. */
@@ -300,7 +371,9 @@ export class ContextTable {
     const queue = ctx.queue;
     if (ctx.pending === 0 && queue !== undefined && queue.length > 0 && ctx.open) {
       const next = queue.shift();
-      if (next !== undefined) this.forward(ctx, branchCopy(next.template, next.target), undefined, next.timeout, true);
+      if (next !== undefined) {
+        this.forward(ctx, branchCopy(next.template, next.target), undefined, next.timeout, true, next.template, targetAlternates(next.target));
+      }
       return;
     }
     if (ctx.pending > 0) return;

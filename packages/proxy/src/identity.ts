@@ -1,17 +1,28 @@
 // Who the proxy is: the names and ports that mean "this proxy" (Route removal, strict routing,
 // loop detection, RFC 3261 §16.4) and the host and port it puts into Record-Route and Path.
 // Learnt from the options and, once it listens, from the stack (port 0 binds late).
+import { networkInterfaces } from 'node:os';
 import type { RouteAddr, Via } from '@sipts/message';
 import type { NormalizedProxyOptions } from './options.js';
-import { type LocalIdentity, localIdentity, localRouteEntry } from './routing.js';
+import { type LocalIdentity, localIdentity, localRouteEntry, normalHost } from './routing.js';
 import type { ProxyStack } from './stack.js';
 
 interface Known {
   local: LocalIdentity;
   routeHost: string;
   routePort: number;
+  /** The port of each protocol the stack listens on. */
+  ports: Map<string, number>;
+  /** UDP when the stack listens on it, else its first transport: what a URI naming no transport gets. */
+  defaultProtocol: string;
+  /** The stack listens on a wildcard address: each side's own address goes into Record-Route. */
+  wildcard: boolean;
   /** The stack was listening: nothing will change any more. */
   final: boolean;
+}
+
+function isWildcard(address: string): boolean {
+  return address === '0.0.0.0' || address === '::' || address === '[::]' || address === '';
 }
 
 export class ProxyIdentity {
@@ -35,6 +46,35 @@ export class ProxyIdentity {
     return localRouteEntry(known.routeHost, known.routePort);
   }
 
+  /** The transport a next hop naming none is reached by (RFC 3263 §4.1 for a numeric host). */
+  get defaultProtocol(): string {
+    return this.#current().defaultProtocol;
+  }
+
+  /**
+   * The host of our Record-Route entry on a side whose local address is `localAddress`: the
+   * configured name (recordRouteHost, publicAddress) if any; else, on a stack listening on a
+   * wildcard address, the address the side's connection or datagram reached (RFC 5658: one
+   * entry per interface); else the Via sent-by address.
+   */
+  sideHost(localAddress: string | undefined): string {
+    const fixed = this.#options.fixedRouteHost;
+    if (fixed !== undefined) return fixed;
+    const known = this.#current();
+    if (known.wildcard && localAddress !== undefined && !isWildcard(localAddress)) return normalHost(localAddress);
+    return known.routeHost;
+  }
+
+  /**
+   * Our Record-Route entry for one side of a dialog (RFC 5658): `host`, the port of `protocol`
+   * (the first listening port when the stack does not listen on it), `transport=` unless UDP,
+   * `lr`, and the flow token `user` (RFC 5626 §5.3) when the side is a client's own connection.
+   */
+  sideEntry(protocol: string, host: string, user: string | undefined): RouteAddr {
+    const known = this.#current();
+    return localRouteEntry(host, known.ports.get(protocol) ?? known.routePort, protocol, user);
+  }
+
   /** A Via naming this proxy, on top of the responses it makes up for a branch (timeouts, refusals). */
   via(): Via {
     const known = this.#current();
@@ -54,10 +94,21 @@ export class ProxyIdentity {
       if (typeof o.tlsPort === 'number') ports.push(o.tlsPort);
     }
     const udp = bound.find((a) => a.protocol === 'UDP') ?? bound[0];
+    const byProtocol = new Map<string, number>();
+    for (const a of bound) if (!byProtocol.has(a.protocol.toUpperCase())) byProtocol.set(a.protocol.toUpperCase(), a.port);
+    const wildcard = bound.some((a) => isWildcard(a.address));
+    const hosts: (string | undefined)[] = [...o.hosts, sentBy, stackHost, ...bound.map((a) => a.address)];
+    if (wildcard) {
+      // Every interface address reaches a wildcard socket, and may come back in our Route entries.
+      for (const list of Object.values(networkInterfaces())) for (const info of list ?? []) hosts.push(info.address);
+    }
     this.#known = {
-      local: localIdentity([...o.hosts, sentBy, stackHost, ...bound.map((a) => a.address)], ports),
+      local: localIdentity(hosts, ports),
       routeHost: o.recordRouteHost ?? sentBy ?? o.hosts[0] ?? o.hosts[1] ?? stackHost ?? '127.0.0.1',
       routePort: udp?.port ?? ports[0] ?? 5060,
+      ports: byProtocol,
+      defaultProtocol: byProtocol.has('UDP') || bound.length === 0 ? 'UDP' : (bound[0]?.protocol.toUpperCase() ?? 'UDP'),
+      wildcard,
       final: bound.length > 0,
     };
     return this.#known;

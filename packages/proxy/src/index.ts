@@ -2,7 +2,7 @@
 export { SipProxy } from './proxy.js';
 export type { BranchEndEvent, BranchLimitEvent, BranchStartEvent, ProxyEvents, RequestHandler } from './proxy.js';
 export { createProxy, start, stop, send, fork, contextCount } from './api.js';
-export type { ForkMode, ForkOptions, ForkTarget, ProxyLogger, ProxyOptions, ProxyOwnOptions } from './options.js';
+export type { DoubleRecordRoute, ForkMode, ForkOptions, ForkTarget, ProxyLogger, ProxyOptions, ProxyOwnOptions } from './options.js';
 export type { BranchOutcome, BranchState, ContextReleasedEvent, ContextState, ProxyReply, ReleaseReason } from './context.js';
 export type { ProxyStats } from './stats.js';
 export type { ProxyStack, ResponseCallback, StackFactory, StackReply, StackRequestHandler } from './stack.js';

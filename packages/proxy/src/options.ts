@@ -19,8 +19,24 @@ export interface ForkOptions {
   timeout?: number | undefined;
 }
 
-/** A fork target: a URI, or a URI with Route entries to reach it (e.g. an outbound flow). */
-export type ForkTarget = string | SipUri | { uri: string | SipUri; route?: RouteAddr[] | undefined };
+/**
+ * A fork target: a URI, or a URI with Route entries to reach it (e.g. an outbound flow) and, for
+ * an RFC 5626 client, the other flows of the same instance to try in turn when this one fails
+ * (430 Flow Failed or a transport error, §5.3). @sipts/registrar's lookup targets are of this shape.
+ */
+export type ForkTarget =
+  | string
+  | SipUri
+  | { uri: string | SipUri; route?: RouteAddr[] | undefined; alternates?: readonly ForkTarget[] | undefined };
+
+/**
+ * When the proxy puts two Record-Route entries (RFC 5658 double Record-Routing) instead of one:
+ * - `auto`    when the entry facing the caller and the one facing the callee differ (transport,
+ *             interface, or a flow token towards a WebSocket / outbound client);
+ * - `always`  on every record-routed request, even when the two are the same;
+ * - `never`   one entry, `sip:host:port;lr` on the first transport (the UDP one), no flow token.
+ */
+export type DoubleRecordRoute = 'auto' | 'always' | 'never';
 
 /** The logger hooks the proxy calls (the same object also goes to the stack, as in `sip`). */
 export interface ProxyLogger {
@@ -35,6 +51,8 @@ export interface ProxyOwnOptions<O = StackOptions> {
   stack?: StackFactory<O> | undefined;
   /** Insert Record-Route (with `lr`) into forwarded dialog-creating requests. Default false. */
   recordRoute?: boolean | undefined;
+  /** RFC 5658: when Record-Route is two entries, one per side. Default 'auto'. */
+  doubleRecordRoute?: DoubleRecordRoute | undefined;
   /** RFC 3327: insert Path into forwarded REGISTERs that say `Supported: path`. Default false. */
   path?: boolean | undefined;
   /** Host put into Record-Route and Path. Default publicAddress, address, then stack.hostname(). */
@@ -75,6 +93,7 @@ export const DEFAULT_MAX_BRANCHES = 20;
 /** The proxy's own options, checked, with their defaults. */
 export interface NormalizedProxyOptions {
   recordRoute: boolean;
+  doubleRecordRoute: DoubleRecordRoute;
   path: boolean;
   trying: boolean;
   maxForwards: number;
@@ -84,6 +103,8 @@ export interface NormalizedProxyOptions {
   maxBranches: number;
   logger: ProxyLogger | undefined;
   recordRouteHost: string | undefined;
+  /** A configured public name (recordRouteHost, else publicAddress): every Record-Route entry carries it. */
+  fixedRouteHost: string | undefined;
   /** Names of this proxy from the options (publicAddress, address, hostname, recordRouteHost, aliases). */
   hosts: (string | undefined)[];
   port: number | undefined;
@@ -93,6 +114,7 @@ export interface NormalizedProxyOptions {
 const OWN_OPTIONS = [
   'stack',
   'recordRoute',
+  'doubleRecordRoute',
   'path',
   'recordRouteHost',
   'aliases',
@@ -136,8 +158,13 @@ export function normalizeProxyOptions(options: ProxyOptions<Record<string, unkno
   const logger: unknown = options.logger;
   if (logger !== undefined && (typeof logger !== 'object' || logger === null)) invalid('logger', 'an object');
   const recordRouteHost = optionalString(options.recordRouteHost, 'recordRouteHost');
+  const double: unknown = options.doubleRecordRoute;
+  if (double !== undefined && double !== 'auto' && double !== 'always' && double !== 'never') {
+    invalid('doubleRecordRoute', "'auto', 'always' or 'never'");
+  }
   return {
     recordRoute: flag(options.recordRoute, 'recordRoute', false),
+    doubleRecordRoute: (double as DoubleRecordRoute | undefined) ?? 'auto',
     path: flag(options.path, 'path', false),
     trying: flag(options.trying, 'trying', true),
     maxForwards: positiveInteger(options.maxForwards, 'maxForwards', DEFAULT_MAX_FORWARDS),
@@ -147,6 +174,7 @@ export function normalizeProxyOptions(options: ProxyOptions<Record<string, unkno
     maxBranches: positiveInteger(options.maxBranches, 'maxBranches', DEFAULT_MAX_BRANCHES),
     logger: options.logger,
     recordRouteHost,
+    fixedRouteHost: recordRouteHost ?? (typeof options.publicAddress === 'string' && options.publicAddress !== '' ? options.publicAddress : undefined),
     hosts: [options.publicAddress, options.address, options.hostname, recordRouteHost, ...(options.aliases ?? [])],
     port: options.port,
     tlsPort: options.tls_port,

@@ -7,10 +7,11 @@ import { makeResponse, stringifyUri } from '@sipts/message';
 import type { Remote, SipMessage, SipRequest, SipResponse, SipUri } from '@sipts/message';
 import { contextKey, messageKey, type BranchOutcome, type ContextReleasedEvent, type ProxyContext, type ProxyReply, type ReleaseReason } from './context.js';
 import { ContextTable } from './contexts.js';
+import { RecordRouter, StackFlows } from './edge.js';
 import { SipProxyError } from './errors.js';
 import { ProxyIdentity } from './identity.js';
 import { normalizeProxyOptions, stackOptions, type ForkOptions, type ForkTarget, type NormalizedProxyOptions, type ProxyOptions } from './options.js';
-import { isLocalUri, loopHash, nextMaxForwards, preprocessRoute, viaBelowOurs, type LocalIdentity } from './routing.js';
+import { isLocalUri, loopHash, nextMaxForwards, preprocessRoute, viaBelowOurs, type FlowAddress, type LocalIdentity } from './routing.js';
 import { newCounters, type ProxyCounters, type ProxyStats } from './stats.js';
 import type { ProxyStack, ResponseCallback, StackFactory, StackReply } from './stack.js';
 import { checkTargets } from './targets.js';
@@ -67,6 +68,7 @@ export class SipProxy extends EventEmitter<ProxyEvents> {
   readonly stack: ProxyStack;
   readonly #options: NormalizedProxyOptions;
   readonly #identity: ProxyIdentity;
+  readonly #flows: StackFlows;
   readonly #contexts: ContextTable;
   readonly #counters: ProxyCounters = newCounters();
   readonly #handler: RequestHandler;
@@ -96,7 +98,9 @@ export class SipProxy extends EventEmitter<ProxyEvents> {
     }
     this.stack = stack;
     this.#identity = new ProxyIdentity(stack, this.#options);
-    this.#contexts = new ContextTable(stack, this.#options, this.#identity, this.#counters, {
+    this.#flows = new StackFlows(stack);
+    const recordRouter = new RecordRouter(this.#identity, this.#flows, this.#options.doubleRecordRoute);
+    this.#contexts = new ContextTable(stack, this.#options, this.#identity, recordRouter, this.#counters, {
       report: (error) => this.#report(error),
       released: (ctx, reason) => this.#released(ctx, reason),
       overLimit: (ctx) => this.#overLimit(ctx),
@@ -237,7 +241,7 @@ export class SipProxy extends EventEmitter<ProxyEvents> {
       return;
     }
     const local = this.#identity.local;
-    preprocessRoute(rq, local, this.#isFlow);
+    const arrivedOb = preprocessRoute(rq, local, this.#flowOf, this.#canonicalFlow, remote);
     if (rq.method === 'ACK') {
       // An ACK for a 2xx is its own transaction-less request: no context (sip/proxy kept one
       // for every ACK and never freed it); the application forwards it statelessly.
@@ -255,7 +259,7 @@ export class SipProxy extends EventEmitter<ProxyEvents> {
       return;
     }
     const mf = nextMaxForwards(rq, this.#options.maxForwards);
-    const ctx = this.#contexts.open(key, rq, mf, loopDetection ? loopHash(rq) : undefined, reply);
+    const ctx = this.#contexts.open(key, rq, mf, loopDetection ? loopHash(rq) : undefined, reply, remote, arrivedOb);
     // §16.2: an INVITE is answered 100 at once, or the caller retransmits while we work.
     if (this.#options.trying && rq.method === 'INVITE') this.#contexts.respond(ctx, makeResponse(rq, 100));
     // The application gets its own copy of the header table and Via list, so it may edit them.
@@ -356,13 +360,7 @@ export class SipProxy extends EventEmitter<ProxyEvents> {
     if (this.listenerCount('branchLimit') > 0) this.emit('branchLimit', { callId, method: ctx.method, maxBranches, overLimit: ctx.overLimit });
   }
 
-  readonly #isFlow = (uri: SipUri): boolean => {
-    const decode = this.stack.decodeFlowUri;
-    if (decode === undefined) return false;
-    try {
-      return decode.call(this.stack, uri) !== undefined;
-    } catch {
-      return false;
-    }
-  };
+  // Shared by every request (no closure per message).
+  readonly #flowOf = (uri: SipUri): FlowAddress | undefined => this.#flows.flowOf(uri);
+  readonly #canonicalFlow = (uri: SipUri): SipUri => this.#flows.canonical(uri.user ?? '');
 }

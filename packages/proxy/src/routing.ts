@@ -82,7 +82,8 @@ export interface LocalIdentity {
   ports: ReadonlySet<number>;
 }
 
-function normalHost(host: string): string {
+/** Lower case, IPv6 in brackets: the form LocalIdentity keeps. */
+export function normalHost(host: string): string {
   const h = host.toLowerCase();
   return h.includes(':') && !h.startsWith('[') ? `[${h}]` : h;
 }
@@ -105,19 +106,44 @@ export function isLocalUri(uri: string | SipUri, local: LocalIdentity): boolean 
   return hp !== undefined && isLocalHostPort(hp, local);
 }
 
+/** A flow (RFC 5626): the remote end of a connection or NAT binding and our end of it. */
+export interface FlowAddress {
+  protocol: string;
+  address: string;
+  port: number;
+  local?: { address: string; port: number } | undefined;
+}
+
+/** RFC 5626 §5.3: the flow a token names is the one `remote` arrived on. */
+export function isSameFlow(flow: FlowAddress, remote: FlowAddress): boolean {
+  if (flow.port !== remote.port || flow.address !== remote.address) return false;
+  if (flow.protocol.toUpperCase() !== remote.protocol.toUpperCase()) return false;
+  const a = flow.local;
+  const b = remote.local;
+  // A token minted without our end (or a remote reported without it) matches on the peer alone.
+  return a === undefined || b === undefined || a.port === 0 || b.port === 0 || (a.port === b.port && a.address === b.address);
+}
+
 /**
  * RFC 3261 §16.4, on receipt, before the application sees the request:
  * - a Request-URI that is a value this proxy placed into Record-Route means the previous hop
  *   was a strict router: the real Request-URI is the last Route value, which is removed;
- * - a top Route naming this proxy is removed.
- * `isFlow` tells a flow-token Route (which the stack must still see to pick the connection)
- * from a plain one naming this proxy.
+ * - every Route entry on top that names this proxy is removed: with double Record-Routing
+ *   (RFC 5658) a request comes back with two of ours, one per side;
+ * - RFC 5626 §5.3: an entry of ours with a flow token is removed when the request arrived on
+ *   that very flow (it comes from the client the token names); a flow token naming another
+ *   flow stays on top, rewritten to the stack's own form of it (`canonical`), so that the stack
+ *   sends the request over that connection.
+ * Returns true when a removed entry of ours carried `ob` (RFC 5626 §5.3: the request came from
+ * an outbound client through its first hop).
  */
 export function preprocessRoute(
   rq: SipRequest,
   local: LocalIdentity,
-  isFlow: (uri: SipUri) => boolean,
-): void {
+  flowOf: (uri: SipUri) => FlowAddress | undefined,
+  canonical: (uri: SipUri) => SipUri,
+  arrival: FlowAddress,
+): boolean {
   const route = rq.headers.route;
   if (route !== undefined && route.length > 0 && isLocalUri(rq.uri, local)) {
     const last = route[route.length - 1];
@@ -127,12 +153,103 @@ export function preprocessRoute(
     }
   }
   const current = rq.headers.route;
-  if (current !== undefined && current.length > 0) {
-    const top = current[0];
-    if (top !== undefined && isLocalUri(top.uri, local) && !isFlow(top.uri)) {
-      rq.headers.route = current.slice(1);
+  if (current === undefined || current.length === 0) return false;
+  let ob = false;
+  let removed = 0;
+  let kept: RouteAddr | undefined;
+  for (; removed < current.length; removed++) {
+    const top = current[removed] as RouteAddr;
+    const uri = top.uri;
+    if (typeof uri !== 'object' || uri === null || typeof uri.host !== 'string' || !local.hosts.has(normalHost(uri.host))) break;
+    const ourPort = uri.port === undefined || local.ports.has(uri.port);
+    const flow = ourPort && uri.user !== undefined && uri.user !== '' ? flowOf(uri) : undefined;
+    if (flow !== undefined) {
+      if (!isSameFlow(flow, arrival)) {
+        kept = { ...top, uri: canonical(uri) };
+        break;
+      }
+    } else if (!isLocalHostPort({ host: uri.host, port: uri.port, secure: uri.schema.toLowerCase() === 'sips' }, local)) {
+      break;
     }
+    if (uri.params['ob'] !== undefined) ob = true;
   }
+  if (kept !== undefined) {
+    const rest = current.slice(removed);
+    rest[0] = kept;
+    rq.headers.route = rest;
+  } else if (removed > 0) {
+    rq.headers.route = current.slice(removed);
+  }
+  return ob;
+}
+
+const CC_EQUALS = 0x3d;
+
+/** Where the parameters of a `sip:` URI string start (its first ';' after the host), or -1. */
+function paramsStart(uri: string): number {
+  const end = uri.length;
+  let start = uri.indexOf(':') + 1;
+  for (let i = start; i < end; i++) {
+    const c = uri.charCodeAt(i);
+    if (c === CC_AT) {
+      start = i + 1;
+      break;
+    }
+    if (c === CC_QUESTION) return -1;
+  }
+  let i = start;
+  if (uri.charCodeAt(i) === CC_LBRACKET) while (i < end && uri.charCodeAt(i) !== CC_RBRACKET) i++;
+  for (; i < end; i++) {
+    const c = uri.charCodeAt(i);
+    if (c === CC_SEMI) return i;
+    if (c === CC_QUESTION) return -1;
+  }
+  return -1;
+}
+
+/**
+ * A URI parameter (name in lower case): its value, null for a flag, undefined when absent. A
+ * single pass over char codes for a string; a parsed URI's params are read as they are.
+ */
+export function uriParam(uri: string | SipUri, name: string): string | null | undefined {
+  if (typeof uri !== 'string') {
+    const v = typeof uri === 'object' && uri !== null ? uri.params?.[name] : undefined;
+    return v === undefined ? undefined : v === '' ? null : v;
+  }
+  let at = paramsStart(uri);
+  const end = uri.length;
+  while (at >= 0 && at < end) {
+    const nameStart = at + 1;
+    let i = nameStart;
+    let equals = -1;
+    for (; i < end; i++) {
+      const c = uri.charCodeAt(i);
+      if (c === CC_SEMI || c === CC_QUESTION) break;
+      if (c === CC_EQUALS && equals < 0) equals = i;
+    }
+    const nameEnd = equals < 0 ? i : equals;
+    if (nameEnd - nameStart === name.length && uri.slice(nameStart, nameEnd).toLowerCase() === name) {
+      return equals < 0 || equals + 1 === i ? null : uri.slice(equals + 1, i);
+    }
+    if (i >= end || uri.charCodeAt(i) === CC_QUESTION) break;
+    at = i;
+  }
+  return undefined;
+}
+
+/**
+ * The transport a URI asks for (RFC 3261 §19.1.1 `transport`, RFC 7118 `ws`, `sips:` meaning
+ * TLS, or WSS with `transport=ws`), upper case; undefined when it names none (RFC 3263 picks).
+ */
+export function uriTransport(uri: string | SipUri): string | undefined {
+  const t = uriParam(uri, 'transport');
+  const schema = typeof uri === 'string' ? uri.slice(0, 5).toLowerCase() : `${(uri.schema ?? 'sip').toLowerCase()}:`;
+  const secure = schema === 'sips:';
+  if (typeof t !== 'string' || t === '') return secure ? 'TLS' : undefined;
+  const upper = t.toUpperCase();
+  if (secure && (upper === 'TCP' || upper === 'TLS')) return 'TLS';
+  if (secure && (upper === 'WS' || upper === 'WSS')) return 'WSS';
+  return upper;
 }
 
 /**
@@ -148,12 +265,20 @@ export function nextMaxForwards(rq: SipRequest, defaultValue: number): number {
   return value > 0 ? value - 1 : -1;
 }
 
-/** A Record-Route or Path entry naming this proxy, with `lr` (RFC 3261 §16.6 step 4, RFC 3327). */
-export function localRouteEntry(host: string, port: number, transport?: string): RouteAddr {
+/**
+ * A Record-Route or Path entry naming this proxy, with `lr` (RFC 3261 §16.6 step 4, RFC 3327):
+ * `transport=` unless UDP and, as @sipts/core's `localUri`, `sips:` for TLS (`transport=tcp`)
+ * and WSS (`transport=ws`); `user` is a flow token (RFC 5626 §5.3) when given.
+ */
+export function localRouteEntry(host: string, port: number, transport?: string, user?: string): RouteAddr {
   const params: Record<string, string | null> = {};
-  if (transport !== undefined && transport.toUpperCase() !== 'UDP') params['transport'] = transport.toLowerCase();
+  const protocol = transport === undefined ? 'UDP' : transport.toUpperCase();
+  const secure = protocol === 'TLS' || protocol === 'WSS';
+  if (protocol !== 'UDP') params['transport'] = protocol === 'TLS' ? 'tcp' : protocol === 'WSS' ? 'ws' : protocol.toLowerCase();
   params['lr'] = null;
-  return { uri: { schema: 'sip', host, port, params, headers: {} }, params: {} };
+  const uri: SipUri = { schema: secure ? 'sips' : 'sip', host, port, params, headers: {} };
+  if (user !== undefined) uri.user = user;
+  return { uri, params: {} };
 }
 
 const LOOP_SEPARATOR = '\n';

@@ -31,6 +31,8 @@ export interface ProxyStats {
   branchesTimedOut: number;
   /** Requests forwarded without a context (`forwardStateless`, ACKs for 2xx). */
   statelessForwarded: number;
+  /** Branches retried on another flow of the same instance after 430 or a transport error (RFC 5626 §5.3). */
+  flowFailovers: number;
 }
 
 export type ProxyCounters = Omit<ProxyStats, 'contexts'>;
@@ -50,5 +52,6 @@ export function newCounters(): ProxyCounters {
     contextsTimedOut: 0,
     branchesTimedOut: 0,
     statelessForwarded: 0,
+    flowFailovers: 0,
   };
 }

@@ -18,17 +18,33 @@ function targetRoute(target: ForkTarget): RouteAddr[] | undefined {
   return target.route;
 }
 
+/** RFC 5626 §5.3: the other flows to try when this target's fails, if any. */
+export function targetAlternates(target: ForkTarget): readonly ForkTarget[] | undefined {
+  if (typeof target === 'string' || 'host' in target) return undefined;
+  const alternates = target.alternates;
+  return Array.isArray(alternates) && alternates.length > 0 ? alternates : undefined;
+}
+
 /** Throws `ERR_INVALID_TARGET` unless every target is a URI string or a parsed URI with a host. */
 export function checkTargets(targets: readonly ForkTarget[]): void {
   if (!Array.isArray(targets)) throw new SipProxyError('ERR_INVALID_TARGET', 'fork: targets must be an array');
   for (const t of targets) {
-    if (typeof t !== 'string' && (typeof t !== 'object' || t === null)) {
-      throw new SipProxyError('ERR_INVALID_TARGET', 'fork: a target is not a SIP URI');
-    }
-    const uri = targetUri(t);
-    if (typeof uri !== 'string' && (typeof uri !== 'object' || uri === null || typeof uri.host !== 'string')) {
-      throw new SipProxyError('ERR_INVALID_TARGET', 'fork: a target is not a SIP URI');
-    }
+    checkTarget(t);
+    // The alternates of a target are targets too (their own alternates are not used).
+    const alternates: unknown = typeof t === 'object' && t !== null && !('host' in t) ? t.alternates : undefined;
+    if (alternates === undefined) continue;
+    if (!Array.isArray(alternates)) throw new SipProxyError('ERR_INVALID_TARGET', 'fork: alternates must be an array of targets');
+    for (const a of alternates as unknown[]) checkTarget(a as ForkTarget);
+  }
+}
+
+function checkTarget(t: ForkTarget): void {
+  if (typeof t !== 'string' && (typeof t !== 'object' || t === null)) {
+    throw new SipProxyError('ERR_INVALID_TARGET', 'fork: a target is not a SIP URI');
+  }
+  const uri = targetUri(t);
+  if (typeof uri !== 'string' && (typeof uri !== 'object' || uri === null || typeof uri.host !== 'string')) {
+    throw new SipProxyError('ERR_INVALID_TARGET', 'fork: a target is not a SIP URI');
   }
 }
 

@@ -757,6 +757,7 @@ describe('stats() and options', () => {
       contextsTimedOut: 1,
       branchesTimedOut: 0,
       statelessForwarded: 0,
+      flowFailovers: 0,
     });
   });
 
@@ -769,6 +770,7 @@ describe('stats() and options', () => {
       { contextTimeout: '5' },
       { maxForwards: 0 },
       { recordRoute: 'yes' },
+      { doubleRecordRoute: 'sometimes' },
       { path: 1 },
       { trying: null },
       { loopDetection: 'no' },
