@@ -6,14 +6,16 @@
 // its own connection, a NATed UDP phone at the address its REGISTER came from); a request for a
 // GRUU goes to that one instance; a request for another host is forwarded as it is (in-dialog
 // requests, outbound proxying); a request for this proxy with no binding gets 404. The proxy core
-// does the rest: 100 Trying at once, Max-Forwards, loop detection, Record-Route, Path, CANCEL,
-// and releasing every context.
+// does the rest: 100 Trying at once, Max-Forwards, loop detection, Record-Route (one entry per
+// side when the transports differ, with a flow token towards WebSocket and outbound clients,
+// RFC 5658 / RFC 5626 §5.3), Path, CANCEL, and releasing every context. In-dialog requests
+// follow their Route set.
 //
 //   pnpm example examples/proxy-registrar.ts                # 127.0.0.1, UDP+TCP 5060
 //   SIP_PORT=5070 SIP_ADDRESS=0.0.0.0 pnpm example examples/proxy-registrar.ts
 //   REDIS_URL=redis://127.0.0.1:6379 pnpm example examples/proxy-registrar.ts   # bindings in Redis
 //   AUTH_USERS=alice:secret,bob:pw pnpm example examples/proxy-registrar.ts     # digest on REGISTER
-import { create, makeResponse } from '@sipts/core';
+import { create, makeResponse, parseUri } from '@sipts/core';
 import type { Remote, SipRequest, SipStack, StackOptions } from '@sipts/core';
 import { createProxy, type ForkTarget, type SipProxy } from '@sipts/proxy';
 import type { DigestServerOptions } from '@sipts/digest';
@@ -86,7 +88,12 @@ export function startProxyRegistrar(options: ProxyRegistrarOptions = {}): SipPro
           proxy.send(rq);
           return;
         }
-        const targets: ForkTarget[] = found.targets.map((t) => (t.route.length > 0 ? { uri: t.uri, route: t.route } : t.uri));
+        // Each binding through its Path, its flow or its NAT source (the route the registrar
+        // made); an outbound client's other flows are tried in turn should this one fail with 430
+        // or a transport error (RFC 5626 §5.3).
+        const targets: ForkTarget[] = found.targets.map((t) =>
+          t.route.length > 0 || t.alternates.length > 0 ? { uri: t.uri, route: t.route, alternates: t.alternates } : t.uri,
+        );
         proxy.fork(rq, targets, { mode: 'parallel' });
         return;
       }
@@ -113,6 +120,14 @@ export function startProxyRegistrar(options: ProxyRegistrarOptions = {}): SipPro
   }
 
   function onRequest(rq: SipRequest): void {
+    // An in-dialog request (a To tag) follows its Route set and Request-URI (RFC 3261 §16.12):
+    // our own Record-Route entries are already off it, and a flow entry left on top takes it
+    // over that connection. Only a GRUU as Request-URI is looked up (RFC 5627 §5.5); a
+    // Contact's user part may name a registered user without meaning "fork to every binding".
+    if (rq.headers.to?.params['tag'] !== undefined && parseUri(rq.uri)?.params['gr'] === undefined) {
+      proxy.send(rq);
+      return;
+    }
     void registrar.lookup(rq.uri).then((found) => route(rq, found));
   }
 
