@@ -13,12 +13,15 @@
 //   SHARED_SECRET=... pnpm start                # flow tokens, GRUUs and nonces shared by every node
 //                                               # (with REDIS_URL and AUTH_USERS, digest nonce counts in Redis too)
 //   TRUSTED_SOURCES=10.0.0.2,127.0.0.0/8 pnpm start   # never rate-limited (a balancer in front); default loopback
+//   PATH_WITHOUT_SUPPORT=store pnpm start       # keep the Path an edge proxy adds for phones without
+//                                               # `Supported: path` (default: 420, RFC 3327 §5.3)
+//   The cluster of docs/cluster.md (pnpm cluster) runs N of these behind Kamailio's dispatcher.
 //   METRICS_PORT=9464 HEP_TARGET=127.0.0.1:9060 LOG_LEVEL=info pnpm start   # observability
 //   OVERLOAD=off pnpm start                     # without @sipts/core's load shedding (benchmarks)
 import type { SipStack } from '@sipts/core';
 import type { SipProxy } from '@sipts/proxy';
-import { RedisReplayStore, type Registrar } from '@sipts/registrar';
-import { ALLOW, authFromEnv, makeRegistrar, startProxyRegistrar, type ProxyRegistrarOptions } from './proxy-registrar.js';
+import { RedisBindingStore, RedisReplayStore, createRegistrar, type Registrar, type RegistrarOptions } from '@sipts/registrar';
+import { ALLOW, authFromEnv, startProxyRegistrar, type ProxyRegistrarOptions } from './proxy-registrar.js';
 import { observeFromEnv } from './lib/observe.js';
 import { envPort, isMain, runUntilSignal } from './lib/run.js';
 
@@ -27,6 +30,8 @@ export { ALLOW };
 export interface RegistrarProxyOptions extends ProxyRegistrarOptions {
   /** RFC 3261 §16.6 step 4: stay in the path of the dialogs this proxy sets up. Default false. */
   recordRoute?: boolean;
+  /** A Path from a phone without `Supported: path` (added by an edge proxy): 420 (`reject`, default) or kept (`store`). */
+  pathWithoutSupport?: RegistrarOptions['pathWithoutSupport'];
 }
 
 /**
@@ -43,8 +48,17 @@ export function startRegistrarProxyParts(options: RegistrarProxyOptions = {}): {
   // an Authorization accepted by one node cannot be replayed to another (RFC 7616 §3.4).
   const replayStore = options.registrar === undefined && options.redisUrl !== undefined && options.auth !== undefined ? new RedisReplayStore({ url: options.redisUrl }) : undefined;
   const auth = replayStore !== undefined && options.auth !== undefined ? { ...options.auth, replayStore } : options.auth;
-  const registrar = options.registrar ?? makeRegistrar(options.redisUrl, auth, options.sharedSecret);
-  const proxy = startProxyRegistrar({ recordRoute: false, ...options, registrar });
+  const { redisUrl, sharedSecret, pathWithoutSupport } = options;
+  const registrar =
+    options.registrar ??
+    createRegistrar({
+      ...(redisUrl !== undefined ? { store: new RedisBindingStore({ url: redisUrl }) } : {}),
+      ...(auth !== undefined ? { auth: sharedSecret !== undefined ? { secret: sharedSecret, ...auth } : auth } : {}),
+      ...(sharedSecret !== undefined ? { gruuSecret: sharedSecret } : {}),
+      ...(pathWithoutSupport !== undefined ? { pathWithoutSupport } : {}),
+    });
+  const { pathWithoutSupport: _registrarOnly, ...proxyOptions } = options;
+  const proxy = startProxyRegistrar({ recordRoute: false, ...proxyOptions, registrar });
   const stack = proxy.stack as SipStack;
   stack.once('close', () => {
     void proxy.stop();
@@ -69,6 +83,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): RegistrarP
     ...(env.OVERLOAD === 'off' ? { overload: false as const } : {}),
     // @sipts/core's per-source rate limit never counts these (a dispatcher in front sends
     // everyone's requests from one address); default loopback.
+    ...(env.PATH_WITHOUT_SUPPORT === 'store' ? { pathWithoutSupport: 'store' as const } : {}),
     ...(env.TRUSTED_SOURCES ? { rateLimit: { trusted: env.TRUSTED_SOURCES.split(',').map((s) => s.trim()).filter((s) => s !== '') } } : {}),
   };
 }
