@@ -120,11 +120,12 @@ export function startProxyRegistrar(options: ProxyRegistrarOptions = {}): SipPro
   }
 
   function onRequest(rq: SipRequest): void {
-    // An in-dialog request (a To tag) follows its Route set and Request-URI (RFC 3261 §16.12):
-    // our own Record-Route entries are already off it, and a flow entry left on top takes it
-    // over that connection. Only a GRUU as Request-URI is looked up (RFC 5627 §5.5); a
-    // Contact's user part may name a registered user without meaning "fork to every binding".
-    if (rq.headers.to?.params['tag'] !== undefined && parseUri(rq.uri)?.params['gr'] === undefined) {
+    // An in-dialog request (a To tag) for a Contact elsewhere follows its Route set and
+    // Request-URI (RFC 3261 §16.12): our own Record-Route entries are already off it, and a flow
+    // entry left on top takes it over that connection. A Contact's user part may name a
+    // registered user without meaning "fork to every binding"; only a Request-URI naming this
+    // proxy (a UA that sends in-dialog requests to the AOR) or a GRUU (RFC 5627 §5.5) is looked up.
+    if (rq.headers.to?.params['tag'] !== undefined && !proxy.isLocalUri(rq.uri) && parseUri(rq.uri)?.params['gr'] === undefined) {
       proxy.send(rq);
       return;
     }
