@@ -10,12 +10,15 @@ export function detach(s: string): string {
   return s.length === 0 ? s : (' ' + s).slice(1);
 }
 
-/** Copies the headers named in `names` (lower-case) from `source` into `into`; returns `into`. */
-export function copyHeaders(source: SipHeaders, names: readonly string[], into: SipHeaders): SipHeaders {
+/**
+ * Copies the headers named in `names` (lower-case) from `source` into `into` (made when the first
+ * one is found); returns `into`, undefined when none was there.
+ */
+export function copyHeaders(source: SipHeaders, names: readonly string[], into: SipHeaders | undefined): SipHeaders | undefined {
   for (let i = 0; i < names.length; i++) {
     const name = names[i] as string;
     const value = source[name];
-    if (value !== undefined) into[name] = value;
+    if (value !== undefined) (into ??= {})[name] = value;
   }
   return into;
 }

@@ -49,6 +49,7 @@ export class Leg implements LegInfo {
   readonly #onRequest = (rq: SipRequest, remote: Remote, reply: ServerReply): void => this.#owner.requestFrom(this, rq, remote, reply);
   readonly #onAck = (ack: SipRequest): void => this.#owner.ackReceived(this, ack);
   #onTerminated: ((reason: TerminationReason) => void) | undefined;
+  #watchingAck = false;
 
   constructor(owner: LegOwner, observer: LegObserver, side: LegSide, id: string, callId: string, callKey: string, target: string | undefined) {
     this.#owner = owner;
@@ -81,10 +82,16 @@ export class Leg implements LegInfo {
     this.dialog = dialog;
     dialog.sdpHooks = this.hooks;
     dialog.on('request', this.#onRequest);
-    dialog.on('ack', this.#onAck);
     const onTerminated = (reason: TerminationReason): void => this.#owner.dialogEnded(this, dialog, reason);
     this.#onTerminated = onTerminated;
     dialog.once('terminated', onTerminated);
+  }
+
+  /** Listen for ACKs on the dialog from now on (an offerless re-INVITE waits for the answer in one). */
+  watchAcks(): void {
+    if (this.#watchingAck || this.dialog === undefined) return;
+    this.#watchingAck = true;
+    this.dialog.on('ack', this.#onAck);
   }
 
   /** Takes our listeners off the dialog (a transfer hands the peer over to a new leg). */
@@ -92,7 +99,8 @@ export class Leg implements LegInfo {
     const d = this.dialog;
     if (d === undefined) return;
     d.off('request', this.#onRequest);
-    d.off('ack', this.#onAck);
+    if (this.#watchingAck) d.off('ack', this.#onAck);
+    this.#watchingAck = false;
     if (this.#onTerminated !== undefined) d.off('terminated', this.#onTerminated);
     this.#onTerminated = undefined;
   }

@@ -82,25 +82,24 @@ function decide(call: CallCore, from: Leg, rq: SipRequest, reply: ServerReply, r
   reply.reply(makeResponse(rq, 202));
   notify(transferor, 100, 'Trying', false);
   const leg = call.newLeg(target);
-  const headers: SipHeaders = copyHeaders(rq.headers, ['referred-by'], {});
+  const headers: SipHeaders = copyHeaders(rq.headers, ['referred-by'], {}) ?? {};
   if (decision.headers !== undefined) for (const name of Object.keys(decision.headers)) headers[name] = decision.headers[name];
-  const forward = call.relayedHeaders(rq, call.context(from, 'INVITE', rq, true), headers);
+  const forward = call.relayedHeaders(rq, from, 'INVITE', true, headers);
   // RFC 3725 flow I: the new leg offers in its 2xx; the transferee answers it through a re-INVITE.
   const thirdParty = async (_dialog: Dialog, offer: string): Promise<string | DialogRefusal> => {
-    const toPeer = call.context(leg, 'INVITE', undefined, false);
-    const mapped = await settle(call.mapSdp(call.options.onOffer, offer, toPeer));
+    const mapped = await settle(call.mapSdp(call.options.onOffer, offer, leg, 'INVITE', undefined, false));
     if (typeof mapped !== 'string') return mapped;
     const live = transferee.live;
     if (live === undefined) return { status: 487 };
     let rs;
     try {
-      rs = await live.reinvite({ sdp: mapped, headers: call.relayedHeaders(undefined, toPeer) });
+      rs = await live.reinvite({ sdp: mapped, headers: call.relayedHeaders(undefined, leg, 'INVITE', false) });
     } catch (e) {
       return { status: isDialogError(e) && e.code === 'ERR_REQUEST_PENDING' ? 491 : 500 };
     }
     const answer = sdpOf(rs);
     if (rs.status >= 300 || answer === undefined) return { status: rs.status >= 300 ? rs.status : 488 };
-    return settle(call.mapSdp(call.options.onAnswer, answer, call.context(transferee, 'INVITE', rs, false)));
+    return settle(call.mapSdp(call.options.onAnswer, answer, transferee, 'INVITE', rs, false));
   };
   call.host.ua
     .invite(target, {

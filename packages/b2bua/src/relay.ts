@@ -22,9 +22,9 @@ async function settle(value: string | DialogRefusal | Promise<string | DialogRef
   return typeof value === 'string' ? value : await value;
 }
 
-/** A refusal carrying the other leg's final status, reason phrase and relayed headers. */
-function refusalFrom(call: CallCore, rs: SipResponse, back: ReturnType<CallCore['context']>): DialogRefusal {
-  return { status: rs.status, reason: rs.reason, headers: call.relayedHeaders(rs, back) };
+/** A refusal carrying the other leg's (`to`'s) final status, reason phrase and relayed headers. */
+function refusalFrom(call: CallCore, rs: SipResponse, to: Leg, method: string): DialogRefusal {
+  return { status: rs.status, reason: rs.reason, headers: call.relayedHeaders(rs, to, method, false) };
 }
 
 /** What a failed reinvite()/update() on the other leg means for this one. */
@@ -47,10 +47,9 @@ export async function relayOffer(call: CallCore, from: Leg, offer: string, conte
   const peer = to?.live;
   const method = context.method;
   if (to === undefined || peer === undefined || (method !== 'INVITE' && method !== 'UPDATE')) return NOT_ACCEPTABLE;
-  const forward = call.context(from, method, context.request, false);
-  const mapped = await settle(call.mapSdp(call.options.onOffer, offer, forward));
+  const mapped = await settle(call.mapSdp(call.options.onOffer, offer, from, method, context.request, false));
   if (typeof mapped !== 'string') return mapped;
-  const headers = call.relayedHeaders(context.request, forward);
+  const headers = call.relayedHeaders(context.request, from, method, false);
   call.host.count('relayed');
   let rs: SipResponse;
   try {
@@ -58,11 +57,10 @@ export async function relayOffer(call: CallCore, from: Leg, offer: string, conte
   } catch (e) {
     return refusalFor(call, e);
   }
-  const back = call.context(to, method, rs, false);
-  if (rs.status >= 300) return refusalFrom(call, rs, back);
+  if (rs.status >= 300) return refusalFrom(call, rs, to, method);
   const answer = sdpOf(rs);
   if (answer === undefined) return { status: 500, reason: 'No Answer From The Other Leg' };
-  return settle(call.mapSdp(call.options.onAnswer, answer, back));
+  return settle(call.mapSdp(call.options.onAnswer, answer, to, method, rs, false));
 }
 
 /**
@@ -74,8 +72,7 @@ export function relayOfferless(call: CallCore, from: Leg, context: SdpContext): 
   const to = call.peerOf(from);
   const peer = to?.live;
   if (to === undefined || peer === undefined || peer.state !== 'confirmed' || call.offerless !== undefined) return undefined;
-  const forward = call.context(from, 'INVITE', context.request, false);
-  const headers = call.relayedHeaders(context.request, forward);
+  const headers = call.relayedHeaders(context.request, from, 'INVITE', false);
   call.host.count('relayed');
   return new Promise<string | undefined>((resolve) => {
     const relay: OfferlessRelay = { from, to, resolve };
@@ -99,7 +96,7 @@ export function relayOfferless(call: CallCore, from: Leg, context: SdpContext): 
  */
 export async function takeOfferless(call: CallCore, relay: OfferlessRelay, offer: string, rs: SipResponse): Promise<HookResult> {
   call.offerless = undefined;
-  const mapped = await settle(call.mapSdp(call.options.onOffer, offer, call.context(relay.to, 'INVITE', rs, false)));
+  const mapped = await settle(call.mapSdp(call.options.onOffer, offer, relay.to, 'INVITE', rs, false));
   if (typeof mapped !== 'string') {
     relay.resolve(undefined);
     return mapped;
@@ -109,7 +106,7 @@ export async function takeOfferless(call: CallCore, relay: OfferlessRelay, offer
   const carrier = await ack;
   const answer = sdpOf(carrier);
   if (answer === undefined) return NOT_ACCEPTABLE;
-  return settle(call.mapSdp(call.options.onAnswer, answer, call.context(relay.from, 'ACK', carrier, false)));
+  return settle(call.mapSdp(call.options.onAnswer, answer, relay.from, 'ACK', carrier, false));
 }
 
 /** Any other in-dialog request on `from` (INFO, MESSAGE, NOTIFY, OPTIONS...): relayed as it is. */
@@ -120,8 +117,7 @@ export function relayRequest(call: CallCore, from: Leg, rq: SipRequest, reply: S
     reply.reply(makeResponse(rq, 481));
     return;
   }
-  const forward = call.context(from, rq.method, rq, false);
-  const headers = call.relayedHeaders(rq, forward);
+  const headers = call.relayedHeaders(rq, from, rq.method, false);
   const type = rq.headers['content-type'];
   const body = rq.content;
   call.host.count('relayed');
@@ -129,7 +125,7 @@ export function relayRequest(call: CallCore, from: Leg, rq: SipRequest, reply: S
     .request(rq.method, { headers, body: body === '' ? undefined : body, contentType: typeof type === 'string' ? type : undefined })
     .then(
       (rs) => {
-        const out = makeResponse(rq, rs.status, rs.reason, { headers: call.relayedHeaders(rs, call.context(to, rq.method, rs, false)) });
+        const out = makeResponse(rq, rs.status, rs.reason, { headers: call.relayedHeaders(rs, to, rq.method, false) });
         const content = rs.content;
         if (typeof content === 'string' && content !== '') {
           out.content = content;

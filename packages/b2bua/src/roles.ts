@@ -49,10 +49,17 @@ export interface CallCore extends CallView {
   peerOf(leg: Leg): Leg | undefined;
   /** The side of a leg as hooks see it (the slot it holds: `a` the caller's side). */
   slotOf(leg: Leg): LegSide;
-  /** Runs an SDP hook: the SDP to send, or a refusal (a hook that throws: 500). */
-  mapSdp(hook: SdpHook | undefined, sdp: string, context: RelayContext): string | SdpRefusal | Promise<string | SdpRefusal>;
-  /** The headers a message from `context.from` carries to the other side: the relayed ones, then the header hook. */
-  relayedHeaders(source: SipMessage | undefined, context: RelayContext, extra?: SipHeaders | undefined): SipHeaders;
+  /**
+   * Runs an SDP hook on SDP from `from` (a leg or a side) in a `method` message: the SDP to send
+   * (itself without a hook), or a refusal (a hook that throws: 500). The hook's context is made
+   * only when there is a hook.
+   */
+  mapSdp(hook: SdpHook | undefined, sdp: string, from: Leg | LegSide, method: string, message: SipMessage | undefined, initial: boolean): string | SdpRefusal | Promise<string | SdpRefusal>;
+  /**
+   * The headers a message from `from` carries to the other side: the relayed ones of `source`,
+   * `extra`, then the header hook of that direction. undefined when there are none.
+   */
+  relayedHeaders(source: SipMessage | undefined, from: Leg | LegSide, method: string, initial: boolean, extra?: SipHeaders | undefined): SipHeaders | undefined;
   /** A new B leg towards `target` (a transfer). */
   newLeg(target: string): Leg;
   /** `next` takes `old`'s place in the bridge (a transfer succeeded). */
@@ -82,5 +89,5 @@ export interface SetupHost extends CallCore {
   /** A provisional went to the caller: the call is early, A's early dialog is the A leg's. */
   early(status: number): void;
   /** The 2xx to the caller (`sdp`: the answer, or B's offer on the late-offer path); the call is answered. */
-  accept(sdp: string | undefined, headers: SipHeaders, ok: SipResponse | undefined): Promise<Dialog>;
+  accept(sdp: string | undefined, headers: SipHeaders | undefined, ok: SipResponse | undefined): Promise<Dialog>;
 }

@@ -12,7 +12,7 @@ import type { SipHeaders, SipMessage, SipRequest, SipResponse } from '@sipts/mes
 import { detach, hasToken, sdpOf, tagOf, uriText } from './headers.js';
 import type { Leg } from './leg.js';
 import type { SetupHost } from './roles.js';
-import type { LegEndReason, RelayContext, SdpRefusal } from './types.js';
+import type { LegEndReason, SdpRefusal } from './types.js';
 
 type HookResult = string | DialogRefusal;
 
@@ -89,11 +89,10 @@ export class CallSetup {
     const leg = call.newLeg(target);
     call.setB(leg);
     const rq = incoming.request;
-    const context = call.context('a', 'INVITE', rq, true);
     let sdp: string | undefined;
     const offer = incoming.offer;
     if (offer !== undefined) {
-      const mapped = call.mapSdp(call.options.onOffer, offer, context);
+      const mapped = call.mapSdp(call.options.onOffer, offer, 'a', 'INVITE', rq, true);
       const result = typeof mapped === 'string' ? mapped : await mapped;
       if (typeof result !== 'string') {
         leg.end('error');
@@ -126,8 +125,9 @@ export class CallSetup {
     }
     call.host.pendingLeg(leg, true);
     try {
-      const dialog = await call.host.ua.invite(target, this.#inviteOptions(leg, rq, sdp, signal, context));
-      await this.#answered(leg, dialog);
+      const dialog = await call.host.ua.invite(target, this.#inviteOptions(leg, rq, sdp, signal));
+      const answering = this.#answered(leg, dialog);
+      if (answering !== undefined) await answering;
       return true;
     } catch (e) {
       return this.#failed(leg, e);
@@ -139,7 +139,7 @@ export class CallSetup {
     }
   }
 
-  #inviteOptions(leg: Leg, rq: SipRequest, sdp: string | undefined, signal: AbortSignal, context: RelayContext): InviteOptions {
+  #inviteOptions(leg: Leg, rq: SipRequest, sdp: string | undefined, signal: AbortSignal): InviteOptions {
     const call = this.#call;
     const o = call.options;
     const extra: SipHeaders = {};
@@ -152,7 +152,7 @@ export class CallSetup {
     }
     return {
       sdp,
-      headers: call.relayedHeaders(rq, context, extra),
+      headers: call.relayedHeaders(rq, 'a', 'INVITE', true, extra),
       from: o.from ?? this.#fromUri,
       fromName: o.fromName ?? this.#fromName,
       to: o.to,
@@ -179,7 +179,7 @@ export class CallSetup {
     const sdp = sdpOf(rs);
     // End to end, what B sent reliably goes to A reliably (A supports 100rel: B was asked as A asked).
     const reliable = call.options.rel100 === 'end-to-end' ? this.#supports100rel && rs.headers.rseq !== undefined : 'auto';
-    const mapped = sdp === undefined ? undefined : call.mapSdp(call.options.onAnswer, sdp, call.context('b', 'INVITE', rs, true));
+    const mapped = sdp === undefined ? undefined : call.mapSdp(call.options.onAnswer, sdp, 'b', 'INVITE', rs, true);
     if (this.#progressChain === undefined && !isThenable(mapped)) {
       this.#sendProgress(rs, mapped as string | SdpRefusal | undefined, reliable);
       return;
@@ -198,15 +198,15 @@ export class CallSetup {
       call.end(undefined, 'error', sdp.status);
       return;
     }
-    const headers = call.relayedHeaders(rs, call.context('b', 'INVITE', rs, true));
+    const headers = call.relayedHeaders(rs, 'b', 'INVITE', true);
     call.incoming.progress(rs.status, { reason: rs.reason, headers, sdp, reliable }).catch((e: unknown) => {
       if (!isDialogError(e) || (e.code !== 'ERR_CANCELLED' && e.code !== 'ERR_INVALID_STATE')) call.host.report(e);
     });
     call.early(rs.status);
   }
 
-  /** B answered (its 2xx is ACKed): A gets the answer. */
-  async #answered(leg: Leg, dialog: Dialog): Promise<void> {
+  /** B answered (its 2xx is ACKed): A gets the answer (a promise only while an onAnswer hook runs). */
+  #answered(leg: Leg, dialog: Dialog): Promise<void> | undefined {
     const call = this.#call;
     if (leg.dialog !== dialog) call.track(leg, dialog);
     const ok = leg.answer;
@@ -217,35 +217,38 @@ export class CallSetup {
       void dialog.bye().catch((e: unknown) => call.host.report(e));
       leg.end('local-bye');
       if (!call.isEnded()) this.#callerGone();
+      return undefined;
+    }
+    // On the late-offer path A was answered already (with B's offer).
+    if (call.acceptance !== undefined) return undefined;
+    const aDialog = call.incoming.dialog;
+    const answered = aDialog !== undefined && aDialog.offerState === 'idle' && aDialog.localSdp !== undefined;
+    if (call.incoming.offer === undefined || answered) {
+      call.accept(undefined, call.relayedHeaders(ok, 'b', 'INVITE', true), ok);
+      return undefined;
+    }
+    // RFC 3264 §4: the caller's offer is answered in our 2xx with B's answer, rewritten.
+    const answer = dialog.remoteSdp;
+    if (answer === undefined) {
+      call.end(undefined, 'error', 500);
+      return undefined;
+    }
+    const mapped = call.mapSdp(call.options.onAnswer, answer, 'b', 'INVITE', ok, true);
+    if (typeof mapped === 'string' || !isThenable<string | SdpRefusal>(mapped)) {
+      this.#answerCaller(mapped, ok);
+      return undefined;
+    }
+    return mapped.then((result) => this.#answerCaller(result, ok));
+  }
+
+  #answerCaller(sdp: string | SdpRefusal, ok: SipResponse | undefined): void {
+    const call = this.#call;
+    if (call.isEnded()) return;
+    if (typeof sdp !== 'string') {
+      call.end(undefined, 'error', sdp.status);
       return;
     }
-    let acceptance = call.acceptance;
-    if (acceptance === undefined) {
-      let sdp: string | undefined;
-      const aDialog = call.incoming.dialog;
-      const answered = aDialog !== undefined && aDialog.offerState === 'idle' && aDialog.localSdp !== undefined;
-      if (call.incoming.offer !== undefined && !answered) {
-        // RFC 3264 §4: the caller's offer is answered in our 2xx with B's answer, rewritten.
-        const answer = dialog.remoteSdp;
-        if (answer === undefined) {
-          call.end(undefined, 'error', 500);
-          return;
-        }
-        const mapped = call.mapSdp(call.options.onAnswer, answer, call.context('b', 'INVITE', ok, true));
-        const result = typeof mapped === 'string' ? mapped : await mapped;
-        if (typeof result !== 'string') {
-          call.end(undefined, 'error', result.status);
-          return;
-        }
-        if (call.isEnded()) return;
-        sdp = result;
-      }
-      acceptance = call.accept(sdp, call.relayedHeaders(ok, call.context('b', 'INVITE', ok, true)), ok);
-    }
-    await acceptance.then(
-      () => undefined,
-      () => undefined,
-    );
+    call.accept(sdp, call.relayedHeaders(ok, 'b', 'INVITE', true), ok);
   }
 
   /** The B leg's INVITE failed; true when routing is over. */
@@ -296,7 +299,7 @@ export class CallSetup {
     const failure = this.#lastFailure ?? { status: 404, reason: 'Not Found', response: undefined };
     const incoming = call.incoming;
     if (incoming.state === 'ringing') {
-      const headers = call.relayedHeaders(failure.response, call.context('b', 'INVITE', failure.response, true));
+      const headers = call.relayedHeaders(failure.response, 'b', 'INVITE', true);
       incoming.reject(failure.status, { reason: failure.reason, headers });
       call.aLeg.end('rejected', failure.status);
     }
@@ -326,11 +329,11 @@ export class CallSetup {
   async lateOffer(leg: Leg, offer: string, rs: SipResponse): Promise<HookResult> {
     const call = this.#call;
     this.#hookResponse = rs;
-    const mapped = call.mapSdp(call.options.onOffer, offer, call.context('b', 'INVITE', rs, true));
+    const mapped = call.mapSdp(call.options.onOffer, offer, 'b', 'INVITE', rs, true);
     const result = typeof mapped === 'string' ? mapped : await mapped;
     if (typeof result !== 'string') return result;
     if (call.isEnded() || call.incoming.state !== 'ringing') return { status: 487 };
-    const headers = call.relayedHeaders(rs, call.context('b', 'INVITE', rs, true));
+    const headers = call.relayedHeaders(rs, 'b', 'INVITE', true);
     let answer: string | undefined;
     let carrier: SipMessage | undefined;
     if (rs.status >= 200) {
@@ -345,7 +348,7 @@ export class CallSetup {
       answer = sdpOf(carrier);
     }
     if (answer === undefined || call.isEnded()) return NOT_ACCEPTABLE;
-    const back = call.mapSdp(call.options.onAnswer, answer, call.context('a', rs.status >= 200 ? 'ACK' : 'PRACK', carrier, true));
+    const back = call.mapSdp(call.options.onAnswer, answer, 'a', rs.status >= 200 ? 'ACK' : 'PRACK', carrier, true);
     return typeof back === 'string' ? back : await back;
   }
 }
