@@ -94,15 +94,21 @@ export class Leg implements LegInfo {
     this.dialog.on('ack', this.#onAck);
   }
 
-  /** Takes our listeners off the dialog (a transfer hands the peer over to a new leg). */
-  detach(): void {
+  /**
+   * Takes our listeners off the dialog. The `terminated` one stays unless `all` (the dialog is
+   * replaced): the end of a dialog we stopped relaying (a BYE waiting for its ACK) still reaches
+   * the call, which drops it from the B2BUA's table.
+   */
+  detach(all = true): void {
     const d = this.dialog;
     if (d === undefined) return;
     d.off('request', this.#onRequest);
     if (this.#watchingAck) d.off('ack', this.#onAck);
     this.#watchingAck = false;
-    if (this.#onTerminated !== undefined) d.off('terminated', this.#onTerminated);
-    this.#onTerminated = undefined;
+    if (all && this.#onTerminated !== undefined) {
+      d.off('terminated', this.#onTerminated);
+      this.#onTerminated = undefined;
+    }
   }
 
   /** Moves to `state` (never back, never out of `terminated`) and tells the observer. */
@@ -120,7 +126,7 @@ export class Leg implements LegInfo {
     this.reason = reason;
     if (status !== undefined) this.status = status;
     this.state = 'terminated';
-    this.detach();
+    this.detach(false);
     this.#observer.legStateChanged(this, status);
   }
 }

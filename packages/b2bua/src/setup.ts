@@ -316,11 +316,6 @@ export class CallSetup {
     call.end(call.aLeg, cancelled ? 'cancelled' : 'timeout', cancelled ? 487 : 408);
   }
 
-  /** Is `rs` the response whose offer the late-offer path relays? */
-  relaysOffer(rs: SipResponse): boolean {
-    return rs === this.#hookResponse;
-  }
-
   /**
    * RFC 3261 §13.2.1 / RFC 3262 §5: A sent no offer and B's 2xx (or reliable provisional) carries
    * one. It goes to A in our 2xx (or a reliable provisional), and A's answer, from its ACK (or
