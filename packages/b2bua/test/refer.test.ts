@@ -83,3 +83,18 @@ test('a transfer whose target fails: NOTIFY with its status; the call goes on', 
   const info = await a.info('x', 'text/plain');
   expect(info.status).toBe(200);
 });
+
+test('REFER from B works the same way: A is re-INVITEd with the new leg\'s offer, B is ended', async () => {
+  const carol = await party();
+  carol.ua.on('invite', (call) => void call.accept({ sdp: version(OFFER_B, 9) }));
+  const { a, b, alice, mid } = await bridged({ b2bua: { onRefer: (refer) => ({ action: 'accept', target: refer.from === 'b' ? carol.uri('carol') : undefined }) } });
+  b.on('request', (rq, _remote, reply) => reply.reply(makeResponse(rq, 200)));
+  expect((await b.request('REFER', { headers: { 'refer-to': { uri: 'sip:ignored@127.0.0.1', params: {} } } })).status).toBe(202);
+  await until(() => b.state === 'terminated');
+  expect(a.state).toBe('confirmed');
+  expect(a.remoteSdp).toBe(version(OFFER_B, 9));
+  expect(alice.received.filter(isRequest('INVITE'))).toHaveLength(1);
+  expect(mid.b2bua.call(a.callId)?.b?.target).toBe(carol.uri('carol'));
+  await a.bye();
+  await until(() => mid.b2bua.stats().calls === 0);
+});
