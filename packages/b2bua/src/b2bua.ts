@@ -45,8 +45,11 @@ function targetList(targets: TargetList): readonly string[] {
 export class B2bua extends EventEmitter<B2buaEvents> implements CallHost {
   readonly stack: SipStack;
   readonly ua: DialogUA;
+  /** @internal */
   readonly clock: Clock;
+  /** The options, checked and with their defaults. */
   readonly options: NormalizedB2buaOptions;
+  /** @internal */
   readonly supportedWithout100rel: string | undefined;
   readonly #calls = new Map<string, B2buaCall>();
   /** B legs whose INVITE is out, by Call-ID: their 2xx is kept for the relay (see #observe). */
@@ -166,15 +169,18 @@ export class B2bua extends EventEmitter<B2buaEvents> implements CallHost {
 
   // ------------------------------------------------------------------ CallHost
 
+  /** @internal */
   byeSent(bye: Promise<unknown>): void {
     if (this.#closed) this.#closingByes.push(bye);
   }
 
+  /** @internal */
   pendingLeg(leg: Leg, pending: boolean): void {
     if (pending) this.#pending.set(leg.callId, leg);
     else if (this.#pending.get(leg.callId) === leg) this.#pending.delete(leg.callId);
   }
 
+  /** @internal */
   trackDialog(leg: Leg, track: boolean): void {
     const dialog = leg.dialog;
     if (dialog === undefined) return;
@@ -182,6 +188,7 @@ export class B2bua extends EventEmitter<B2buaEvents> implements CallHost {
     else if (this.#dialogs.get(dialog.id) === leg) this.#dialogs.delete(dialog.id);
   }
 
+  /** @internal */
   legStateChanged(leg: Leg, status: number | undefined): void {
     const state = leg.state;
     if (state === 'calling') {
@@ -200,16 +207,19 @@ export class B2bua extends EventEmitter<B2buaEvents> implements CallHost {
     }
   }
 
+  /** @internal */
   callEnded(call: CallView, event: CallEndEvent): void {
     if (this.#calls.get(call.id) === call) this.#calls.delete(call.id);
     this.#ended[event.outcome]++;
     if (this.listenerCount('callEnd') > 0) this.#emit('callEnd', event);
   }
 
+  /** @internal */
   count(counter: 'relayed' | 'transfers' | 'transfersRefused' | 'maxDurationReached' | 'legsCreated'): void {
     this.#counters[counter]++;
   }
 
+  /** @internal */
   report(error: unknown): void {
     if (this.listenerCount('error') === 0) return;
     try {

@@ -64,12 +64,14 @@ export class B2buaCall implements SetupHost, LegOwner {
   /** The call's id: the A leg's Call-ID. */
   readonly id: string;
   readonly incoming: IncomingCall;
+  /** @internal */
   readonly options: NormalizedCallOptions;
+  /** @internal */
   readonly host: CallHost;
   data: unknown;
   /** When the call was answered (the UA's clock), if it was. */
   answeredAt: number | undefined;
-  /** An offerless re-INVITE relayed to the other leg, waiting for that leg's offer. */
+  /** @internal An offerless re-INVITE relayed to the other leg, waiting for that leg's offer. */
   offerless: OfferlessRelay | undefined;
   #state: CallStateName = 'routing';
   /** The two ends of the bridge: `a` starts as the caller's leg, `b` as the B leg; a transfer replaces either. */
@@ -132,39 +134,48 @@ export class B2buaCall implements SetupHost, LegOwner {
 
   // ------------------------------------------------------------------ CallCore / SetupHost
 
+  /** @internal */
   get aLeg(): Leg {
     return this.#a;
   }
 
+  /** @internal */
   get bLeg(): Leg | undefined {
     return this.#b;
   }
 
+  /** @internal */
   get acceptance(): Promise<Dialog> | undefined {
     return this.#acceptance;
   }
 
+  /** @internal */
   isEnded(): boolean {
     return this.#state === 'ended';
   }
 
+  /** @internal */
   setB(leg: Leg): void {
     this.#b = leg;
   }
 
+  /** @internal */
   peerOf(leg: Leg): Leg | undefined {
     return leg === this.#a ? this.#b : leg === this.#b ? this.#a : undefined;
   }
 
+  /** @internal */
   slotOf(leg: Leg): LegSide {
     return leg === this.#a ? 'a' : 'b';
   }
 
+  /** @internal */
   context(from: Leg | LegSide, method: string, message: SipMessage | undefined, initial: boolean): RelayContext {
     const side = typeof from === 'string' ? from : this.slotOf(from);
     return { call: this, from: side, to: side === 'a' ? 'b' : 'a', method, message, initial };
   }
 
+  /** @internal */
   mapSdp(hook: SdpHook | undefined, sdp: string, from: Leg | LegSide, method: string, message: SipMessage | undefined, initial: boolean): string | SdpRefusal | Promise<string | SdpRefusal> {
     if (hook === undefined) return sdp;
     let result: ReturnType<SdpHook>;
@@ -184,6 +195,7 @@ export class B2buaCall implements SetupHost, LegOwner {
     );
   }
 
+  /** @internal */
   relayedHeaders(source: SipMessage | undefined, from: Leg | LegSide, method: string, initial: boolean, extra?: SipHeaders | undefined): SipHeaders | undefined {
     let headers = source === undefined ? undefined : copyHeaders(source.headers, this.options.relayHeaders, undefined);
     if (extra !== undefined) {
@@ -203,6 +215,7 @@ export class B2buaCall implements SetupHost, LegOwner {
     return headers;
   }
 
+  /** @internal */
   newLeg(target: string): Leg {
     // randomUUID() draws from a cached pool of random bytes: 122 random bits without a call into OpenSSL per leg.
     const callId = randomUUID();
@@ -212,17 +225,20 @@ export class B2buaCall implements SetupHost, LegOwner {
     return leg;
   }
 
+  /** @internal */
   replaceLeg(old: Leg, next: Leg): void {
     if (old === this.#a) this.#a = next;
     else if (old === this.#b) this.#b = next;
   }
 
+  /** @internal */
   track(leg: Leg, dialog: Dialog): void {
     if (leg.dialog !== undefined) this.host.trackDialog(leg, false);
     leg.attach(dialog);
     this.host.trackDialog(leg, true);
   }
 
+  /** @internal */
   early(status: number): void {
     if (this.#state === 'routing') this.#state = 'early';
     const dialog = this.incoming.dialog;
@@ -230,6 +246,7 @@ export class B2buaCall implements SetupHost, LegOwner {
     this.#a.setState('early', status);
   }
 
+  /** @internal */
   accept(sdp: string | undefined, headers: SipHeaders | undefined, ok: SipResponse | undefined): Promise<Dialog> {
     const acceptance = this.incoming.accept({ sdp, headers });
     this.#acceptance = acceptance;
@@ -254,6 +271,7 @@ export class B2buaCall implements SetupHost, LegOwner {
     return acceptance;
   }
 
+  /** @internal */
   end(endedBy: Leg | undefined, reason: CallEndEvent['reason'], status: number | undefined, extra?: SipHeaders | undefined): void {
     if (this.#state === 'ended') return;
     const answered = this.#state === 'answered';
@@ -290,6 +308,7 @@ export class B2buaCall implements SetupHost, LegOwner {
 
   // ------------------------------------------------------------------ LegOwner
 
+  /** @internal */
   offerFrom(leg: Leg, dialog: Dialog, offer: string, context: SdpContext): HookResult | Promise<HookResult> {
     const setup = this.#setup;
     if (context.initial && context.response !== undefined && leg === this.#b && setup !== undefined && this.#state !== 'answered' && this.#state !== 'ended') {
@@ -304,16 +323,19 @@ export class B2buaCall implements SetupHost, LegOwner {
     return relayOffer(this, leg, offer, context);
   }
 
+  /** @internal */
   offerWanted(leg: Leg, dialog: Dialog, context: SdpContext): string | undefined | Promise<string | undefined> {
     if (dialog !== leg.dialog) return dialog.localSdp;
     return relayOfferless(this, leg, context);
   }
 
+  /** @internal */
   requestFrom(leg: Leg, request: SipRequest, _remote: Remote, reply: ServerReply): void {
     if (request.method === 'REFER') handleRefer(this, leg, request, reply);
     else relayRequest(this, leg, request, reply);
   }
 
+  /** @internal */
   dialogEnded(leg: Leg, dialog: Dialog, reason: TerminationReason): void {
     if (leg.dialog !== dialog) return;
     this.host.trackDialog(leg, false);
@@ -327,10 +349,12 @@ export class B2buaCall implements SetupHost, LegOwner {
     else this.end(leg, cause, reason.status, deathReason(reason));
   }
 
+  /** @internal */
   ackReceived(leg: Leg, ack: SipRequest): void {
     if (this.#ackWaiter?.leg === leg) this.#resolveAck(ack);
   }
 
+  /** @internal */
   waitAck(leg: Leg): Promise<SipRequest | undefined> {
     this.#resolveAck(undefined);
     leg.watchAcks();
