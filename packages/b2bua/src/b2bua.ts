@@ -1,5 +1,5 @@
 // The B2BUA: a dialog UA on a @sipts/core stack whose requests it takes first. New INVITEs are
-// counted against maxCalls (503 + Retry-After before any state) and authenticated, then become
+// counted against maxCalls (503 + Retry-After before any call or dialog state) and authenticated, then become
 // calls bridged to their targets (call.ts); in-dialog requests go to the dialog layer, a BYE is
 // noted first so its Reason can be relayed. It keeps the call table, emits the leg and call
 // events @sipts/otel reads, and the counters @sipts/metrics reads through stats().
@@ -286,7 +286,7 @@ export class B2bua extends EventEmitter<B2buaEvents> implements CallHost {
       return;
     }
     if (this.#calls.size + this.#admitting >= this.options.maxCalls) {
-      // Shed before any state: the dialog layer never sees it.
+      // Shed before any call or dialog state: the dialog layer never sees it.
       this.#counters.overloadRejected++;
       reply.reply(makeResponse(rq, 503, undefined, { toTag: true, headers: { 'retry-after': String(this.options.retryAfter) } }));
       return;

@@ -50,7 +50,7 @@ export interface B2buaOptions extends Omit<BridgeOptions, 'from' | 'fromName' | 
    * for it. Without it the `invite` event decides (`b2bua.bridge()`).
    */
   target?: string | readonly string[] | RouteHook | undefined;
-  /** Calls at once (ringing ones included); past it new INVITEs get 503 + Retry-After before any state. Default 10000. */
+  /** Calls at once (ringing ones included); past it new INVITEs get 503 + Retry-After before any call or dialog state. Default 10000. */
   maxCalls?: number | undefined;
   /** Retry-After (s) of the 503 for `maxCalls`. Default 5. */
   retryAfter?: number | undefined;
