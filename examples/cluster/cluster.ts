@@ -41,7 +41,7 @@ export interface ClusterOptions {
   metricsPort?: number | undefined;
   /** Seconds between the dispatcher's OPTIONS probes. Default 1. */
   pingInterval?: number | undefined;
-  /** Probes unanswered in a row before a node is marked down. Default 1. */
+  /** Probes unanswered (1 s each) in a row before a node is marked down. Default 2. */
   probeFailures?: number | undefined;
   /** Kamailio worker processes. Default 1. */
   frontChildren?: number | undefined;
@@ -81,7 +81,7 @@ export interface Cluster {
   killNode(index: number, signal?: NodeJS.Signals): Promise<void>;
   /** Starts node `index` again (same port, no state of its own) and waits until it listens. */
   startNode(index: number): Promise<void>;
-  /** Kills Redis by its PID (the data goes: no persistence) and waits for it to exit. */
+  /** Kills Redis by its PID (SIGKILL; its append-only file keeps the data) and waits for it to exit. */
   stopRedis(): Promise<void>;
   /** Starts Redis again on the same port. */
   startRedis(): Promise<void>;
@@ -261,7 +261,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const started: ChildProcess[] = [];
 
   function spawnRedis(): ChildProcess {
-    const child = spawn('redis-server', ['--port', String(redisPort), '--bind', address, '--dir', dir, '--save', '', '--appendonly', 'no', '--protected-mode', 'no'], {
+    // An append-only file synced on every write: a Redis restarted (or killed) keeps its bindings.
+    const child = spawn('redis-server', ['--port', String(redisPort), '--bind', address, '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--protected-mode', 'no'], {
       stdio: ['ignore', 'pipe', output],
     });
     started.push(child);
@@ -344,7 +345,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     DISPATCHER_LIST: list,
     MODULES_PATH: modules,
     PING_INTERVAL: String(options.pingInterval ?? 1),
-    PROBE_FAILURES: String(options.probeFailures ?? 1),
+    PROBE_FAILURES: String(options.probeFailures ?? 2),
     CHILDREN: String(options.frontChildren ?? 1),
     DEBUG: output === 'inherit' ? '1' : '0',
   };
@@ -457,7 +458,7 @@ if (script.endsWith('/cluster/cluster.ts') || script.endsWith('\\cluster\\cluste
     redisPort: envNumber('REDIS_PORT', 0),
     metricsPort: envNumber('METRICS_PORT', undefined),
     pingInterval: envNumber('PING_INTERVAL', 1),
-    probeFailures: envNumber('PROBE_FAILURES', 1),
+    probeFailures: envNumber('PROBE_FAILURES', 2),
     sharedSecret: process.env['SHARED_SECRET'] || undefined,
     authUsers: process.env['AUTH_USERS'] || undefined,
     output: process.env['CLUSTER_OUTPUT'] === 'inherit' ? 'inherit' : 'ignore',

@@ -69,6 +69,9 @@ export class RedisReplayStore implements DigestReplayStore {
   readonly #connecting: Promise<RedisClientLike>;
   #client: RedisClientLike | undefined;
   #closed = false;
+  /** Connected once at least: from then on a disconnected client fails at once (no waiting). */
+  #connectedOnce = false;
+  readonly #commandTimeout: number;
   #recorded = 0;
   #replays = 0;
   #refusedFull = 0;
@@ -88,6 +91,7 @@ export class RedisReplayStore implements DigestReplayStore {
     checkOption(typeof this.#now === 'function', 'now', 'a function returning ms');
     const timeout = options.commandTimeout ?? 2000;
     checkOption(Number.isFinite(timeout) && timeout > 0, 'commandTimeout', 'a positive number of ms');
+    this.#commandTimeout = timeout;
     const maxDelay = options.maxReconnectDelay ?? 5000;
     checkOption(Number.isFinite(maxDelay) && maxDelay > 0, 'maxReconnectDelay', 'a positive number of ms');
     this.#ownClient = options.client === undefined;
@@ -143,6 +147,12 @@ export class RedisReplayStore implements DigestReplayStore {
     const client = await this.#connecting.catch((e: unknown) => {
       throw storeError(e);
     });
+    // Start-up: the first connection may still be on its way (the node answers as soon as it
+    // listens); wait for it up to commandTimeout rather than fail the first REGISTERs.
+    if (!this.#connectedOnce) {
+      if (client.status !== undefined && client.status !== 'ready') await this.ready(this.#commandTimeout);
+      this.#connectedOnce = client.status === undefined || client.status === 'ready';
+    }
     // A nonce past its lifetime never gets here (the digest layer checks its age first); the
     // entry outlives it by the margin so a node whose clock runs behind cannot see it vanish.
     const ttl = Math.max(1, Math.ceil(expiresAt - this.#now()) + this.#marginMs);

@@ -8,7 +8,7 @@
 // redis-server is missing.
 import { signRequest, type DigestClientSession } from '@sipts/digest';
 import { parse, type SipRequest } from '@sipts/message';
-import { caller, callee, cluster, expectPassed, missing, received, sendRequest, sipRequest } from './helpers';
+import { caller, callee, cluster, expectPassed, missing, received, sendRequest, sipRequest } from './helpers.js';
 
 const why = missing();
 if (why !== undefined) console.warn(`tools/interop/cluster: SKIPPED: ${why}`);

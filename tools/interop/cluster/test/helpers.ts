@@ -42,14 +42,14 @@ async function metricsBase(count: number): Promise<number> {
 /** A cluster on free loopback ports, with /metrics on every node. */
 export async function cluster(options: ClusterOptions = {}): Promise<Cluster & { metricsPort: number }> {
   const metricsPort = await metricsBase(options.nodes ?? 2);
-  const c = await startCluster({ frontPort: 0, nodePort: 0, redisPort: 0, metricsPort, pingInterval: 1, probeFailures: 1, ...options });
+  const c = await startCluster({ frontPort: 0, nodePort: 0, redisPort: 0, metricsPort, pingInterval: 1, probeFailures: 2, ...options });
   return Object.assign(c, { metricsPort });
 }
 
 /** The metrics of a node: `name{labels}` → value. */
 export async function metrics(port: number): Promise<Map<string, number>> {
   const text = await new Promise<string>((resolve, reject) => {
-    const rq = request({ host: '127.0.0.1', port, path: '/metrics', timeout: 3000 }, (rs) => {
+    const rq = request({ host: '127.0.0.1', port, path: '/metrics', timeout: 3000, agent: false }, (rs) => {
       let body = '';
       rs.setEncoding('utf8');
       rs.on('data', (d: string) => (body += d));
@@ -82,10 +82,10 @@ export async function base(seconds: number): Promise<string[]> {
   return ['-i', '127.0.0.1', '-p', String(await freePort()), '-mp', String(await freeMediaPort()), '-timeout', `${seconds}s`, '-timeout_error'];
 }
 
-/** A SIPp uas on a free port that answers `calls` calls, registered as `user` through the front. */
+/** A SIPp uas (echoing Record-Route, as phones do) on a free port that answers `calls` calls, registered as `user` through the front. */
 export async function callee(c: Cluster, user: string, calls: number, seconds: number, auth?: { password: string }): Promise<SippProcess> {
   const port = await freePort();
-  const uas = startSipp(['-i', '127.0.0.1', '-p', String(port), '-mp', String(await freeMediaPort()), '-sn', 'uas', '-m', String(calls), '-timeout', `${seconds}s`], {
+  const uas = startSipp(['-i', '127.0.0.1', '-p', String(port), '-mp', String(await freeMediaPort()), '-sf', scenario('uas-rr.xml'), '-m', String(calls), '-timeout', `${seconds}s`], {
     timeoutMs: (seconds + 10) * 1000,
   });
   await register(c, user, port, auth);
