@@ -114,8 +114,10 @@ export class RecordRouter {
     const route = rq.headers.route;
     if (route !== undefined) {
       for (const entry of route) {
-        const uri = entry.uri;
-        if (typeof uri !== 'object' || uri === null || typeof uri.host !== 'string') break;
+        // Parsed by the parser; an application may have put a string there.
+        const given: unknown = entry.uri;
+        const uri = typeof given === 'string' ? parseUri(given) : (given as SipUri | undefined);
+        if (typeof uri !== 'object' || uri === null || typeof uri.host !== 'string') continue;
         if (local.hosts.has(normalHost(uri.host))) {
           const flow = this.#flows.flowOf(uri);
           if (flow !== undefined) return this.#flowSide(flow, uri.user as string);

@@ -113,6 +113,13 @@ describe('Record-Route per side (RFC 5658)', () => {
     viaTls.stack.receive(invite(), UDP_CALLER);
     expect(rrOf(viaTls.stack)[0]?.uri).toEqual(sipUri('10.0.0.1', 5070, { transport: 'tcp', lr: null }));
 
+    const asText = setup((p, rq) => {
+      rq.headers.route = [{ uri: 'sip:edge.example.com;transport=tcp;lr' as unknown as SipUri, params: {} }];
+      p.send(rq);
+    });
+    asText.stack.receive(invite(), UDP_CALLER);
+    expect(rrOf(asText.stack)[0]?.uri).toEqual(sipUri('10.0.0.1', 5070, { transport: 'tcp', lr: null }));
+
     const sips = setup((p, rq) => p.fork(rq, ['sips:bob@example.com']));
     sips.stack.receive(invite(), UDP_CALLER);
     // No TLS transport here: the entry keeps the TLS form on the first port, as @sipts/core's localUri.
