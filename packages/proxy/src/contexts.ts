@@ -179,7 +179,7 @@ export class ContextTable {
     } else if (this.#options.recordRoute) {
       // §16.6 step 4: our Record-Route goes on top, one entry per side when they differ (RFC 5658).
       const arrival = ctx.arrival;
-      if (ctx.inboundSide === undefined && arrival !== undefined) {
+      if (ctx.inboundSide === undefined && arrival !== undefined && this.#recordRouter.perSide) {
         ctx.inboundSide = this.#recordRouter.inbound(arrival, ctx.request, ctx.arrivedOb);
       }
       this.#recordRouter.insert(rq, ctx.inboundSide);

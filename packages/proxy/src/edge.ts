@@ -21,6 +21,10 @@ export interface Side {
 /** Flow tokens through the stack (@sipts/core's `encodeFlowUri` / `decodeFlowUri`). */
 export class StackFlows {
   readonly #stack: ProxyStack;
+  // The last token checked and its flow: a request's token is checked on receipt (§16.4) and
+  // again for its Record-Route (§16.6) one call apart; a token names one flow, so this is exact.
+  #lastToken = '';
+  #lastFlow: FlowAddress | undefined;
 
   constructor(stack: ProxyStack) {
     this.#stack = stack;
@@ -47,9 +51,13 @@ export class StackFlows {
     const decode = this.#stack.decodeFlowUri;
     const user = uri.user;
     if (decode === undefined || user === undefined || user === '') return undefined;
+    if (user === this.#lastToken) return this.#lastFlow;
     try {
       const flow: unknown = decode.call(this.#stack, this.canonical(user));
-      return isFlowAddress(flow) ? flow : undefined;
+      if (!isFlowAddress(flow)) return undefined;
+      this.#lastToken = user;
+      this.#lastFlow = flow;
+      return flow;
     } catch {
       return undefined;
     }
@@ -83,6 +91,11 @@ export class RecordRouter {
     this.#identity = identity;
     this.#flows = flows;
     this.#mode = mode;
+  }
+
+  /** Entries are made per side ('auto', 'always'); 'never' needs no side. */
+  get perSide(): boolean {
+    return this.#mode !== 'never';
   }
 
   /**
