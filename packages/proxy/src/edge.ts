@@ -142,7 +142,7 @@ export class RecordRouter {
     }
     const target = rq.uri;
     const hp = uriHostPort(target);
-    if (hp !== undefined && local.hosts.has(normalHost(hp.host))) {
+    if (hp !== undefined && (hp.port === undefined || local.ports.has(hp.port)) && local.hosts.has(normalHost(hp.host))) {
       // A Request-URI that is a flow URI of ours (RFC 5626 §5.3): rare, parsed in full.
       const parsed = parseUri(target);
       const flow = parsed === undefined ? undefined : this.#flows.flowOf(parsed);
