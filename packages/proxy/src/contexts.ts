@@ -291,7 +291,12 @@ export class ContextTable {
         ctx.pending--;
         this.#clearTimer(b);
         if (b.id !== '') this.#events.branchEnd?.(b, status);
-        if (b.alternates !== undefined && isFlowFailure(status, remote, fromStack) && this.#failover(b)) return;
+        if (b.alternates !== undefined) {
+          if (isFlowFailure(status, remote, fromStack) && this.#failover(b)) return;
+          // The stack keeps this branch (its callback) for up to 32 s: not the request too.
+          b.alternates = undefined;
+          b.template = undefined;
+        }
       } else if (!isTwoXx(status) || ctx.method !== 'INVITE') {
         // A late final after the branch was given up: only a 2xx to an INVITE still matters.
         return;
@@ -432,6 +437,8 @@ export class ContextTable {
     // to an INVITE (later 2xx pass through it for 32 s, RFC 6026 §7.1), never otherwise.
     ctx.request = RELEASED_REQUEST;
     ctx.key = '';
+    ctx.arrival = undefined;
+    ctx.inboundSide = undefined;
     ctx.responses.length = 0;
     ctx.branches.length = 0;
     ctx.queue = undefined;
@@ -517,6 +524,8 @@ export class ContextTable {
       if (b.pending) {
         b.outcome ??= status === 408 ? 'timeout' : 'error';
         b.state = 'completed';
+        b.alternates = undefined;
+        b.template = undefined;
         ctx.pending--;
         this.#clearTimer(b);
         if (b.id !== '') this.#events.branchEnd?.(b, status);
