@@ -45,7 +45,7 @@ interface Counted {
   lastErrors: string[];
   warnings: number;
   lastWarnings: string[];
-  /** Targets the loopback guard refused (non-loopback or needing DNS). */
+  /** DNS queries refused and non-loopback targets dropped by the suite's resolver. */
   guardBlocked: number;
 }
 
@@ -58,20 +58,16 @@ function isLoopback(address: string): boolean {
 
 /** RFC 3263 resolution of IP literals only, loopback only: never DNS, never another host. */
 function loopbackResolver(counted: Counted): Resolver {
-  const noDns = (): Promise<never> => Promise.reject(Object.assign(new Error('no DNS in the attack suite'), { code: 'ENOTFOUND' }));
+  const noDns = (): Promise<never> => {
+    counted.guardBlocked++;
+    return Promise.reject(Object.assign(new Error('no DNS in the attack suite'), { code: 'ENOTFOUND' }));
+  };
   const inner = createResolver({ dns: { resolveNaptr: noDns, resolveSrv: noDns, lookup: noDns } });
   return {
     async resolve(uri, options) {
-      let targets;
-      try {
-        targets = await inner.resolve(uri, options);
-      } catch (e) {
-        counted.guardBlocked++;
-        throw e;
-      }
+      const targets = await inner.resolve(uri, options);
       const kept = targets.filter((t) => isLoopback(t.address));
       counted.guardBlocked += targets.length - kept.length;
-      if (targets.length > 0 && kept.length === 0) counted.guardBlocked++;
       return kept;
     },
   };

@@ -181,7 +181,7 @@ export const fuzz: Attack = {
       A,
       `${total} mutated messages (seed ${seed}): UDP ${udpSent} at ${Math.round(udpSent / udpSeconds)}/s from 64 sources, UDP6 1000, ${streamRuns.map((r) => `${r.label} ${r.sent} on ${r.connections} connections`).join(', ')}`,
       '24,000 over UDP and TCP held',
-      `parse errors counted ${sumValues(after, 'main.stack.parseErrors') - sumValues(before, 'main.stack.parseErrors')}; logger.error +${num(after, 'main.logger.errors') - num(before, 'main.logger.errors')}; non-loopback targets refused by the guard ${num(after, 'main.logger.guardBlocked') + num(after, 'v6.logger.guardBlocked')}`,
+      `parse errors counted ${sumValues(after, 'main.stack.parseErrors') - sumValues(before, 'main.stack.parseErrors')}; logger.error +${num(after, 'main.logger.errors') - num(before, 'main.logger.errors')}; DNS queries refused / non-loopback targets dropped by the suite's resolver ${num(after, 'main.logger.guardBlocked') + num(after, 'v6.logger.guardBlocked')}`,
       total >= 20_000,
       `only ${total} messages went out in the time budget`,
     );

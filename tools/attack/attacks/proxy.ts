@@ -182,9 +182,9 @@ export const forgedResponses: Attack = {
 
 export const hops: Attack = {
   id: 'hops',
-  title: 'Max-Forwards and CANCEL (held)',
+  title: 'Max-Forwards, loops, spirals, CANCEL (held)',
   async run(ctx: Context) {
-    const A = 'Max-Forwards and CANCEL (held)';
+    const A = 'Max-Forwards, loops, spirals, CANCEL (held)';
     const ep = ctx.endpoint('main', 'UDP');
     const c = await udpClient(ctx.source());
     try {
@@ -200,6 +200,40 @@ export const hops: Attack = {
       await sleep(200);
       ctx.check(A, 'Max-Forwards: 0 to another host; CANCEL of an unknown transaction', '483; 481', `${r1?.status ?? 'no answer'} (sink got ${sink.datagrams}); ${r2?.status ?? 'no answer'}`, r1?.status === 483 && sink.datagrams === 0 && r2?.status === 481, 'Max-Forwards or CANCEL handling regressed: @sipts/proxy');
       sink.close();
+
+      // A spiral, then a loop (RFC 3261 §16.3 step 4): a "proxy" at `bouncer` sends what it gets
+      // back to our proxy, first with a new Request-URI (a spiral: served), then unchanged (a
+      // loop: 482). It then answers both requests 200, so every context ends.
+      const bouncer = await udpClient(ctx.source(), 0);
+      const received: { text: string; from: { port: number; address: string } }[] = [];
+      bouncer.socket.on('message', (data, rinfo) => {
+        const text = data.toString('utf8');
+        if (text.startsWith('SIP/2.0')) return;
+        // Retransmissions (Timer E) of a request already seen are not new hops.
+        const topVia = /\r\nVia:[^\r]*/i.exec(text)?.[0];
+        if (received.some((r) => /\r\nVia:[^\r]*/i.exec(r.text)?.[0] === topVia)) return;
+        received.push({ text, from: rinfo });
+        const bounced = received.length === 1 ? text.replace(/^OPTIONS sip:x@/, 'OPTIONS sip:y@') : text;
+        if (received.length <= 2) {
+          const withVia = bounced.replace('\r\n', `\r\nVia: SIP/2.0/UDP ${bouncer.sentBy};branch=z9hG4bK${token()}\r\n`).replace(/Max-Forwards: (\d+)/, (_, n: string) => `Max-Forwards: ${Number(n) - 1}`);
+          bouncer.socket.send(Buffer.from(withVia), ep.port, ep.address);
+        }
+      });
+      const before = await ctx.stats();
+      const id3 = token('loop');
+      const a3 = c.inbox.final(id3, 3000);
+      await c.send(request({ method: 'OPTIONS', uri: `sip:x@${bouncer.sentBy}`, via: c.sentBy, proto: 'UDP', callId: id3 }), ep.port, ep.address);
+      await sleep(600);
+      const after = await ctx.stats();
+      for (const r of received.slice(0, 2)) {
+        const head = r.text.split('\r\n\r\n')[0]?.split('\r\n') ?? [];
+        const keep = head.filter((l) => /^(via|from|to|call-id|cseq)\s*:/i.test(l)).map((l) => (/^to\s*:/i.test(l) ? `${l};tag=${token('t')}` : l));
+        bouncer.socket.send(Buffer.from(['SIP/2.0 200 OK', ...keep, 'Content-Length: 0', '', ''].join('\r\n')), r.from.port, r.from.address);
+      }
+      const r3 = await a3;
+      bouncer.close();
+      const loops = num(after, 'main.proxy.loopsDetected') - num(before, 'main.proxy.loopsDetected');
+      ctx.check(A, 'a request that spirals back once (new Request-URI), then loops back unchanged', '482 for loops, spirals served', `the spiral was forwarded again (${received.length} requests reached the bouncer), loopsDetected +${loops}; the caller got ${r3?.status ?? 'no answer'}`, received.length === 2 && loops === 1, 'loop detection or spiral handling regressed: @sipts/proxy §16.3 step 4');
     } finally {
       c.close();
     }

@@ -46,6 +46,8 @@ export const tcpBadRequest: Attack = {
       ['no Call-ID', (v) => `OPTIONS sip:x@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP ${v};branch=z9hG4bK${token()}\r\nFrom: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:x@127.0.0.1>\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n`],
       ['bad Content-Length', (v) => `OPTIONS sip:x@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP ${v};branch=z9hG4bK${token()}\r\nFrom: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:x@127.0.0.1>\r\nCall-ID: ${token()}\r\nCSeq: 1 OPTIONS\r\nContent-Length: abc\r\n\r\n`],
       ['header over maxHeaderBytes', (v) => `OPTIONS sip:x@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP ${v};branch=z9hG4bK${token()}\r\nFrom: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:x@127.0.0.1>\r\nCall-ID: ${token()}\r\nCSeq: 1 OPTIONS\r\nX-Big: ${'b'.repeat(70_000)}\r\nContent-Length: 0\r\n\r\n`],
+      // The body is refused on its Content-Length, before any of it is read (none is sent).
+      ['body over maxContentLength', (v) => `MESSAGE sip:x@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP ${v};branch=z9hG4bK${token()}\r\nFrom: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:x@127.0.0.1>\r\nCall-ID: ${token()}\r\nCSeq: 1 MESSAGE\r\nContent-Length: 700000\r\n\r\n`],
     ];
     const results: string[] = [];
     let ok = true;
@@ -60,7 +62,8 @@ export const tcpBadRequest: Attack = {
       ok &&= first?.status === 400 && c.isClosed;
       c.destroy();
     }
-    ctx.check(A, 'malformed requests on a TCP connection', 'closed without a 400', results.join('; '), ok, 'no 400 before closing a stream with a malformed request: @sipts/transport-tcp');
+    ctx.check(A, 'malformed requests on a TCP connection (and the header/body limits)', 'closed without a 400 (limits held)', results.join('; '), ok, 'no 400 before closing a stream with a malformed request: @sipts/transport-tcp');
+    ctx.skip(A, 'idle timeout (120 s without traffic)', 'not exercised: longer than the suite; @sipts/transport-tcp tests it on fake time');
   },
 };
 
