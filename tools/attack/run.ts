@@ -30,6 +30,8 @@ import { startServer, type Target } from './lib/target.js';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const argv = process.argv.slice(2);
 const jsonOut = argv.includes('--json') ? argv[argv.indexOf('--json') + 1] : undefined;
+/** `--before <checkout>`: attack an old build (tools/attack/server-before.ts) for before/after numbers. */
+const before = argv.includes('--before') ? resolve(argv[argv.indexOf('--before') + 1] ?? '') : undefined;
 /** The whole run stays within ~5 minutes on 2 cores; attacks past this are reported as not run. */
 const BUDGET_MS = 270_000;
 const ATTACK_TIMEOUT_MS = 90_000;
@@ -91,12 +93,15 @@ async function main(): Promise<number> {
     const cert = makeCertificate(tmp);
     if (cert === undefined) throw new Error('openssl could not make a certificate (is openssl installed?)');
     const users = accounts();
-    server = await startServer(root, { users, ...cert });
+    server = await startServer(root, { users, ...cert }, before);
+    if (before !== undefined) console.log(`attack suite: BEFORE mode, against the build in ${before}`);
     ctx = new Context({ root, tmp, netns, server, users, fdLimit: fdLimit() });
     console.log(`attack suite: server pid ${server.pid}${netns ? ', in its own network namespace' : ''}; ${Object.entries(server.stacks).map(([n, a]) => `${n}: ${a.map((x) => `${x.protocol} ${x.address}:${x.port}`).join(' ')}`).join('; ')}`);
     await captureBaseline(ctx);
     for (const attack of ATTACKS) {
       if (only.length > 0 && !only.includes(attack.id)) continue;
+      // pnpm start of an old checkout has no digest: nothing to compare.
+      if (before !== undefined && attack.id === 'pnpm-start') continue;
       if (Date.now() - started > BUDGET_MS) {
         ctx.check(attack.title, 'ran', '', `not run: the suite's ${BUDGET_MS / 1000} s budget was used up`, false, 'an earlier attack took far longer than it should (a server that stopped answering makes every wait run to its timeout)');
         continue;
@@ -124,7 +129,7 @@ async function main(): Promise<number> {
         // same reason: start a fresh one (new baseline) so they still test something.
         console.log('    the server is not usable any more: starting a fresh one');
         await ctx.server.stop();
-        server = ctx.server = await startServer(root, { users, ...cert });
+        server = ctx.server = await startServer(root, { users, ...cert }, before);
         await captureBaseline(ctx);
         ctx.info(attack.title, 'server restarted after this attack', '', `new pid ${ctx.server.pid}; later rows are against the fresh process`);
       }

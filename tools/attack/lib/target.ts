@@ -147,12 +147,20 @@ export class Target {
   }
 }
 
-/** Starts tools/attack/server.ts with `config` (see ServerConfig there). */
-export async function startServer(root: string, config: unknown): Promise<Target> {
-  const child = fork(join(root, 'tools', 'attack', 'server.ts'), [], {
+/**
+ * Starts tools/attack/server.ts with `config` (see ServerConfig there); with `before`, the
+ * checkout of an older sipts to run tools/attack/server-before.ts against instead.
+ */
+export async function startServer(root: string, config: unknown, before?: string): Promise<Target> {
+  const child = fork(join(root, 'tools', 'attack', before === undefined ? 'server.ts' : 'server-before.ts'), [], {
     cwd: root,
     execArgv: ['--expose-gc', '--import', 'tsx'],
-    env: { ...process.env, TSX_TSCONFIG_PATH: join(root, 'tsconfig.tests.json'), ATTACK_SERVER_CONFIG: JSON.stringify(config) },
+    env: {
+      ...process.env,
+      TSX_TSCONFIG_PATH: join(before ?? root, 'tsconfig.tests.json'),
+      ATTACK_SERVER_CONFIG: JSON.stringify(config),
+      ...(before !== undefined ? { ATTACK_ROOT: before } : {}),
+    },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   const target = new Target('server', child);
