@@ -3,7 +3,7 @@
 import type { Attack } from '../lib/attack.js';
 import { MiB, num } from '../lib/context.js';
 import { sleep, udpClient } from '../lib/net.js';
-import { probeWhile, summarize } from '../lib/probe.js';
+import { DURING_LIMIT_MS, probeWhile, summarize } from '../lib/probe.js';
 import { request, token } from '../lib/sip.js';
 
 export const singleSourceFlood: Attack = {
@@ -14,7 +14,7 @@ export const singleSourceFlood: Attack = {
     const ep = ctx.endpoint('main', 'UDP');
     const attacker = await udpClient(ctx.source(), 0);
     const before = await ctx.stats();
-    const probes = probeWhile(() => ctx.legitUdp(ep), 100);
+    const probes = probeWhile(() => ctx.legitUdp(ep, DURING_LIMIT_MS), 100);
     let maxLive = 0;
     let sent = 0;
     const t0 = performance.now();
@@ -31,7 +31,7 @@ export const singleSourceFlood: Attack = {
     }
     const rate = sent / ((performance.now() - t0) / 1000);
     await sleep(500);
-    const legit = summarize(await probes.stop());
+    const legit = summarize(await probes.stop(), DURING_LIMIT_MS);
     const after = await ctx.stats();
     const bans = num(after, 'main.stack.rateLimit.bans') - num(before, 'main.stack.rateLimit.bans');
     const dropped = num(after, 'main.stack.rateLimit.dropped') - num(before, 'main.stack.rateLimit.dropped');

@@ -4,7 +4,7 @@
 import type { Attack } from '../lib/attack.js';
 import { MiB, mib, num, type Context } from '../lib/context.js';
 import { sleep, streamClient, type StreamClient } from '../lib/net.js';
-import { probeWhile, summarize } from '../lib/probe.js';
+import { DURING_LIMIT_MS, probeWhile, summarize } from '../lib/probe.js';
 import { request, token } from '../lib/sip.js';
 import type { Endpoint } from '../lib/target.js';
 
@@ -44,7 +44,7 @@ export const oneByteSegments: Attack = {
     const answered = whole.inbox.final(callId, 30_000);
     const payload = endless(ep, 50_000);
     const heap0 = (await ctx.memory()).heapUsed;
-    const probes = probeWhile(() => ctx.legitStream(ep), 250);
+    const probes = probeWhile(() => ctx.legitStream(ep, false, DURING_LIMIT_MS), 250);
     const cpu0 = ctx.server.cpuSeconds();
     const t0 = performance.now();
     let written = 0;
@@ -70,7 +70,7 @@ export const oneByteSegments: Attack = {
     const seconds = (performance.now() - t0) / 1000;
     const cpu = ((ctx.server.cpuSeconds() - cpu0) / seconds) * 100;
     const got = await answered;
-    const legit = summarize(await probes.stop());
+    const legit = summarize(await probes.stop(), DURING_LIMIT_MS);
     // What the partial messages cost while still held (before the connections close).
     const heapHeld = (await ctx.memory()).heapUsed - heap0;
     const closedByServer = open.filter((c) => c.isClosed).length;
@@ -106,7 +106,7 @@ export const pendingCap: Attack = {
     const mem0 = await ctx.memory();
     const conns: StreamClient[] = [];
     let failed = 0;
-    const probes = probeWhile(() => ctx.legitStream(ep), 500);
+    const probes = probeWhile(() => ctx.legitStream(ep, false, DURING_LIMIT_MS), 500);
     for (let s = 0; s < sources; s++) {
       const r = await openMany(ep, ctx.source(), Math.min(perSource, wanted - s * perSource));
       failed += r.failed;
@@ -115,7 +115,7 @@ export const pendingCap: Attack = {
     }
     const written = conns.length * 59_000;
     await sleep(2500);
-    const legit = summarize(await probes.stop());
+    const legit = summarize(await probes.stop(), DURING_LIMIT_MS);
     const after = await ctx.stats();
     const mem1 = await ctx.memory();
     const pending = num(after, 'main.stack.transports.TCP.pendingBytes');
@@ -168,7 +168,7 @@ export const slowloris: Attack = {
     const slowEvict: StreamClient[] = [];
     for (let s = 0; s < 4; s++) slowEvict.push(...(await openMany(evict, ctx.source(), 50)).open);
     const stopEvict = trickle(slowEvict, payload, 1000);
-    const probes = probeWhile(() => ctx.legitStream(ep), 1000);
+    const probes = probeWhile(() => ctx.legitStream(ep, false, DURING_LIMIT_MS), 1000);
     // Once their messages have been arriving for longer than evictAfter (5 s; the first byte goes
     // out 1 s after the trickle starts), a newcomer must get in by evicting the slowest.
     await sleep(8000);
@@ -180,7 +180,7 @@ export const slowloris: Attack = {
     while (Date.now() < deadline && many.some((c) => !c.isClosed)) await sleep(250);
     stopMain();
     stopEvict();
-    const legit = summarize(await probes.stop());
+    const legit = summarize(await probes.stop(), DURING_LIMIT_MS);
     const after = await ctx.stats();
     const stillOpen = many.filter((c) => !c.isClosed).length;
     const closedAt = many.filter((c) => c.isClosed).map((c) => (c.closedAt - started) / 1000);
