@@ -173,8 +173,16 @@ async function main(): Promise<void> {
       port,
       callee: async (uasPort: number): Promise<string> => {
         const user = `callee${++callee}`;
-        await lib.register(HOST, port, user, HOST, uasPort);
-        return user;
+        // A cluster just started may still answer 503 while the front's first probes settle.
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await lib.register(HOST, port, user, HOST, uasPort);
+            return user;
+          } catch (e) {
+            if (attempt >= 3) throw e;
+            await lib.sleep(2000);
+          }
+        }
       },
     };
     await step(target, 50, 3); // warm-up, not reported
@@ -249,6 +257,7 @@ async function main(): Promise<void> {
     if (!Number.isInteger(nodes) || nodes < 1) throw new Error(`unknown target ${name} (kamailio, cluster-N)`);
     const cluster = await startCluster({ nodes, frontPort: 0, nodePort: 0, redisPort: 0, nodeFlags, output: 'ignore' });
     try {
+      await lib.sleep(3000); // the front's first probes
       const pids = (): Record<string, number> => ({
         front: cluster.front.pid,
         ...Object.fromEntries(cluster.nodes.map((n) => [`node${n.index}`, n.pid])),
