@@ -2,13 +2,11 @@
 // (a fixed list of names, nothing else crosses), RFC 3326 Reason, RFC 3420 sipfrag bodies for
 // NOTIFY (RFC 3515 §2.4.5), the SDP body test, the o= line of a description, and the parts of a
 // Refer-To URI. Scans work on char codes; no regular expression sees network input.
-import { stringifyUri } from '@sipts/message';
+import { detachString, stringifyUri } from '@sipts/message';
 import type { NameAddr, SipHeaders, SipMessage, SipUri } from '@sipts/message';
 
-/** A copy of `s` that does not keep the string it was sliced from alive (V8 sliced strings). */
-export function detach(s: string): string {
-  return s.length === 0 ? s : (' ' + s).slice(1);
-}
+/** Copies that keep nothing of a parsed message alive. */
+export const detach: (s: string) => string = detachString;
 
 /**
  * Copies the headers named in `names` (lower-case) from `source` into `into` (made when the first

@@ -2,16 +2,11 @@
 // Allow), RSeq / RAck (RFC 3262 §7), Session-Expires / Min-SE (RFC 4028 §4-5), the SDP body test,
 // and copies of the small strings a dialog keeps (never a slice of a parsed message). Scanners
 // work on char codes, no regular expression ever sees network input.
-import { stringifyNameAddr, stringifyUri } from '@sipts/message';
+import { detachString, stringifyNameAddr, stringifyUri } from '@sipts/message';
 import type { NameAddr, RouteAddr, SipMessage, SipUri } from '@sipts/message';
 
-/**
- * A copy of `s` that does not keep the string it was sliced from alive (V8 keeps a sliced
- * string's parent; concatenation flattens it).
- */
-export function detach(s: string): string {
-  return s.length === 0 ? s : (' ' + s).slice(1);
-}
+/** Copies that keep nothing of a parsed message alive. */
+export const detach: (s: string) => string = detachString;
 
 function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a;

@@ -8,6 +8,7 @@
 // it is held only to its own, smaller failure budget and ignores the user and source counters.
 // A phone that registered an hour ago keeps registering while someone hammers its account or
 // shares its NAT.
+import { detachString } from '@sipts/message';
 import { DigestError } from './errors.js';
 
 /** How an attempt let through by `acquire` ended. */
@@ -132,7 +133,8 @@ class CounterTable {
     if (counter === undefined) {
       if (this.#map.size >= this.#maxEntries) this.#evictOne();
       counter = { count: 0, until: now + this.#window };
-      this.#map.set(key, counter);
+      // Keys are usernames cut from an Authorization header: detached, or each pins its request.
+      this.#map.set(detachString(key), counter);
     }
     counter.count++;
   }
@@ -259,7 +261,7 @@ export class MemoryFailureLimiter implements DigestFailureLimiter {
       // first. Losing trust only puts a pair back under the ordinary limits.
       this.#trusted.delete(k);
     }
-    this.#trusted.set(key, { until: now + this.#trustTtl, failures: old?.failures ?? 0, windowEnd: old?.windowEnd ?? 0 });
+    this.#trusted.set(detachString(key), { until: now + this.#trustTtl, failures: old?.failures ?? 0, windowEnd: old?.windowEnd ?? 0 });
   }
 
   stats(): DigestLimiterStats {

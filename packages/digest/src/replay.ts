@@ -3,6 +3,7 @@
 // stored when a challenge is issued: only a nonce that has authenticated a request gets an entry,
 // and an attacker, who cannot authenticate, cannot make entries. Issuing a challenge never
 // touches another nonce's entry, so no challenge can invalidate an outstanding one.
+import { detachString } from '@sipts/message';
 import { DigestError } from './errors.js';
 
 /**
@@ -110,7 +111,9 @@ export class MemoryReplayStore implements DigestReplayStore {
       return false;
     }
     this.#makeRoom();
-    this.#entries.set(nonce, { high: nc, seen: 1, expiresAt });
+    // The nonce is a slice of the Authorization header: stored as is, it would keep the whole
+    // request's header section alive for the nonce's lifetime.
+    this.#entries.set(detachString(nonce), { high: nc, seen: 1, expiresAt });
     this.#recorded++;
     return true;
   }

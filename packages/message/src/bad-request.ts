@@ -70,8 +70,9 @@ function safeReason(reason: string): string {
  * `datagram`: the source address is unverified (UDP), so the reply must not amplify: a request
  * without a Via or a CSeq line is not answered (no client could match the response, §17.1.3; it
  * would only be traffic towards whatever source the datagram claims), and the reason carries the
- * parse error only while the reply stays no larger than the request: the reply is then at most
- * the request plus the To tag it must add (RFC 3261 §8.2.6.2).
+ * parse error only while the reply stays no larger than the request, and the reply is never
+ * larger than the request plus the To tag it must add (RFC 3261 §8.2.6.2): shorter forms are
+ * tried, and a request no form fits is not answered.
  */
 export function buildBadRequest(data: Uint8Array, status: 400 | 505, reason: string, limit: number, datagram = false): Buffer | undefined {
   const view = data.length > limit ? data.subarray(0, limit) : data;
@@ -89,48 +90,63 @@ export function buildBadRequest(data: Uint8Array, status: 400 | 505, reason: str
   const method = requestLineMethod(first);
   if (method === undefined || method === 'ACK') return undefined;
 
-  const copied: string[] = [];
-  let current: { name: string; value: string } | undefined;
-  const flush = (): void => {
-    if (current !== undefined) copied.push(`${current.name}: ${current.value}`);
-    current = undefined;
-  };
+  // Each copied line keeps the name as the request spelled it (a compact name stays compact,
+  // RFC 3261 §7.3.3): the reply then repeats the request's bytes rather than growing them.
+  const copied: { name: string; line: string }[] = [];
+  let current: { name: string; line: string } | undefined;
   for (let n = 1; n < lines.length; n++) {
     const line = (lines[n] ?? '').replace(/\r$/, '');
     const c = line.charCodeAt(0);
     if (c === 0x20 || c === 0x09) {
       // RFC 3261 §7.3.1: a line starting with whitespace continues the previous header.
-      if (current !== undefined) current.value += ' ' + line.trim();
+      if (current !== undefined) current.line += ' ' + line.trim();
       continue;
     }
-    flush();
+    current = undefined;
     const colon = line.indexOf(':');
     if (colon <= 0) continue;
     const name = COPIED[line.slice(0, colon).trim().toLowerCase()];
-    if (name !== undefined) current = { name, value: line.slice(colon + 1).trim() };
+    if (name === undefined) continue;
+    current = { name, line: line.trimEnd() };
+    copied.push(current);
   }
-  flush();
   if (datagram) {
     // RFC 3261 §17.1.3: a client matches a response by its top Via branch and CSeq method.
     let via = false;
     let cseq = false;
-    for (const line of copied) {
-      if (line.startsWith('Via:')) via = true;
-      else if (line.startsWith('CSeq:')) cseq = true;
+    for (const entry of copied) {
+      if (entry.name === 'Via') via = true;
+      else if (entry.name === 'CSeq') cseq = true;
     }
     if (!via || !cseq) return undefined;
   }
 
   // RFC 3261 §8.2.6.2: a response other than 100 carries a To tag.
-  for (let n = 0; n < copied.length; n++) {
-    const line = copied[n] as string;
-    if (line.startsWith('To: ') && !/;\s*tag\s*=/i.test(line)) {
-      copied[n] = `${line};tag=${randomBytes(8).toString('hex')}`;
+  let tagBytes = 0;
+  for (const entry of copied) {
+    if (entry.name === 'To' && !/;\s*tag\s*=/i.test(entry.line)) {
+      const tag = `;tag=${randomBytes(8).toString('hex')}`;
+      entry.line += tag;
+      tagBytes += tag.length;
     }
   }
 
-  const copiedLines = copied.map((l) => l + '\r\n').join('');
+  const copiedLines = copied.map((entry) => entry.line + '\r\n').join('');
   const detailed = Buffer.from(`SIP/2.0 ${status} ${safeReason(reason)}\r\n${copiedLines}Content-Length: 0\r\n\r\n`, 'utf8');
   if (!datagram || detailed.length <= data.length) return detailed;
-  return Buffer.from(`SIP/2.0 ${status} ${status === 505 ? 'Version Not Supported' : 'Bad Request'}\r\n${copiedLines}Content-Length: 0\r\n\r\n`, 'utf8');
+  // Over UDP the reply stays within the request plus the To tag it had to add. In order: the
+  // standard reason phrase; without Content-Length (RFC 3261 §20.14 requires it on streams
+  // only; a datagram's message ends with the datagram); with an empty reason phrase (§25.1's
+  // Reason-Phrase may be empty). Else no reply at all.
+  const bound = data.length + tagBytes;
+  const standard = status === 505 ? 'Version Not Supported' : 'Bad Request';
+  for (const form of [
+    `SIP/2.0 ${status} ${standard}\r\n${copiedLines}Content-Length: 0\r\n\r\n`,
+    `SIP/2.0 ${status} ${standard}\r\n${copiedLines}\r\n`,
+    `SIP/2.0 ${status} \r\n${copiedLines}\r\n`,
+  ]) {
+    const bytes = Buffer.from(form, 'utf8');
+    if (bytes.length <= bound) return bytes;
+  }
+  return undefined;
 }

@@ -37,7 +37,7 @@ export {
   quoteDisplayName,
 } from './headers.js';
 export { canonicalHeaderName, prettyHeaderName } from './names.js';
-export { makeResponse, defaultReason, generateTag, copyMessage, validateMessage, stampReceived } from './message.js';
+export { makeResponse, defaultReason, generateTag, copyMessage, detachString, validateMessage, stampReceived } from './message.js';
 export { ackFor, cancelFor } from './requests.js';
 export type { ResponseExtension } from './message.js';
 export { StreamFramer } from './framer.js';

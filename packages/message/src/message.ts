@@ -168,6 +168,17 @@ function clone(value: unknown): unknown {
 }
 
 /**
+ * A copy of `s` that shares nothing with the string it was cut from. The parser's substrings
+ * (and `slice`) are V8 sliced strings that keep their whole parent, the message's header
+ * section, alive; anything stored beyond the message's life (a binding, a dialog, a nonce's
+ * replay entry) must be detached, or every stored value pins a whole message.
+ */
+export function detachString(s: string): string {
+  // Concatenation builds a new string; slicing it keeps at most that small copy.
+  return s.length === 0 ? s : (' ' + s).slice(1);
+}
+
+/**
  * Copies a message. Shallow (default): a new message object, a new headers object and a new
  * Via array; header values are shared. Deep: everything is copied.
  */

@@ -16,14 +16,14 @@ describe('requestLineMethod', () => {
 });
 
 describe('buildBadRequest', () => {
-  it('copies compact and folded Via, From, To, Call-ID and CSeq, accepting bare LF line ends', () => {
+  it('copies compact (as spelled) and folded Via, From, To, Call-ID and CSeq, accepting bare LF line ends', () => {
     const raw = Buffer.from(
       'MESSAGE sip:bob@example.com SIP/2.0\nv: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK1\nv: SIP/2.0/UDP\n 10.0.0.2;branch=z9hG4bK2\n' +
         'f: <sip:a@example.com>;tag=1\nt: <sip:bob@example.com>;TAG=x\ni: abc\nCSeq: 1 MESSAGE\nContent-Length: 99\n\nbody',
     );
     expect(text(buildBadRequest(raw, 400, 'Bad Request', 60480))).toBe(
-      'SIP/2.0 400 Bad Request\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK1\r\nVia: SIP/2.0/UDP 10.0.0.2;branch=z9hG4bK2\r\n' +
-        'From: <sip:a@example.com>;tag=1\r\nTo: <sip:bob@example.com>;TAG=x\r\nCall-ID: abc\r\nCSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n',
+      'SIP/2.0 400 Bad Request\r\nv: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK1\r\nv: SIP/2.0/UDP 10.0.0.2;branch=z9hG4bK2\r\n' +
+        'f: <sip:a@example.com>;tag=1\r\nt: <sip:bob@example.com>;TAG=x\r\ni: abc\r\nCSeq: 1 MESSAGE\r\nContent-Length: 0\r\n\r\n',
     );
   });
 
@@ -45,5 +45,25 @@ describe('buildBadRequest', () => {
     expect(out).toContain('\r\nCall-ID: early\r\n');
     expect(out).not.toContain('CSeq');
     expect(out.startsWith('SIP/2.0 505 Version Not Supported\r\n')).toBe(true);
+  });
+
+  it('over UDP, answers with at most the request plus the To tag it adds, trying shorter forms, else not at all', () => {
+    const request = 'OPTIONS sip:a@h SIP/2.0\r\nv: SIP/2.0/UDP h;branch=z9hG4bKx\r\nt: <sip:b@h>\r\ni: j\r\nCSeq: 1 OPTIONS\r\n\r\n';
+    const raw = Buffer.from(request);
+    // The detailed reason does not fit: the standard phrase without Content-Length does.
+    const reply = text(buildBadRequest(raw, 400, 'Missing From header, and a long explanation', 60480, true));
+    expect(reply.startsWith('SIP/2.0 400 Bad Request\r\nv: SIP/2.0/UDP h;branch=z9hG4bKx\r\nt: <sip:b@h>;tag=')).toBe(true);
+    expect(reply).not.toContain('Content-Length');
+    expect(Buffer.byteLength(reply)).toBeLessThanOrEqual(raw.length + 21);
+    // 505's standard phrase is longer than this request line: an empty phrase is used.
+    const v3 = Buffer.from(request.replace('SIP/2.0\r\n', 'SIP/3.0\r\n'));
+    const reply505 = text(buildBadRequest(v3, 505, 'Version Not Supported', 60480, true));
+    expect(reply505.startsWith('SIP/2.0 505 \r\n')).toBe(true);
+    expect(Buffer.byteLength(reply505)).toBeLessThanOrEqual(v3.length + 21);
+    // Over a stream (no amplification to a forged source) the detailed form is sent as is.
+    expect(text(buildBadRequest(raw, 400, 'Missing From header', 60480))).toContain('400 Missing From header\r\n');
+    // Nothing fits a request shorter than the status line and copied lines: no reply.
+    const tiny = Buffer.from('A s SIP/2.0\r\nv:x\r\nCSeq:1 A\r\n\r\n');
+    expect(buildBadRequest(tiny, 400, 'x', 60480, true)).toBeUndefined();
   });
 });

@@ -5,14 +5,8 @@
 import { parseUri } from '@sipts/message';
 import type { SipUri } from '@sipts/message';
 
-/**
- * A copy of `s` that does not share the string it was cut from. `slice` and the parser's
- * substrings are V8 sliced strings that keep their whole parent alive; concatenation builds a new
- * string of its own, and slicing that keeps at most that small copy.
- */
-export function flat(s: string): string {
-  return (' ' + s).slice(1);
-}
+/** Copies that keep nothing of a parsed message alive (@sipts/message's `detachString`). */
+export { detachString as flat } from '@sipts/message';
 
 /** RFC 3261 §20.19 / §10.2.1.1: a delta-seconds value; malformed ones are treated as `fallback`. */
 export function deltaSeconds(raw: unknown, fallback: number): number {

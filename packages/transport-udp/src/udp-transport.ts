@@ -407,7 +407,8 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
   /**
    * The receive delay in ms: how long a datagram arriving now waits before this transport reads
    * it (kernel queue + event loop), measured by a probe sent to our own socket. Each call sends
-   * a probe unless one is in flight and returns the latest estimate (0 before the first one).
+   * a probe unless one sent less than a second ago is in flight (a full queue may drop a probe,
+   * so an older one gets a successor) and returns the latest estimate (0 before the first one).
    * A stack calls it every few tens of ms to decide on load shedding.
    */
   receiveDelay(): number {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
 import type { Transport } from '@sipts/transaction';
 import type { SipRequest } from '@sipts/message';
 import {
@@ -10,6 +11,7 @@ import {
   UDP_MAX_PAYLOAD_IPV6,
   type UdpTransportLogger,
 } from '@sipts/transport-udp';
+import { DelayProbe } from '../src/delay-probe.js';
 import { nextMessage, peer, request, requestOfSize, response, type Peer } from './helpers.js';
 
 const open: { close(): Promise<void> }[] = [];
@@ -500,6 +502,38 @@ describe('receiveDelay: the probe a stack sheds load on', () => {
     expect(transport.receiveDelay()).toBeGreaterThanOrEqual(50);
     expect(messages).toHaveLength(0);
     expect(transport.stats()).toMatchObject({ received: 0, dropped: 0, badRequests: 0 });
+  });
+
+  test('a probe lost in a full queue gets a successor after 1 s, and the estimate recovers when that one arrives', async () => {
+    // DelayProbe on its own, on a plain socket standing for ours: the test decides what is lost.
+    const sink = createSocket('udp4');
+    await new Promise<void>((r) => sink.bind(0, '127.0.0.1', r));
+    const arrived: Buffer[] = [];
+    sink.on('message', (m) => arrived.push(m));
+    const probe = new DelayProbe();
+    const port = sink.address().port;
+    const wait = async (n: number): Promise<void> => {
+      for (let i = 0; i < 100 && arrived.length < n; i++) await new Promise((r) => setTimeout(r, 5));
+    };
+    try {
+      expect(probe.tick('127.0.0.1', port, 'udp4', 0)).toBe(0);
+      await wait(1);
+      // Probe 1 is "dropped" by the kernel: never handed to receive(). Its age is the estimate.
+      expect(probe.tick('127.0.0.1', port, 'udp4', 500)).toBe(500);
+      expect(arrived).toHaveLength(1);
+      expect(probe.tick('127.0.0.1', port, 'udp4', 1000)).toBe(1000);
+      await wait(2);
+      expect(arrived).toHaveLength(2);
+      // Probe 2 arrives 10 ms after it was sent: probe 1 is given up, the queue has drained.
+      expect(probe.receive(arrived[1] as Buffer, 1010)).toBe(true);
+      expect(probe.tick('127.0.0.1', port, 'udp4', 1020)).toBe(10);
+      // The lost probe arriving late (it cannot, from a FIFO queue) would change nothing.
+      expect(probe.receive(arrived[0] as Buffer, 1030)).toBe(true);
+      expect(probe.tick('127.0.0.1', port, 'udp4', 1040)).toBe(20);
+    } finally {
+      probe.close();
+      sink.close();
+    }
   });
 
   test('a forged probe (wrong secret) is not taken for ours', async () => {
