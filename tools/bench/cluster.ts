@@ -153,7 +153,7 @@ async function main(): Promise<void> {
   const seconds = Number(env['BENCH_SECONDS'] ?? 60);
   const rates = (env['BENCH_RATES'] ?? '400,800,1200,1600,2000,2400').split(',').map(Number).filter((n) => n > 0);
   const targets = (env['BENCH_TARGETS'] ?? 'kamailio,cluster-1,cluster-2').split(',').filter((t) => t !== '');
-  const nodeFlags = (env['BENCH_NODE_FLAGS'] ?? '--heap-growing-percent=10').split(' ').filter((f) => f !== '');
+  const nodeFlags = (env['BENCH_NODE_FLAGS'] ?? '').split(' ').filter((f) => f !== '');
   const kamailio = findKamailio();
   const modules = kamailioModules();
   if (kamailio === undefined || modules === undefined) {

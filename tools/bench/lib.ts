@@ -27,6 +27,8 @@ interface StepResult {
   /** RSS sampled 35 s into the step (past the 32 s transactions live: steady state), and at its end. */
   rssSteadyMiB: number | undefined;
   rssEndMiB: number;
+  /** The largest RSS of each whole minute of the step (a soak reads its trend from these). */
+  rssPerMinuteMiB: number[];
   /** Datagrams the kernel dropped on the server's socket during the step. */
   drops: number;
   wall: number;
@@ -221,10 +223,17 @@ async function step(target: StepTarget, phase: StepResult['phase'], rate: number
   let rssMax = 0;
   let rssSteady: number | undefined;
   let samples = 0;
+  const rssPerMinute: number[] = [];
+  let minuteMax = 0;
   const sampler = setInterval(() => {
     const rss = rssMiB(pid);
     rssMax = Math.max(rssMax, rss);
+    minuteMax = Math.max(minuteMax, rss);
     if (++samples === 35) rssSteady = rss;
+    if (samples % 60 === 0 && samples <= duration) {
+      rssPerMinute.push(minuteMax);
+      minuteMax = 0;
+    }
   }, 1000);
   const uac = runSipp(
     [
@@ -278,6 +287,7 @@ async function step(target: StepTarget, phase: StepResult['phase'], rate: number
     rssMiB: rssMax,
     rssSteadyMiB: rssSteady,
     rssEndMiB: rssEnd,
+    rssPerMinuteMiB: rssPerMinute,
     drops,
     wall,
   };

@@ -9,7 +9,8 @@ jest.setTimeout(20_000);
 afterEach(closeAll);
 
 describe('OverloadController (the decision, an integral controller on the delay)', () => {
-  const opts = { shedDelay: 100, dropDelay: 500, shedQueueDelay: 100, dropQueueDelay: 1000, rampTime: 1000, recoveryTime: 1000, sampleInterval: 50 };
+  // smoothingTime 174 ms: a weight of 1/4 per 50 ms sample (1 - exp(-50/174)), easy to follow by hand.
+  const opts = { shedDelay: 100, dropDelay: 500, shedQueueDelay: 100, dropQueueDelay: 1000, rampTime: 1000, recoveryTime: 1000, sampleInterval: 50, smoothingTime: 174 };
 
   test('below the targets nothing is shed; one GC-like spike sheds a small share only, briefly', () => {
     const c = new OverloadController(opts);
@@ -71,9 +72,31 @@ describe('OverloadController (the decision, an integral controller on the delay)
     expect(c.stats()).toMatchObject({ state: 'normal', episodes: 1, shedShare: 0 });
   });
 
+  test('defaults: a GC pause at a light load sheds nothing; a backlog that lasts is shed', () => {
+    const c = new OverloadController();
+    let t = 0;
+    let most = 0;
+    // A 250 ms pause with plenty to spare: the probe waits a little longer than the pause.
+    for (let age = 0; age <= 300; age += 50) {
+      c.update({ delayMs: age === 250 ? 250 : 0, queueDelayMs: age }, (t += 50));
+      most = Math.max(most, c.stats().shedShare);
+    }
+    for (let i = 0; i < 40; i++) {
+      c.update({ delayMs: 0, queueDelayMs: 5 }, (t += 50));
+      most = Math.max(most, c.stats().shedShare);
+    }
+    expect(most).toBe(0);
+    expect(c.state).toBe('normal');
+    // Overload: the receive queue holds a second's worth and stays there.
+    for (let i = 0; i < 30; i++) c.update({ delayMs: 10, queueDelayMs: 1000 }, (t += 50));
+    expect(c.state).toBe('shedding');
+    expect(c.stats().shedShare).toBeGreaterThan(0.5);
+  });
+
   test('bad options are refused', () => {
     expect(() => new OverloadController({ shedDelay: 0 })).toThrow(/shedDelay/);
     expect(() => new OverloadController({ shedQueueDelay: -1 })).toThrow(/shedQueueDelay/);
+    expect(() => new OverloadController({ smoothingTime: 0 })).toThrow(/smoothingTime/);
   });
 });
 
