@@ -150,8 +150,9 @@ async function main(): Promise<number> {
   printTable(rows);
   const passed = rows.filter((r) => r.result === 'pass').length;
   const failed = rows.filter((r) => r.result === 'FAIL').length;
-  if (jsonOut !== undefined) writeFileSync(jsonOut, JSON.stringify({ passed, failed, seconds, netns, rows }, null, 2));
-  console.log(`attack suite: ${passed} checks passed, ${failed} failed, ${rows.filter((r) => r.result === 'info').length} measurements, ${rows.filter((r) => r.result === 'skip').length} skipped, in ${seconds.toFixed(0)} s`);
+  const skipped = rows.filter((r) => r.result === 'skip').length;
+  if (jsonOut !== undefined) writeFileSync(jsonOut, JSON.stringify({ passed, failed, skipped, seconds, netns, rows }, null, 2));
+  console.log(`attack suite: ${passed} checks passed, ${failed} failed, ${rows.filter((r) => r.result === 'info').length} measurements, ${skipped} skipped, in ${seconds.toFixed(0)} s`);
   return failed > 0 || passed === 0 ? 1 : 0;
 }
 
