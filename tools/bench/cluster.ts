@@ -142,6 +142,7 @@ async function step(target: Target, rate: number, duration: number): Promise<Ret
     rssMiB: lib.rssMiB(target.pid),
     rssSteadyMiB: undefined,
     rssEndMiB: lib.rssMiB(target.pid),
+    rssPerMinuteMiB: [],
     drops,
     wall,
   };

@@ -5,6 +5,7 @@
 // tools/ is CommonJS for TypeScript (no "type": "module" here), hence `import = require` and `export =`.
 import childProcess = require('node:child_process');
 import dgram = require('node:dgram');
+import net = require('node:net');
 import fs = require('node:fs');
 import os = require('node:os');
 import path = require('node:path');
@@ -36,6 +37,14 @@ interface StepResult {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+async function freeTcpPort(host: string): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, host, () => r()));
+  const address = server.address();
+  await new Promise<void>((r) => server.close(() => r()));
+  return typeof address === 'object' && address !== null ? address.port : 0;
 }
 
 async function freeUdpPort(host: string): Promise<number> {
@@ -312,6 +321,7 @@ async function stopProcess(proc: childProcess.ChildProcess): Promise<void> {
 export = {
   sleep,
   freeUdpPort,
+  freeTcpPort,
   udpSocketInfo,
   waitBound,
   cpuSeconds,

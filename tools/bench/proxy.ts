@@ -65,6 +65,10 @@ async function main(): Promise<void> {
   // transaction 32 s, so RSS saw-tooths by tens of percent although nothing leaks), but on this
   // project's 2-core machine it cost a sixth of the sustained rate (1000 against 1200 calls/s).
   const nodeFlags = (env['BENCH_NODE_FLAGS'] ?? '').split(' ').filter((f) => f !== '');
+  // BENCH_SHED_COUNTS=1: @sipts/proxy runs with METRICS_PORT (so with @sipts/metrics on: not
+  // the defaults) and each step prints how many new requests its overload control refused.
+  const shedCounts = env['BENCH_SHED_COUNTS'] === '1';
+  let metricsPort = 0;
   const soakRate = Number(env['BENCH_SOAK'] ?? 0);
   const soakSeconds = Number(env['BENCH_SOAK_SECONDS'] ?? 600);
 
@@ -124,9 +128,10 @@ async function main(): Promise<void> {
   function startProxy(name: string, port: number, dir: string): ChildProcess {
     const common = { SIP_PORT: String(port), SIP_ADDRESS: PROXY_HOST };
     if (name === 'sipts') {
+      const metrics = shedCounts ? { METRICS_PORT: String(metricsPort) } : {};
       return spawn(process.execPath, [...nodeFlags, '--import', 'tsx', path.join(root, 'examples', 'proxy-registrar.ts')], {
         cwd: root,
-        env: { ...env, ...common, TSX_TSCONFIG_PATH: path.join(root, 'tsconfig.tests.json') },
+        env: { ...env, ...common, ...metrics, TSX_TSCONFIG_PATH: path.join(root, 'tsconfig.tests.json') },
         stdio: ['ignore', 'ignore', 'inherit'],
       });
     }
@@ -148,23 +153,46 @@ async function main(): Promise<void> {
 
   let calleeCount = 0;
 
+  /** The overload control's refusals so far (503 / dropped), from @sipts/metrics; undefined without it. */
+  async function shedTotals(): Promise<{ rejected: number; dropped: number } | undefined> {
+    if (!shedCounts || metricsPort === 0) return undefined;
+    try {
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      const value = (decision: string): number => {
+        const m = new RegExp(`^sipts_shed_total\\{decision="${decision}"\\} (\\d+)`, 'm').exec(text);
+        return m === null ? 0 : Number(m[1]);
+      };
+      return { rejected: value('reject'), dropped: value('drop') };
+    } catch {
+      return undefined;
+    }
+  }
+  const shedByStep = new Map<StepResult, string>();
+
   /** One step: a fresh callee registered on a fresh uas port, a uac at `rate` for `duration` s. */
-  function step(pid: number, proxyPort: number, phase: StepResult['phase'], rate: number, duration: number): Promise<StepResult> {
+  async function step(pid: number, proxyPort: number, phase: StepResult['phase'], rate: number, duration: number): Promise<StepResult> {
     const callee = async (uasPort: number): Promise<string> => {
       const user = `callee${++calleeCount}`;
       await lib.register(PROXY_HOST, proxyPort, user, UAS_HOST, uasPort);
       return user;
     };
-    return lib.step({ pid, port: proxyPort, serverHost: PROXY_HOST, uasHost: UAS_HOST, callee }, phase, rate, duration);
+    const before = await shedTotals();
+    const r = await lib.step({ pid, port: proxyPort, serverHost: PROXY_HOST, uasHost: UAS_HOST, callee }, phase, rate, duration);
+    const after = await shedTotals();
+    if (before !== undefined && after !== undefined) {
+      shedByStep.set(r, `, shed ${after.rejected - before.rejected} (503) + ${after.dropped - before.dropped} (dropped)`);
+    }
+    return r;
   }
 
   function print(name: string, r: StepResult): void {
-    console.log(lib.formatStep(name, r));
+    console.log(lib.formatStep(name, r) + (shedByStep.get(r) ?? ''));
   }
 
   async function withProxy<T>(name: string, run: (pid: number, port: number) => Promise<T>): Promise<T> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `sipts-bench-${name}-`));
     const proxyPort = await freeUdpPort(PROXY_HOST);
+    if (shedCounts && name === 'sipts') metricsPort = await lib.freeTcpPort(PROXY_HOST);
     const proc = startProxy(name, proxyPort, dir);
     const pid = proc.pid;
     if (pid === undefined) throw new Error(`${name}: the proxy did not start`);

@@ -15,7 +15,8 @@
 import { createHash } from 'node:crypto';
 import type { DigestReplayStore, DigestReplayStoreStats } from '@sipts/digest';
 import { RegistrarError, checkOption } from './errors.js';
-import type { RedisClientLike } from './redis-store.js';
+import { openRedisClient, whenReady } from './redis-client.js';
+import type { RedisClientLike } from './redis-client.js';
 
 export interface RedisReplayStoreOptions {
   /** `redis://host:port/db`: the store makes its own ioredis client (ioredis must be installed). */
@@ -105,23 +106,7 @@ export class RedisReplayStore implements DigestReplayStore {
   }
 
   async #connect(url: string, commandTimeout: number, maxDelay: number): Promise<RedisClientLike> {
-    let Redis: new (url: string, options: Record<string, unknown>) => RedisClientLike;
-    try {
-      const mod = (await import('ioredis')) as unknown as { default?: unknown; Redis?: unknown };
-      Redis = (mod.Redis ?? mod.default) as typeof Redis;
-    } catch (e) {
-      throw new RegistrarError('ERR_REDIS_MISSING', 'the Redis replay store needs the ioredis package (pnpm add ioredis)', { cause: e });
-    }
-    // The same client settings as RedisBindingStore: fail at once while disconnected (a REGISTER
-    // gets its 500 + Retry-After now, not after a reconnect), pipeline what one tick issues.
-    const client = new Redis(url, {
-      enableOfflineQueue: false,
-      enableAutoPipelining: true,
-      maxRetriesPerRequest: 1,
-      commandTimeout,
-      retryStrategy: (times: number) => Math.min(100 * 2 ** Math.min(times, 16), maxDelay),
-    });
-    client.on?.('error', () => {
+    const client = await openRedisClient(url, commandTimeout, maxDelay, 'the Redis replay store', () => {
       this.clientErrors++;
     });
     this.#client = client;
@@ -131,15 +116,7 @@ export class RedisReplayStore implements DigestReplayStore {
 
   /** Resolves once the client is connected (or false after `ms`), for start-up. */
   async ready(ms = 5000): Promise<boolean> {
-    const client = await this.#connecting;
-    if (client.status === undefined || client.status === 'ready') return true;
-    return new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), ms);
-      client.once?.('ready', () => {
-        clearTimeout(timer);
-        resolve(true);
-      });
-    });
+    return whenReady(await this.#connecting, ms);
   }
 
   async checkAndRecord(nonce: string, nc: number, expiresAt: number): Promise<boolean> {

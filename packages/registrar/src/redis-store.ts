@@ -10,17 +10,10 @@ import { DEFAULT_MAX_BINDINGS } from './memory-store.js';
 import { RegistrarError, checkOption } from './errors.js';
 import { APPLY_SCRIPT, EXPIRE_SCRIPT, REMOVE_SCRIPT } from './redis-scripts.js';
 import type { ApplyResult, Binding, BindingChange, BindingStore } from './types.js';
+import { openRedisClient, whenReady } from './redis-client.js';
+import type { RedisClientLike } from './redis-client.js';
 
-/** What the store needs of a Redis client: ioredis's generic `call`, and its events. */
-export interface RedisClientLike {
-  call(command: string, ...args: (string | number)[]): Promise<unknown>;
-  quit?(): Promise<unknown>;
-  disconnect?(): void;
-  on?(event: 'error', listener: (error: Error) => void): unknown;
-  /** ioredis: 'wait' | 'connecting' | 'connect' | 'ready' | 'reconnecting' | 'end' ... */
-  status?: string;
-  once?(event: 'ready', listener: () => void): unknown;
-}
+export type { RedisClientLike } from './redis-client.js';
 
 export interface RedisBindingStoreOptions {
   /** `redis://host:port/db`: the store makes its own ioredis client (ioredis must be installed). */
@@ -100,25 +93,7 @@ export class RedisBindingStore implements BindingStore {
   }
 
   async #connect(url: string, commandTimeout: number, maxDelay: number): Promise<RedisClientLike> {
-    let Redis: new (url: string, options: Record<string, unknown>) => RedisClientLike;
-    try {
-      const mod = (await import('ioredis')) as unknown as { default?: unknown; Redis?: unknown };
-      Redis = (mod.Redis ?? mod.default) as typeof Redis;
-    } catch (e) {
-      throw new RegistrarError('ERR_REDIS_MISSING', 'the Redis store needs the ioredis package (pnpm add ioredis)', { cause: e });
-    }
-    const client = new Redis(url, {
-      // Fail at once while disconnected instead of queueing REGISTERs behind a dead server.
-      enableOfflineQueue: false,
-      // Commands issued in the same tick go out in one write (many REGISTERs at once).
-      enableAutoPipelining: true,
-      maxRetriesPerRequest: 1,
-      commandTimeout,
-      // Reconnect for ever, backing off 100 ms, 200 ms, ... up to maxDelay.
-      retryStrategy: (times: number) => Math.min(100 * 2 ** Math.min(times, 16), maxDelay),
-    });
-    // ioredis emits 'error' on every failed (re)connect: without a listener that would crash.
-    client.on?.('error', () => {
+    const client = await openRedisClient(url, commandTimeout, maxDelay, 'the Redis store', () => {
       this.clientErrors++;
     });
     this.#client = client;
@@ -128,15 +103,7 @@ export class RedisBindingStore implements BindingStore {
 
   /** Resolves once the client is connected (or after `ms`), for start-up. */
   async ready(ms = 5000): Promise<boolean> {
-    const client = await this.#connecting;
-    if (client.status === undefined || client.status === 'ready') return true;
-    return new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), ms);
-      client.once?.('ready', () => {
-        clearTimeout(timer);
-        resolve(true);
-      });
-    });
+    return whenReady(await this.#connecting, ms);
   }
 
   #key(aor: string): string {

@@ -1,0 +1,54 @@
+// The ioredis client both Redis stores use (bindings, digest replay state): loaded on demand (an
+// optional peer), with the settings a registrar needs from it.
+import { RegistrarError } from './errors.js';
+
+/** What the store needs of a Redis client: ioredis's generic `call`, and its events. */
+export interface RedisClientLike {
+  call(command: string, ...args: (string | number)[]): Promise<unknown>;
+  quit?(): Promise<unknown>;
+  disconnect?(): void;
+  on?(event: 'error', listener: (error: Error) => void): unknown;
+  /** ioredis: 'wait' | 'connecting' | 'connect' | 'ready' | 'reconnecting' | 'end' ... */
+  status?: string;
+  once?(event: 'ready', listener: () => void): unknown;
+}
+
+/**
+ * A new ioredis client for `url`. `what` names the store in the error thrown when ioredis is not
+ * installed; `onError` counts the client's 'error' events.
+ */
+export async function openRedisClient(url: string, commandTimeout: number, maxDelay: number, what: string, onError: () => void): Promise<RedisClientLike> {
+  let Redis: new (url: string, options: Record<string, unknown>) => RedisClientLike;
+  try {
+    const mod = (await import('ioredis')) as unknown as { default?: unknown; Redis?: unknown };
+    Redis = (mod.Redis ?? mod.default) as typeof Redis;
+  } catch (e) {
+    throw new RegistrarError('ERR_REDIS_MISSING', `${what} needs the ioredis package (pnpm add ioredis)`, { cause: e });
+  }
+  const client = new Redis(url, {
+    // Fail at once while disconnected instead of queueing REGISTERs behind a dead server: the
+    // REGISTER gets its 500 + Retry-After now, not after a reconnect.
+    enableOfflineQueue: false,
+    // Commands issued in the same tick go out in one write (many REGISTERs at once).
+    enableAutoPipelining: true,
+    maxRetriesPerRequest: 1,
+    commandTimeout,
+    // Reconnect for ever, backing off 100 ms, 200 ms, ... up to maxDelay.
+    retryStrategy: (times: number) => Math.min(100 * 2 ** Math.min(times, 16), maxDelay),
+  });
+  // ioredis emits 'error' on every failed (re)connect: without a listener that would crash.
+  client.on?.('error', onError);
+  return client;
+}
+
+/** Resolves true once `client` is connected, or false after `ms`. */
+export function whenReady(client: RedisClientLike, ms: number): Promise<boolean> {
+  if (client.status === undefined || client.status === 'ready') return Promise.resolve(true);
+  return new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    client.once?.('ready', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
