@@ -32,7 +32,7 @@ export const rfc4475: Attack = {
     const A = 'RFC 4475 corpus';
     const entries = corpusBytes(ctx);
     if (entries.length === 0) {
-      ctx.skip(A, 'every torture message on every transport', 'corpus not found (../shared/conformance/rfc4475)');
+      ctx.skip(A, 'every torture message on every transport', 'corpus not found (../shared/conformance/rfc4475, packages/message/test/fixtures/rfc4475)');
       return;
     }
     const bytes = entries.map((e) => e.bytes);

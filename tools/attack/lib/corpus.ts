@@ -1,4 +1,5 @@
-// The RFC 4475 torture messages (../shared/conformance/rfc4475, read as bytes) and a fuzzer that
+// The RFC 4475 torture messages (../shared/conformance/rfc4475, or the byte-exact copy in
+// packages/message/test/fixtures/rfc4475 in a checkout without it, read as bytes) and a fuzzer that
 // mutates them and the suite's own seed messages.
 //
 // Loopback safety: the torture messages name example.com, 192.0.2.x and the like, and a proxy
@@ -19,8 +20,10 @@ export interface CorpusEntry {
 }
 
 export function corpusDir(root: string): string | undefined {
-  const dir = join(root, '..', 'shared', 'conformance', 'rfc4475');
-  return existsSync(join(dir, 'index.json')) ? dir : undefined;
+  for (const dir of [join(root, '..', 'shared', 'conformance', 'rfc4475'), join(root, 'packages', 'message', 'test', 'fixtures', 'rfc4475')]) {
+    if (existsSync(join(dir, 'index.json'))) return dir;
+  }
+  return undefined;
 }
 
 export function loadCorpus(dir: string): CorpusEntry[] {
