@@ -28,8 +28,9 @@ export interface OverloadOptions {
    * Smoothed UDP receive delay (ms) the shedding aims at: above it a share of new requests gets
    * 503. Default 300: below T1 (500 ms, when UDP peers retransmit), above what GC pauses of a
    * loaded heap cause while the load is sustainable. (500 with a 1 s smoothing was tried in
-   * `pnpm bench:proxy`: it reacted late enough at 1.5x capacity for the receive queue to
-   * overflow, 365 calls/s of goodput against 853.)
+   * `pnpm bench:proxy`: at 1800 calls/s, 1.5x capacity, it reacted late enough for the receive
+   * queue to overflow: 365 calls/s of goodput and 43288 kernel drops, where this tuning kept
+   * 1794 calls/s of goodput at the same offered rate.)
    */
   shedQueueDelay?: number | undefined;
   /** Smoothed UDP receive delay (ms) from which new requests are dropped. Default 2000. */
