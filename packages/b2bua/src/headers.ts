@@ -63,16 +63,7 @@ function startsWithIgnoreCase(s: string, prefix: string): boolean {
 }
 
 /** The o= line of a session description, or '' (a session refresh repeats it, RFC 3264 §8). */
-export function originLine(sdp: string | undefined): string {
-  if (sdp === undefined) return '';
-  let start = sdp.startsWith('o=') ? 0 : sdp.indexOf('\no=');
-  if (start < 0) return '';
-  if (start > 0) start += 1;
-  let end = sdp.indexOf('\n', start);
-  if (end < 0) end = sdp.length;
-  if (end > start && sdp.charCodeAt(end - 1) === 0x0d) end--;
-  return sdp.slice(start, end);
-}
+export { originLine } from '@sipts/dialog';
 
 /** The tag of a From/To value, or undefined. */
 export function tagOf(na: NameAddr | undefined): string | undefined {

@@ -33,3 +33,4 @@ export {
   parseSessionExpires,
 } from './headers.js';
 export type { RAck, SessionExpires } from './headers.js';
+export { originLine } from './sdp-hooks.js';
