@@ -1,6 +1,6 @@
 // The ioredis client both Redis stores use (bindings, digest replay state): loaded on demand (an
 // optional peer), with the settings a registrar needs from it.
-import { RegistrarError } from './errors.js';
+import { RegistrarError, checkOption } from './errors.js';
 
 /** What the store needs of a Redis client: ioredis's generic `call`, and its events. */
 export interface RedisClientLike {
@@ -51,4 +51,72 @@ export function whenReady(client: RedisClientLike, ms: number): Promise<boolean>
       resolve(true);
     });
   });
+}
+
+/** The options both Redis stores take for their client. */
+export interface RedisConnectionOptions {
+  url?: string | undefined;
+  client?: RedisClientLike | undefined;
+  commandTimeout?: number | undefined;
+  maxReconnectDelay?: number | undefined;
+}
+
+/**
+ * A store's Redis client: the one it was given, or its own (opened on demand, closed with it).
+ * `what` names the store in errors.
+ */
+export class RedisConnection {
+  /** Resolves with the client; rejects when ioredis is missing. */
+  readonly connecting: Promise<RedisClientLike>;
+  readonly commandTimeout: number;
+  readonly #own: boolean;
+  #client: RedisClientLike | undefined;
+  #closed = false;
+  /** Errors the client reported (connection refused, reset...). */
+  errors = 0;
+
+  constructor(options: RedisConnectionOptions, what: string) {
+    const timeout = options.commandTimeout ?? 2000;
+    checkOption(Number.isFinite(timeout) && timeout > 0, 'commandTimeout', 'a positive number of ms');
+    this.commandTimeout = timeout;
+    const maxDelay = options.maxReconnectDelay ?? 5000;
+    checkOption(Number.isFinite(maxDelay) && maxDelay > 0, 'maxReconnectDelay', 'a positive number of ms');
+    this.#own = options.client === undefined;
+    if (options.client !== undefined) {
+      this.#client = options.client;
+      this.connecting = Promise.resolve(options.client);
+    } else {
+      this.connecting = openRedisClient(options.url as string, timeout, maxDelay, what, () => {
+        this.errors++;
+      }).then((client) => {
+        this.#client = client;
+        if (this.#closed) client.disconnect?.();
+        return client;
+      });
+      this.connecting.catch(() => {});
+    }
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Resolves true once connected, or false after `ms`. */
+  async ready(ms: number): Promise<boolean> {
+    return whenReady(await this.connecting, ms);
+  }
+
+  /** Marks the store closed; quits the client when it is the store's own. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const client = this.#client;
+    if (!this.#own || client === undefined) return;
+    try {
+      if (client.status === 'ready' && client.quit !== undefined) await client.quit();
+      else client.disconnect?.();
+    } catch {
+      client.disconnect?.();
+    }
+  }
 }

@@ -15,7 +15,7 @@
 import { createHash } from 'node:crypto';
 import type { DigestReplayStore, DigestReplayStoreStats } from '@sipts/digest';
 import { RegistrarError, checkOption } from './errors.js';
-import { openRedisClient, whenReady } from './redis-client.js';
+import { RedisConnection } from './redis-client.js';
 import type { RedisClientLike } from './redis-client.js';
 
 export interface RedisReplayStoreOptions {
@@ -66,18 +66,12 @@ export class RedisReplayStore implements DigestReplayStore {
   readonly #maxCounts: number;
   readonly #marginMs: number;
   readonly #now: () => number;
-  readonly #ownClient: boolean;
-  readonly #connecting: Promise<RedisClientLike>;
-  #client: RedisClientLike | undefined;
-  #closed = false;
+  readonly #redis: RedisConnection;
   /** Connected once at least: from then on a disconnected client fails at once (no waiting). */
   #connectedOnce = false;
-  readonly #commandTimeout: number;
   #recorded = 0;
   #replays = 0;
   #refusedFull = 0;
-  /** Errors the client reported (connection refused, reset...). */
-  clientErrors = 0;
 
   constructor(options: RedisReplayStoreOptions) {
     checkOption(typeof options === 'object' && options !== null, '', 'an object');
@@ -90,44 +84,29 @@ export class RedisReplayStore implements DigestReplayStore {
     checkOption(Number.isInteger(this.#marginMs) && this.#marginMs >= 0, 'skewMarginMs', 'an integer >= 0');
     this.#now = options.now ?? Date.now;
     checkOption(typeof this.#now === 'function', 'now', 'a function returning ms');
-    const timeout = options.commandTimeout ?? 2000;
-    checkOption(Number.isFinite(timeout) && timeout > 0, 'commandTimeout', 'a positive number of ms');
-    this.#commandTimeout = timeout;
-    const maxDelay = options.maxReconnectDelay ?? 5000;
-    checkOption(Number.isFinite(maxDelay) && maxDelay > 0, 'maxReconnectDelay', 'a positive number of ms');
-    this.#ownClient = options.client === undefined;
-    if (options.client !== undefined) {
-      this.#client = options.client;
-      this.#connecting = Promise.resolve(options.client);
-    } else {
-      this.#connecting = this.#connect(options.url as string, timeout, maxDelay);
-      this.#connecting.catch(() => {});
-    }
+    this.#redis = new RedisConnection(options, 'the Redis replay store');
   }
 
-  async #connect(url: string, commandTimeout: number, maxDelay: number): Promise<RedisClientLike> {
-    const client = await openRedisClient(url, commandTimeout, maxDelay, 'the Redis replay store', () => {
-      this.clientErrors++;
-    });
-    this.#client = client;
-    if (this.#closed) client.disconnect?.();
-    return client;
+  /** Errors the client reported (connection refused, reset...). */
+  get clientErrors(): number {
+    return this.#redis.errors;
   }
 
   /** Resolves once the client is connected (or false after `ms`), for start-up. */
-  async ready(ms = 5000): Promise<boolean> {
-    return whenReady(await this.#connecting, ms);
+  ready(ms = 5000): Promise<boolean> {
+    return this.#redis.ready(ms);
   }
 
+
   async checkAndRecord(nonce: string, nc: number, expiresAt: number): Promise<boolean> {
-    if (this.#closed) throw new RegistrarError('ERR_STORE_CLOSED', 'the replay store is closed');
-    const client = await this.#connecting.catch((e: unknown) => {
+    if (this.#redis.closed) throw new RegistrarError('ERR_STORE_CLOSED', 'the replay store is closed');
+    const client = await this.#redis.connecting.catch((e: unknown) => {
       throw storeError(e);
     });
     // Start-up: the first connection may still be on its way (the node answers as soon as it
     // listens); wait for it up to commandTimeout rather than fail the first REGISTERs.
     if (!this.#connectedOnce) {
-      if (client.status !== undefined && client.status !== 'ready') await this.ready(this.#commandTimeout);
+      if (client.status !== undefined && client.status !== 'ready') await this.ready(this.#redis.commandTimeout);
       this.#connectedOnce = client.status === undefined || client.status === 'ready';
     }
     // A nonce past its lifetime never gets here (the digest layer checks its age first); the
@@ -165,17 +144,8 @@ export class RedisReplayStore implements DigestReplayStore {
     return { entries: 0, recorded: this.#recorded, replays: this.#replays, evicted: 0, refusedAfterEviction: this.#refusedFull };
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    if (!this.#ownClient) return;
-    const client = this.#client;
-    if (client === undefined) return;
-    try {
-      if (client.status === 'ready' && client.quit !== undefined) await client.quit();
-      else client.disconnect?.();
-    } catch {
-      client.disconnect?.();
-    }
+  close(): Promise<void> {
+    return this.#redis.close();
   }
+
 }

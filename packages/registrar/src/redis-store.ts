@@ -10,7 +10,7 @@ import { DEFAULT_MAX_BINDINGS } from './memory-store.js';
 import { RegistrarError, checkOption } from './errors.js';
 import { APPLY_SCRIPT, EXPIRE_SCRIPT, REMOVE_SCRIPT } from './redis-scripts.js';
 import type { ApplyResult, Binding, BindingChange, BindingStore } from './types.js';
-import { openRedisClient, whenReady } from './redis-client.js';
+import { RedisConnection } from './redis-client.js';
 import type { RedisClientLike } from './redis-client.js';
 
 export type { RedisClientLike } from './redis-client.js';
@@ -62,12 +62,7 @@ export class RedisBindingStore implements BindingStore {
   readonly #prefix: string;
   readonly #maxBindings: number;
   readonly #graceMs: number;
-  readonly #ownClient: boolean;
-  readonly #connecting: Promise<RedisClientLike>;
-  #client: RedisClientLike | undefined;
-  #closed = false;
-  /** Errors the client reported (connection refused, reset...). */
-  clientErrors = 0;
+  readonly #redis: RedisConnection;
 
   constructor(options: RedisBindingStoreOptions) {
     checkOption(typeof options === 'object' && options !== null, '', 'an object');
@@ -78,41 +73,27 @@ export class RedisBindingStore implements BindingStore {
     checkOption(Number.isInteger(this.#maxBindings) && this.#maxBindings > 0, 'maxBindings', 'a positive integer');
     this.#graceMs = options.graceMs ?? 300_000;
     checkOption(Number.isInteger(this.#graceMs) && this.#graceMs >= 0, 'graceMs', 'an integer >= 0');
-    const timeout = options.commandTimeout ?? 2000;
-    checkOption(Number.isFinite(timeout) && timeout > 0, 'commandTimeout', 'a positive number of ms');
-    const maxDelay = options.maxReconnectDelay ?? 5000;
-    checkOption(Number.isFinite(maxDelay) && maxDelay > 0, 'maxReconnectDelay', 'a positive number of ms');
-    this.#ownClient = options.client === undefined;
-    if (options.client !== undefined) {
-      this.#client = options.client;
-      this.#connecting = Promise.resolve(options.client);
-    } else {
-      this.#connecting = this.#connect(options.url as string, timeout, maxDelay);
-      this.#connecting.catch(() => {});
-    }
+    this.#redis = new RedisConnection(options, 'the Redis store');
   }
 
-  async #connect(url: string, commandTimeout: number, maxDelay: number): Promise<RedisClientLike> {
-    const client = await openRedisClient(url, commandTimeout, maxDelay, 'the Redis store', () => {
-      this.clientErrors++;
-    });
-    this.#client = client;
-    if (this.#closed) client.disconnect?.();
-    return client;
+  /** Errors the client reported (connection refused, reset...). */
+  get clientErrors(): number {
+    return this.#redis.errors;
   }
 
-  /** Resolves once the client is connected (or after `ms`), for start-up. */
-  async ready(ms = 5000): Promise<boolean> {
-    return whenReady(await this.#connecting, ms);
+  /** Resolves once the client is connected (or false after `ms`), for start-up. */
+  ready(ms = 5000): Promise<boolean> {
+    return this.#redis.ready(ms);
   }
+
 
   #key(aor: string): string {
     return `${this.#prefix}b:${aor}`;
   }
 
   async #run(s: Script, keys: string[], args: (string | number)[]): Promise<unknown> {
-    if (this.#closed) throw new RegistrarError('ERR_STORE_CLOSED', 'the binding store is closed');
-    const client = await this.#connecting.catch((e: unknown) => {
+    if (this.#redis.closed) throw new RegistrarError('ERR_STORE_CLOSED', 'the binding store is closed');
+    const client = await this.#redis.connecting.catch((e: unknown) => {
       throw storeError(e);
     });
     try {
@@ -128,8 +109,8 @@ export class RedisBindingStore implements BindingStore {
   }
 
   async #call(command: string, ...args: (string | number)[]): Promise<unknown> {
-    if (this.#closed) throw new RegistrarError('ERR_STORE_CLOSED', 'the binding store is closed');
-    const client = await this.#connecting.catch((e: unknown) => {
+    if (this.#redis.closed) throw new RegistrarError('ERR_STORE_CLOSED', 'the binding store is closed');
+    const client = await this.#redis.connecting.catch((e: unknown) => {
       throw storeError(e);
     });
     try {
@@ -189,17 +170,8 @@ export class RedisBindingStore implements BindingStore {
     return { aors: Number(aors), bindings: Number(bindings) };
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    if (!this.#ownClient) return;
-    const client = this.#client;
-    if (client === undefined) return;
-    try {
-      if (client.status === 'ready' && client.quit !== undefined) await client.quit();
-      else client.disconnect?.();
-    } catch {
-      client.disconnect?.();
-    }
+  close(): Promise<void> {
+    return this.#redis.close();
   }
+
 }
