@@ -39,12 +39,21 @@ interface SourceState {
   bannedUntil: number;
 }
 
+/** How many trust decisions are remembered (see SourceRateLimiter.#trustCache). */
+const TRUST_CACHE_SIZE = 4096;
+
 export class SourceRateLimiter {
   readonly #limit: number;
   readonly #window: number;
   readonly #banTime: number;
   readonly #maxSources: number;
   readonly #trusted: BlockList;
+  /**
+   * Trust decisions by source address. BlockList.check builds a SocketAddress per call, and a
+   * trusted source is never counted, so without this every request from one would pay it.
+   * Bounded: cleared when full (the decisions are cheap to make again).
+   */
+  readonly #trustCache = new Map<string, boolean>();
   readonly #sources = new Map<string, SourceState>();
   #bans = 0;
   #dropped = 0;
@@ -104,9 +113,15 @@ export class SourceRateLimiter {
   }
 
   #isTrusted(address: string): boolean {
-    const family = isIP(address);
-    if (family === 0) return false;
-    return this.#trusted.check(address, family === 4 ? 'ipv4' : 'ipv6');
+    const cache = this.#trustCache;
+    let trusted = cache.get(address);
+    if (trusted === undefined) {
+      const family = isIP(address);
+      trusted = family !== 0 && this.#trusted.check(address, family === 4 ? 'ipv4' : 'ipv6');
+      if (cache.size >= TRUST_CACHE_SIZE) cache.clear();
+      cache.set(address, trusted);
+    }
+    return trusted;
   }
 
   stats(now: number): RateLimitStats {
