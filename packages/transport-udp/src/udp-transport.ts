@@ -3,6 +3,7 @@
 // the network sends can throw out of this class.
 import { createSocket, type RemoteInfo, type Socket, type SocketType } from 'node:dgram';
 import { EventEmitter } from 'node:events';
+import { lookup as dnsLookup } from 'node:dns';
 import { isIP } from 'node:net';
 import { invalidLimitOption, messageLimits, normalizeAddress, readMessage } from '@sipts/message';
 import type { BoundAddress, InboundRejection, MessageLimits, Remote, SipMessage, TransportEvents } from '@sipts/message';
@@ -133,6 +134,18 @@ function isResponseBytes(data: Uint8Array): boolean {
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/**
+ * dgram's address lookup, for the socket of a transport. send() only ever passes an IP literal
+ * (it checks), for which the default `dns.lookup` just defers its answer to the next tick: a
+ * queued callback and a bound function per datagram. This answers at once; anything else (never
+ * expected) still goes to `dns.lookup`.
+ */
+const literalLookup = ((hostname: string, options: unknown, callback: (error: Error | null, address: string, family: number) => void): void => {
+  const family = isIP(hostname);
+  if (family !== 0) callback(null, hostname, family);
+  else (dnsLookup as (h: string, o: unknown, c: typeof callback) => void)(hostname, options, callback);
+}) as unknown as typeof dnsLookup;
 
 /**
  * The UDP transport: an EventEmitter satisfying `Transport` of `@sipts/transaction` by shape.
@@ -274,7 +287,7 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
     return new Promise((resolve, reject) => {
       let socket: Socket;
       try {
-        socket = createSocket({ type, ipv6Only: this.#options.ipv6Only === true });
+        socket = createSocket({ type, ipv6Only: this.#options.ipv6Only === true, lookup: literalLookup });
       } catch (error) {
         reject(error);
         return;
