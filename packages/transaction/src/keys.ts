@@ -1,6 +1,7 @@
 // Transaction ids: how requests and responses find their transaction (RFC 3261 §17.1.3,
 // §17.2.3 and its RFC 2543 fallback), and branch generation.
-import { randomUUID } from 'node:crypto';
+import { Buffer } from 'node:buffer';
+import { randomFillSync } from 'node:crypto';
 import type { SipUri, Via } from '@sipts/message';
 
 /** RFC 3261 §8.1.1.7: the magic cookie that starts every RFC 3261 branch. */
@@ -14,9 +15,22 @@ export function detach(s: string): string {
   return s.length === 0 ? s : (' ' + s).slice(1);
 }
 
-/** A fresh branch: the cookie plus 122 random bits from `crypto` (32 hex digits). */
+/**
+ * Random bytes for branches, drawn from `crypto` 4 KiB at a time (one call into OpenSSL per 256
+ * branches rather than a UUID and a dash-stripping copy each).
+ */
+const branchPool = Buffer.allocUnsafe(4096);
+let branchPoolOffset = branchPool.length;
+
+/** A fresh branch: the cookie plus 128 random bits from `crypto` (32 hex digits). */
 export function generateBranch(): string {
-  return BRANCH_COOKIE + randomUUID().replaceAll('-', '');
+  if (branchPoolOffset + 16 > branchPool.length) {
+    randomFillSync(branchPool);
+    branchPoolOffset = 0;
+  }
+  const random = branchPool.toString('hex', branchPoolOffset, branchPoolOffset + 16);
+  branchPoolOffset += 16;
+  return BRANCH_COOKIE + random;
 }
 
 /** True when `branch` starts with the magic cookie (compared case-insensitively). */
