@@ -129,10 +129,14 @@ async function main(): Promise<void> {
     const common = { SIP_PORT: String(port), SIP_ADDRESS: PROXY_HOST };
     if (name === 'sipts') {
       const metrics = shedCounts ? { METRICS_PORT: String(metricsPort) } : {};
+      // BENCH_PROXY_LOG=<file>: the proxy's stdout appended there (with BENCH_NODE_FLAGS=--trace-gc,
+      // the collector's pauses); ignored otherwise.
+      const log = env['BENCH_PROXY_LOG'];
+      const stdout = log !== undefined && log !== '' ? fs.openSync(log, 'a') : 'ignore';
       return spawn(process.execPath, [...nodeFlags, '--import', 'tsx', path.join(root, 'examples', 'proxy-registrar.ts')], {
         cwd: root,
         env: { ...env, ...common, ...metrics, TSX_TSCONFIG_PATH: path.join(root, 'tsconfig.tests.json') },
-        stdio: ['ignore', 'ignore', 'inherit'],
+        stdio: ['ignore', stdout, 'inherit'],
       });
     }
     if (name === 'kamailio') {

@@ -4,7 +4,7 @@
 // place a context's outcome is decided (§16.7), CANCEL of pending branches through the stack's
 // client transactions (§16.10, §9.1), branch and context timers (§16.8), and release on every
 // path.
-import { makeResponse } from '@sipts/message';
+import { detachString, makeResponse } from '@sipts/message';
 import type { Remote, SipRequest, SipResponse } from '@sipts/message';
 import { aggregate } from './aggregate.js';
 import {
@@ -194,7 +194,9 @@ export class ContextTable {
     this.#counters.branches++;
     if (timeout !== undefined) this.#setTimer(branch, timeout);
     branch.id = `b${++this.#branchSeq}`;
-    branch.callId = String(rq.headers['call-id'] ?? '');
+    // A copy: a slice of the received text would keep the whole request alive as long as the
+    // branch lives (the stack's INVITE transaction holds it 32 s, RFC 6026 Timer M).
+    branch.callId = detachString(String(rq.headers['call-id'] ?? ''));
     this.#events.branchStart?.(branch, rq);
     try {
       this.#stack.send(rq, branch.onResponse);

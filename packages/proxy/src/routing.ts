@@ -1,7 +1,7 @@
 // Request processing a proxy does before and while forwarding: RFC 3261 §16.3 (Max-Forwards,
 // loop detection), §16.4 (Route information preprocessing, strict-router fix-up), §16.6 (copy,
 // Max-Forwards, Record-Route, the loop-detection branch) and RFC 3327 (Path).
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import type { RouteAddr, SipRequest, SipUri, Via } from '@sipts/message';
 
 /** Host and port of a URI, read without a full parse (the hot path only needs these). */
@@ -293,6 +293,13 @@ function routeText(route: RouteAddr[] | undefined): string {
   return s;
 }
 
+// crypto.hash (Node 20.12+, 21.7+) hashes in one call without a Hash object; older 20.x lines
+// fall back to createHash.
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: 'base64url') => string }).hash;
+function sha1Base64url(text: string): string {
+  return oneShotHash !== undefined ? oneShotHash('sha1', text, 'base64url') : crypto.createHash('sha1').update(text).digest('base64url');
+}
+
 /**
  * RFC 3261 §16.6 step 8: the part of the branch that changes when a request is forwarded again
  * in a different way (a spiral) and stays the same when it comes back unchanged (a loop): a hash
@@ -318,7 +325,7 @@ export function loopHash(rq: SipRequest): string {
     String(h['proxy-require'] ?? '') +
     LOOP_SEPARATOR +
     (h['proxy-authorization'] === undefined ? '' : JSON.stringify(h['proxy-authorization']));
-  return createHash('sha1').update(text).digest('base64url').slice(0, 16);
+  return sha1Base64url(text).slice(0, 16);
 }
 
 /**
