@@ -7,7 +7,7 @@ import type { Remote, RouteAddr, SipRequest, SipUri } from '@sipts/message';
 import type { Flow, FlowTokenCodec } from './flow.js';
 import type { StackIdentity, ListeningAddress } from './identity.js';
 import { enabledProtocols, isWildcard, type NormalizedOptions } from './options.js';
-import { numericTargets, type Resolver, type TargetProtocol } from './resolver.js';
+import type { Resolver } from './resolver.js';
 
 export interface NextHop {
   uri: SipUri;
@@ -59,14 +59,21 @@ export function isSipScheme(uri: SipUri): boolean {
   return (scheme === 'sip' || scheme === 'sips') && uri.host !== '';
 }
 
-/** What a stack can reach: its transports and the address families it listens on. */
-export interface TargetScope {
-  protocols: TargetProtocol[];
-  families: (4 | 6)[];
-}
-
-/** The scope of a stack listening on `addresses` (computed once it listens). */
-export function targetScope(options: Readonly<NormalizedOptions>, addresses: readonly ListeningAddress[]): TargetScope {
+/**
+ * The targets of `hop` in the order to try them (RFC 3263 §4), restricted to the transports
+ * and address families the stack listens on. A flow is its own single target.
+ */
+export async function resolveTargets(
+  hop: NextHop,
+  resolver: Resolver,
+  options: Readonly<NormalizedOptions>,
+  addresses: readonly ListeningAddress[],
+): Promise<Remote[]> {
+  if (!isSipScheme(hop.uri)) return [];
+  if (hop.flow !== undefined) {
+    const protocol = hop.flow.protocol.toUpperCase();
+    return [{ protocol, address: hop.flow.address, port: hop.flow.port, local: hop.flow.local }];
+  }
   const families: (4 | 6)[] = [];
   for (const a of addresses) {
     if (isWildcard(a.address)) {
@@ -75,38 +82,10 @@ export function targetScope(options: Readonly<NormalizedOptions>, addresses: rea
       else families.push(4);
     } else families.push(isIP(a.address) === 6 ? 6 : 4);
   }
-  return { protocols: enabledProtocols(options), families: families.length > 0 ? [...new Set(families)] : [4, 6] };
-}
-
-/**
- * The targets of `hop` when no DNS is needed (a flow, a non-sip URI, a numeric host), else
- * undefined. A proxy forwarding to registered contacts almost always gets here, so its requests
- * are sent at once rather than after a promise or two.
- */
-export function targetsWithoutDns(hop: NextHop, scope: TargetScope): Remote[] | undefined {
-  if (!isSipScheme(hop.uri)) return [];
-  if (hop.flow !== undefined) {
-    const protocol = hop.flow.protocol.toUpperCase();
-    return [{ protocol, address: hop.flow.address, port: hop.flow.port, local: hop.flow.local }];
-  }
-  const list = numericTargets(hop.uri, scope);
-  if (list === undefined) return undefined;
-  const out: Remote[] = [];
-  for (const t of list) out.push({ protocol: t.protocol, address: t.address, port: t.port });
-  return out;
-}
-
-/**
- * The targets of `hop` in the order to try them (RFC 3263 §4), restricted to the transports
- * and address families the stack listens on. A flow is its own single target.
- */
-export async function resolveTargets(hop: NextHop, resolver: Resolver, scope: TargetScope, builtIn: boolean): Promise<Remote[]> {
-  // A resolver of the application's sees every name, numeric ones too (it may map them).
-  if (builtIn || hop.flow !== undefined || !isSipScheme(hop.uri)) {
-    const now = targetsWithoutDns(hop, scope);
-    if (now !== undefined) return now;
-  }
-  const list = await resolver.resolve(hop.uri, scope);
+  const list = await resolver.resolve(hop.uri, {
+    protocols: enabledProtocols(options),
+    families: families.length > 0 ? [...new Set(families)] : [4, 6],
+  });
   // RFC 5922 §7.2: a TLS peer is checked against the SIP domain of the URI, not the address
   // (or SRV target) it resolved to; WSS dials the URL with that host name for the same reason.
   const domain = isIP(unbracket(hop.uri.host)) === 0 ? hop.uri.host : undefined;

@@ -28,8 +28,6 @@ export interface OutgoingContext {
   readonly deadTargets: DeadTargetCache;
   /** The targets of a hop, once the stack listens (RFC 3263). */
   targets(hop: NextHop): Promise<Remote[]>;
-  /** The targets of a hop when they are known without waiting (see targetsWithoutDns), else undefined. */
-  targetsNow(hop: NextHop): Remote[] | undefined;
   destroyed(): boolean;
   report(error: unknown): void;
 }
@@ -52,11 +50,6 @@ interface Outgoing {
   transaction: ClientTransaction | undefined;
   state: 'sending' | 'final';
   cancel: { callback: ResponseCallback | undefined } | undefined;
-  /**
-   * True while `send()` itself is still running (targets known at once): anything delivered
-   * then is deferred to a microtask, so a callback never runs before `send()` returns.
-   */
-  inSend: boolean;
 }
 
 const encoder = new TextEncoder();
@@ -114,7 +107,6 @@ export class OutgoingRequests {
       transaction: undefined,
       state: 'sending',
       cancel: undefined,
-      inSend: false,
     };
     this.#outgoing.set(rq, out);
     if (rq.method === 'INVITE') this.#pendingInvites.set(inviteKey(rq), out);
@@ -123,18 +115,6 @@ export class OutgoingRequests {
     if (!isSipScheme(hop.uri)) {
       // RFC 3261 §8.1.2: only a sip:/sips: next hop can be resolved; say so like a UAS would.
       queueMicrotask(() => this.#finish(out, makeResponse(rq, 416, 'Unsupported URI Scheme'), undefined));
-      return;
-    }
-    const known = ctx.targetsNow(hop);
-    if (known !== undefined) {
-      out.inSend = true;
-      // RFC 3263 §4.3: targets that failed recently are tried last.
-      out.targets = ctx.deadTargets.order(known);
-      try {
-        this.#tryNext(out);
-      } finally {
-        out.inSend = false;
-      }
       return;
     }
     ctx.targets(hop).then(
@@ -288,10 +268,6 @@ export class OutgoingRequests {
   }
 
   #deliver(out: Outgoing, response: SipResponse, remote: Remote | undefined): void {
-    if (out.inSend) {
-      queueMicrotask(() => this.#deliver(out, response, remote));
-      return;
-    }
     try {
       out.callback(response, remote);
     } catch (e) {
@@ -355,36 +331,28 @@ export class OutgoingRequests {
   /** The block ACK and stateless requests share: first target, our Via retargeted, one write. */
   #sendWithoutTransaction(rq: SipRequest, hop: NextHop, ownVia: boolean): void {
     const ctx = this.#ctx;
-    const known = ctx.targetsNow(hop);
-    if (known !== undefined) {
-      this.#writeWithoutTransaction(rq, hop, ownVia, known);
-      return;
-    }
     ctx
       .targets(hop)
-      .then((targets) => this.#writeWithoutTransaction(rq, hop, ownVia, targets))
+      .then((targets) => {
+        const target = targets[0];
+        if (target === undefined) {
+          ctx.report(new SipCoreError('ERR_INVALID_MESSAGE', `${rq.method}: cannot resolve ${String(hop.uri.host)}`));
+          return;
+        }
+        const protocol = target.protocol.toUpperCase();
+        const transport = ctx.wire.transport(protocol);
+        if (transport === undefined) return;
+        const remote: Remote = { ...target, protocol };
+        if (ctx.identity.isSelf(remote)) {
+          // One packet must not become a Max-Forwards-long loop through our own socket.
+          ctx.wire.stats.selfLoopsRefused++;
+          return;
+        }
+        const via = rq.headers.via?.[0];
+        if (ownVia && via !== undefined) ctx.identity.retarget(via, protocol);
+        ctx.wire.write(transport, rq, remote, { allowOversize: true });
+      })
       .catch((e: unknown) => ctx.report(e));
-  }
-
-  #writeWithoutTransaction(rq: SipRequest, hop: NextHop, ownVia: boolean, targets: readonly Remote[]): void {
-    const ctx = this.#ctx;
-    const target = targets[0];
-    if (target === undefined) {
-      ctx.report(new SipCoreError('ERR_INVALID_MESSAGE', `${rq.method}: cannot resolve ${String(hop.uri.host)}`));
-      return;
-    }
-    const protocol = target.protocol.toUpperCase();
-    const transport = ctx.wire.transport(protocol);
-    if (transport === undefined) return;
-    const remote: Remote = { ...target, protocol };
-    if (ctx.identity.isSelf(remote)) {
-      // One packet must not become a Max-Forwards-long loop through our own socket.
-      ctx.wire.stats.selfLoopsRefused++;
-      return;
-    }
-    const via = rq.headers.via?.[0];
-    if (ownVia && via !== undefined) ctx.identity.retarget(via, protocol);
-    ctx.wire.write(transport, rq, remote, { allowOversize: true });
   }
 
   /**

@@ -137,48 +137,6 @@ interface CacheEntry<T> {
   expires: number;
 }
 
-function defaultProtocol(secure: boolean, supported: readonly TargetProtocol[]): TargetProtocol | undefined {
-  const order: readonly TargetProtocol[] = secure ? ['TLS', 'WSS'] : ['UDP', 'TCP', 'TLS', 'WS', 'WSS'];
-  return order.find((p) => supported.includes(p));
-}
-
-/**
- * The transport a URI asks for (its `transport` parameter) and the one used when neither it nor
- * DNS names one (RFC 3263 §4.1: UDP for sip, TLS for sips); undefined when the parameter names
- * a transport we do not support (no target at all).
- */
-function transportChoice(
-  uri: SipUri,
-  secure: boolean,
-  supported: readonly TargetProtocol[],
-): { explicit: TargetProtocol | undefined; fallback: TargetProtocol | undefined } | undefined {
-  const transportParam = uri.params['transport'];
-  let explicit: TargetProtocol | undefined;
-  if (typeof transportParam === 'string' && transportParam !== '') {
-    explicit = protocolFromTransportParam(transportParam, secure);
-    if (explicit === undefined || !supported.includes(explicit)) return undefined;
-  }
-  return { explicit, fallback: explicit ?? defaultProtocol(secure, supported) };
-}
-
-/**
- * RFC 3263 §4.1/§4.2 without DNS: the target of a URI whose host is an IP literal (the transport
- * from its parameter, else the default; the port, else the transport's default), or undefined
- * when the host is a name and needs resolving. `Rfc3263Resolver.resolve` starts here; a stack
- * with the built-in resolver calls it directly and so sends to a numeric hop without a promise.
- */
-export function numericTargets(uri: SipUri, options: ResolveOptions = {}): ResolvedTarget[] | undefined {
-  const host = unbracket(uri.host);
-  const family = isIP(host);
-  if (family === 0) return undefined;
-  const supported = options.protocols ?? allProtocols;
-  const families = options.families ?? [4, 6];
-  const choice = transportChoice(uri, uri.schema.toLowerCase() === 'sips', supported);
-  const fallback = choice?.fallback;
-  if (fallback === undefined || !families.includes(family as 4 | 6)) return [];
-  return [{ protocol: fallback, address: host, port: uri.port || defaultPorts[fallback] }];
-}
-
 /**
  * The RFC 3263 resolver: a small TTL cache with in-flight de-duplication in front of the DNS.
  * `resolve` never rejects; a name that resolves to nothing yields an empty list.
@@ -214,15 +172,25 @@ export class Rfc3263Resolver implements Resolver {
   }
 
   async resolve(uri: SipUri, options: ResolveOptions = {}): Promise<ResolvedTarget[]> {
-    const numeric = numericTargets(uri, options);
-    if (numeric !== undefined) return numeric;
     const supported = options.protocols ?? allProtocols;
     const families = options.families ?? [4, 6];
     const secure = uri.schema.toLowerCase() === 'sips';
     const host = unbracket(uri.host);
-    const choice = transportChoice(uri, secure, supported);
-    if (choice === undefined) return [];
-    const { explicit, fallback } = choice;
+    const transportParam = uri.params['transport'];
+    let explicit: TargetProtocol | undefined;
+    if (typeof transportParam === 'string' && transportParam !== '') {
+      explicit = protocolFromTransportParam(transportParam, secure);
+      if (explicit === undefined || !supported.includes(explicit)) return [];
+    }
+    // RFC 3263 §4.1: no transport parameter and no NAPTR -> UDP for sip, TCP (TLS) for sips.
+    const fallback = explicit ?? this.#defaultProtocol(secure, supported);
+
+    // RFC 3263 §4.1/§4.2: a numeric host needs no DNS at all.
+    const family = isIP(host);
+    if (family !== 0) {
+      if (fallback === undefined || !families.includes(family as 4 | 6)) return [];
+      return [{ protocol: fallback, address: host, port: uri.port || defaultPorts[fallback] }];
+    }
 
     // RFC 3263 §4.2: an explicit port means A/AAAA only.
     if (uri.port) {
@@ -266,6 +234,10 @@ export class Rfc3263Resolver implements Resolver {
     return this.#withAddresses(host, fallback, defaultPorts[fallback], families, []);
   }
 
+  #defaultProtocol(secure: boolean, supported: readonly TargetProtocol[]): TargetProtocol | undefined {
+    const order: readonly TargetProtocol[] = secure ? ['TLS', 'WSS'] : ['UDP', 'TCP', 'TLS', 'WS', 'WSS'];
+    return order.find((p) => supported.includes(p));
+  }
 
   async #srvTargets(name: string, protocol: TargetProtocol, families: readonly (4 | 6)[]): Promise<ResolvedTarget[]> {
     const records = await this.#cached('SRV', name, () => this.#dns.resolveSrv(name));

@@ -13,7 +13,7 @@ import { DeadTargetCache } from './dead-targets.js';
 import { FlowTokenCodec, type Flow } from './flow.js';
 import { holdStreamFlows } from './flow-holds.js';
 import { StackIdentity, type ListeningAddress } from './identity.js';
-import { resolveTargets, targetScope, targetsWithoutDns, type NextHop, type TargetScope } from './next-hop.js';
+import { resolveTargets, type NextHop } from './next-hop.js';
 import { MessageCounters, Observers, type MessageStats, type StackObserver } from './observe.js';
 import { normalizeOptions, type NormalizedOptions, type StackClock, type StackOptions } from './options.js';
 import { OutgoingRequests, type ResponseCallback } from './outgoing.js';
@@ -82,10 +82,6 @@ export class SipStack extends EventEmitter<StackEvents> {
   // Private: it holds the flow secret and the TLS keys.
   readonly #options: Readonly<NormalizedOptions>;
   readonly #resolver: Resolver;
-  /** No resolver of the application's: numeric hops need no asking (targetsWithoutDns). */
-  readonly #builtInResolver: boolean;
-  /** Transports and address families, once every transport listens. */
-  #scope: TargetScope | undefined;
   readonly #flows: FlowTokenCodec;
   readonly #layer: TransactionLayer;
   readonly #identity: StackIdentity;
@@ -109,7 +105,6 @@ export class SipStack extends EventEmitter<StackEvents> {
     this.#options = normalizeOptions(options);
     const o = this.#options;
     this.#resolver = o.resolver ?? createResolver();
-    this.#builtInResolver = o.resolver === undefined;
     this.#flows = new FlowTokenCodec(o.flowSecret);
     this.#identity = new StackIdentity(o);
     this.#wire = new Wire(o.logger, this.#report, this.#counters);
@@ -156,7 +151,6 @@ export class SipStack extends EventEmitter<StackEvents> {
       layer: this.#layer,
       wire: this.#wire,
       targets: (hop) => this.#targets(hop),
-      targetsNow: (hop) => this.#targetsNow(hop),
       destroyed: () => this.#destroyed,
       report: this.#report,
     });
@@ -430,7 +424,6 @@ export class SipStack extends EventEmitter<StackEvents> {
     if (this.#destroyed) throw new SipCoreError('ERR_STOPPED', 'the stack was destroyed while starting');
     const addresses = this.addresses();
     this.#identity.bind(addresses);
-    this.#scope = targetScope(this.#options, addresses);
     if (this.#overload !== undefined) {
       this.#sampler = new LoadSampler(this.#overload, receiveDelaySource(this.#wire.transport('UDP')));
       this.#sampler.start();
@@ -449,15 +442,7 @@ export class SipStack extends EventEmitter<StackEvents> {
   }
 
   #targets(hop: NextHop): Promise<Remote[]> {
-    return this.#ready.then(() => resolveTargets(hop, this.#resolver, this.#scope as TargetScope, this.#builtInResolver));
-  }
-
-  /** The targets of `hop` now, when the stack listens and no resolver needs asking; else undefined. */
-  #targetsNow(hop: NextHop): Remote[] | undefined {
-    const scope = this.#scope;
-    if (scope === undefined || this.#destroyed) return undefined;
-    if (!this.#builtInResolver && hop.flow === undefined) return undefined;
-    return targetsWithoutDns(hop, scope);
+    return this.#ready.then(() => resolveTargets(hop, this.#resolver, this.#options, this.addresses()));
   }
 
   // ---------------------------------------------------------------- incoming
