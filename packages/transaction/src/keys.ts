@@ -8,14 +8,6 @@ import type { SipUri, Via } from '@sipts/message';
 export const BRANCH_COOKIE = 'z9hG4bK';
 
 /**
- * A flat copy of `s`. Strings cut from a parsed message (and concatenations of them) keep the
- * whole message text alive in V8; a transaction that lives 32 s keeps only its own copies.
- */
-export function detach(s: string): string {
-  return s.length === 0 ? s : (' ' + s).slice(1);
-}
-
-/**
  * Random bytes for branches, drawn from `crypto` 4 KiB at a time (one call into OpenSSL per 256
  * branches rather than a UUID and a dash-stripping copy each).
  */

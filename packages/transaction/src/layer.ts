@@ -3,7 +3,7 @@
 // transactions, one timer queue, the overload cap, counters and events.
 import { EventEmitter } from 'node:events';
 import { getHeapStatistics } from 'node:v8';
-import { makeResponse, stringify } from '@sipts/message';
+import { detachString, makeResponse, stringify } from '@sipts/message';
 import type { Remote, SipMessage, SipRequest, SipResponse, Via } from '@sipts/message';
 import { realClock, type Clock } from './clock.js';
 import { ClientTransaction, InviteClientTransaction, NonInviteClientTransaction } from './client.js';
@@ -12,7 +12,6 @@ import { TransactionError } from './errors.js';
 import {
   branchOf,
   clientKey,
-  detach,
   generateBranch,
   hasBranchCookie,
   legacyDialogKey,
@@ -503,14 +502,14 @@ export class TransactionLayer extends EventEmitter<TransactionLayerEvents> {
 
     const tx =
       method === 'INVITE'
-        ? new InviteServerTransaction(this.host, request, detach(branch ?? ''), transport, remote)
-        : new NonInviteServerTransaction(this.host, detach(method), detach(branch ?? ''), transport, remote);
-    tx.key = detach(key);
+        ? new InviteServerTransaction(this.host, request, detachString(branch ?? ''), transport, remote)
+        : new NonInviteServerTransaction(this.host, detachString(method), detachString(branch ?? ''), transport, remote);
+    tx.key = detachString(key);
     this.servers.set(tx.key, tx);
     if (!modern) {
-      tx.key2 = detach(legacyDialogKey(legacy!, method));
+      tx.key2 = detachString(legacyDialogKey(legacy!, method));
       this.legacyServers.set(tx.key2, tx);
-      if (tx instanceof InviteServerTransaction) tx.requestUri = detach(uri);
+      if (tx instanceof InviteServerTransaction) tx.requestUri = detachString(uri);
     }
     this.counters.serverCreated++;
     this.emit('created', tx);

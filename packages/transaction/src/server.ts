@@ -1,9 +1,8 @@
 // Server transactions: RFC 3261 §17.2.1 (INVITE, with RFC 6026's Accepted state) and §17.2.2
 // (non-INVITE). A server transaction keeps ids, state, timers and the serialised bytes of the
 // last response it must be able to resend; retransmissions resend those bytes as they are.
-import { makeResponse } from '@sipts/message';
+import { detachString, makeResponse } from '@sipts/message';
 import type { Remote, SipRequest, SipResponse } from '@sipts/message';
-import { detach } from './keys.js';
 import { TransactionError } from './errors.js';
 import type { TimerName } from './timers.js';
 import { Transaction, type TransactionHost, type TransactionKind, type TransactionState } from './transaction.js';
@@ -155,7 +154,7 @@ export class InviteServerTransaction extends ServerTransaction {
       return true;
     }
     const tag = response.headers.to?.params.tag;
-    this.responseToTag = typeof tag === 'string' ? detach(tag) : '';
+    this.responseToTag = typeof tag === 'string' ? detachString(tag) : '';
     this.lastResponse = bytes;
     this.setState('completed');
     this.sendBytes(bytes);
