@@ -133,11 +133,14 @@ async function main(): Promise<void> {
       // the collector's pauses); ignored otherwise.
       const log = env['BENCH_PROXY_LOG'];
       const stdout = log !== undefined && log !== '' ? fs.openSync(log, 'a') : 'ignore';
-      return spawn(process.execPath, [...nodeFlags, '--import', 'tsx', path.join(root, 'examples', 'proxy-registrar.ts')], {
+      const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', path.join(root, 'examples', 'proxy-registrar.ts')], {
         cwd: root,
         env: { ...env, ...common, ...metrics, TSX_TSCONFIG_PATH: path.join(root, 'tsconfig.tests.json') },
         stdio: ['ignore', stdout, 'inherit'],
       });
+      // The child has its own copy of the descriptor.
+      if (typeof stdout === 'number') fs.closeSync(stdout);
+      return child;
     }
     if (name === 'kamailio') {
       const cfg = path.join(dir, 'kamailio.cfg');
