@@ -72,6 +72,7 @@ export class RedisConnection {
   readonly #own: boolean;
   #client: RedisClientLike | undefined;
   #closed = false;
+  #connectedOnce = false;
   /** Errors the client reported (connection refused, reset...). */
   errors = 0;
 
@@ -104,6 +105,21 @@ export class RedisConnection {
   /** Resolves true once connected, or false after `ms`. */
   async ready(ms: number): Promise<boolean> {
     return whenReady(await this.connecting, ms);
+  }
+
+  /**
+   * The client for a command. Until its first connection, waits for it up to commandTimeout:
+   * a node answers as soon as it listens, and its first REGISTERs must not fail (500) only because
+   * the client is still connecting (with the offline queue off, ioredis refuses commands at once).
+   * After that a disconnected client fails fast, as the store's 500 + Retry-After intends.
+   */
+  async client(): Promise<RedisClientLike> {
+    const client = await this.connecting;
+    if (!this.#connectedOnce) {
+      if (client.status !== undefined && client.status !== 'ready') await whenReady(client, this.commandTimeout);
+      this.#connectedOnce = client.status === undefined || client.status === 'ready';
+    }
+    return client;
   }
 
   /** Marks the store closed; quits the client when it is the store's own. */

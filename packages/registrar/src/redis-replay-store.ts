@@ -67,8 +67,6 @@ export class RedisReplayStore implements DigestReplayStore {
   readonly #marginMs: number;
   readonly #now: () => number;
   readonly #redis: RedisConnection;
-  /** Connected once at least: from then on a disconnected client fails at once (no waiting). */
-  #connectedOnce = false;
   #recorded = 0;
   #replays = 0;
   #refusedFull = 0;
@@ -100,15 +98,9 @@ export class RedisReplayStore implements DigestReplayStore {
 
   async checkAndRecord(nonce: string, nc: number, expiresAt: number): Promise<boolean> {
     if (this.#redis.closed) throw new RegistrarError('ERR_STORE_CLOSED', 'the replay store is closed');
-    const client = await this.#redis.connecting.catch((e: unknown) => {
+    const client = await this.#redis.client().catch((e: unknown) => {
       throw storeError(e);
     });
-    // Start-up: the first connection may still be on its way (the node answers as soon as it
-    // listens); wait for it up to commandTimeout rather than fail the first REGISTERs.
-    if (!this.#connectedOnce) {
-      if (client.status !== undefined && client.status !== 'ready') await this.ready(this.#redis.commandTimeout);
-      this.#connectedOnce = client.status === undefined || client.status === 'ready';
-    }
     // A nonce past its lifetime never gets here (the digest layer checks its age first); the
     // entry outlives it by the margin so a node whose clock runs behind cannot see it vanish.
     const ttl = Math.max(1, Math.ceil(expiresAt - this.#now()) + this.#marginMs);

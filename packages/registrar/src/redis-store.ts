@@ -93,7 +93,7 @@ export class RedisBindingStore implements BindingStore {
 
   async #run(s: Script, keys: string[], args: (string | number)[]): Promise<unknown> {
     if (this.#redis.closed) throw new RegistrarError('ERR_STORE_CLOSED', 'the binding store is closed');
-    const client = await this.#redis.connecting.catch((e: unknown) => {
+    const client = await this.#redis.client().catch((e: unknown) => {
       throw storeError(e);
     });
     try {
@@ -110,7 +110,7 @@ export class RedisBindingStore implements BindingStore {
 
   async #call(command: string, ...args: (string | number)[]): Promise<unknown> {
     if (this.#redis.closed) throw new RegistrarError('ERR_STORE_CLOSED', 'the binding store is closed');
-    const client = await this.#redis.connecting.catch((e: unknown) => {
+    const client = await this.#redis.client().catch((e: unknown) => {
       throw storeError(e);
     });
     try {

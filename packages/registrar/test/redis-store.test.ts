@@ -32,6 +32,23 @@ suite('RedisBindingStore (redis-server on loopback)', () => {
 
   describeStore('RedisBindingStore', (max) => fresh(max), () => fresh(undefined, `t${prefixes}:`));
 
+  test('a store used at once, before its client has connected: the first REGISTER waits for the connection instead of failing 500', async () => {
+    // The node answers as soon as it listens; with ioredis's offline queue off, a command issued
+    // while the first connection is on its way would fail at once without the start-up wait.
+    const store = new RedisBindingStore({ url: server.url, prefix: 'early:' });
+    open.push(store);
+    const registrar = createRegistrar({ store });
+    try {
+      const ok = await registrar.register(registerRequest({ contacts: ['<sip:alice@127.0.0.1:5070>'] }), UDP_SOURCE);
+      expect(ok.status).toBe(200);
+      const early = new RedisBindingStore({ url: server.url, prefix: 'early:' });
+      open.push(early);
+      expect((await early.get('alice', Date.now())).length).toBe(1);
+    } finally {
+      await registrar.close();
+    }
+  });
+
   test('Redis expires an AOR by itself: the hash has a TTL past its last binding', async () => {
     const store = await fresh(undefined, 'ttl:');
     const now = Date.now();
