@@ -197,10 +197,12 @@ async function optionsStatus(address: string, port: number): Promise<number> {
   const local = s.address().port;
   const id = randomBytes(6).toString('hex');
   const text = [
-    `OPTIONS sip:${address}:${port} SIP/2.0`,
+    // A user part, so the node looks it up in its binding store: 200 (not registered) proves the
+    // store answers; a store still connecting or down gives 503.
+    `OPTIONS sip:cluster-ready@${address}:${port} SIP/2.0`,
     `Via: SIP/2.0/UDP ${address}:${local};branch=z9hG4bKready${id};rport`,
     `From: <sip:cluster@${address}>;tag=${id}`,
-    `To: <sip:${address}:${port}>`,
+    `To: <sip:cluster-ready@${address}:${port}>`,
     `Call-ID: ready-${id}`,
     'CSeq: 1 OPTIONS',
     'Max-Forwards: 70',
