@@ -11,6 +11,8 @@ import { UdpTransportError } from './errors.js';
 import { DelayProbe, isProbe } from './delay-probe.js';
 import { isStun, stunBindingResponse } from './stun.js';
 
+/** Peer address strings kept as one instance each (see #peerAddress). */
+const MAX_INTERNED_ADDRESSES = 4096;
 /** RFC 3261 §18.1.1: without a known path MTU, a request over 1300 bytes must not go over UDP. */
 export const UDP_MTU_ALLOWANCE = 1300;
 /** Largest UDP payload over IPv4: 65535 - 20 (IP header) - 8 (UDP header). */
@@ -177,7 +179,16 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
   #state: State = 'idle';
   #socket: Socket | undefined;
   #bound: UdpBoundAddress | undefined;
-  #local: { address: string; port: number } | undefined;
+  /**
+   * Our end, shared (frozen) by every remote this transport reports: a proxy keeps a remote per
+   * transaction for up to 32 s, so a copy per datagram would be live heap for nothing.
+   */
+  #local: Readonly<{ address: string; port: number }> | undefined;
+  /**
+   * The peers' address strings, one instance each: dgram makes a new string per datagram, and
+   * transactions keep them (RFC 3261 §17: 32 s). Bounded; emptied when full.
+   */
+  readonly #addresses = new Map<string, string>();
   /** udp6 socket that also reaches IPv4 peers through IPv4-mapped addresses. */
   #dualStack = false;
   #listening: Promise<UdpBoundAddress> | undefined;
@@ -261,7 +272,7 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
     const info = socket.address();
     const family = info.family === 'IPv6' ? 'IPv6' : 'IPv4';
     this.#bound = { address: info.address, port: info.port, family };
-    this.#local = { address: info.address, port: info.port };
+    this.#local = Object.freeze({ address: info.address, port: info.port });
     this.#dualStack = family === 'IPv6' && this.#options.ipv6Only !== true && info.address === '::';
     this.#setBufferSizes(socket);
     this.#state = 'listening';
@@ -477,7 +488,7 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
       }
       if (isProbe(data) && this.#probe?.receive(data, performance.now()) === true) return;
     }
-    const remote: Remote = { protocol: 'UDP', address: normalizeAddress(rinfo.address), port: rinfo.port, local: { address: local.address, port: local.port } };
+    const remote: Remote = { protocol: 'UDP', address: this.#peerAddress(rinfo.address), port: rinfo.port, local };
     const inbound = readMessage(data, remote, this.#limits);
     switch (inbound.kind) {
       case 'message':
@@ -494,6 +505,15 @@ export class UdpTransport extends EventEmitter<UdpTransportEvents> {
         this.#reject(inbound, remote);
         return;
     }
+  }
+
+  #peerAddress(raw: string): string {
+    const known = this.#addresses.get(raw);
+    if (known !== undefined) return known;
+    if (this.#addresses.size >= MAX_INTERNED_ADDRESSES) this.#addresses.clear();
+    const address = normalizeAddress(raw);
+    this.#addresses.set(raw, address);
+    return address;
   }
 
   /** RFC 5626 §4.4.2: a STUN Binding keep-alive on the SIP port gets its Binding response. */

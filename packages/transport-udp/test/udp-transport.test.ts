@@ -133,6 +133,22 @@ describe('receiving', () => {
     expect(transport.stats().received).toBe(1);
   });
 
+  it('shares one frozen local address among the remotes it reports (a transaction keeps its remote up to 32 s)', async () => {
+    const transport = await listening();
+    const port = transport.address()?.port ?? 0;
+    const alice = await client();
+    const first = nextMessage(transport);
+    await alice.send(request({ method: 'OPTIONS' }), port, '127.0.0.1');
+    const a = (await first).remote;
+    const second = nextMessage(transport);
+    await alice.send(request({ method: 'OPTIONS' }), port, '127.0.0.1');
+    const b = (await second).remote;
+    expect(a).not.toBe(b);
+    expect(a.local).toBe(b.local);
+    expect(Object.isFrozen(a.local)).toBe(true);
+    expect([a.address, b.address]).toEqual(['127.0.0.1', '127.0.0.1']);
+  });
+
   it('leaves Via alone when the source matches sent-by and rport is absent (RFC 3261 §18.2.1)', async () => {
     const transport = await listening();
     const alice = await client();
