@@ -16,8 +16,8 @@
 //   REDIS_URL=redis://127.0.0.1:6379 pnpm example examples/proxy-registrar.ts   # bindings in Redis
 //   AUTH_USERS=alice:secret,bob:pw pnpm example examples/proxy-registrar.ts     # digest on REGISTER
 import { create, makeResponse, parseUri } from '@sipts/core';
-import type { Remote, SipRequest, SipStack, StackOptions } from '@sipts/core';
-import { createProxy, type ForkTarget, type SipProxy } from '@sipts/proxy';
+import type { SipRequest, SipStack, StackOptions } from '@sipts/core';
+import { createProxy, type ForkTarget, type SipProxy, type StackRequestHandler } from '@sipts/proxy';
 import type { DigestServerOptions } from '@sipts/digest';
 import { RedisBindingStore, createRegistrar, type LookupResult, type Registrar } from '@sipts/registrar';
 import { observeFromEnv } from './lib/observe.js';
@@ -142,10 +142,12 @@ export function startProxyRegistrar(options: ProxyRegistrarOptions = {}): SipPro
       ...stackOptions,
       recordRoute,
       path: true,
-      stack: (opts: Record<string, unknown>, handler: (rq: SipRequest, remote: Remote) => void) =>
+      // The reply handle goes to the proxy with the request: it answers upstream on that server
+      // transaction instead of finding it again by Via, Call-ID and CSeq for every response.
+      stack: (opts: Record<string, unknown>, handler: StackRequestHandler) =>
         (stack = create(opts as StackOptions, (rq, remote, reply) => {
           if (rq.method === 'REGISTER') void registrar.register(rq, remote).then((rs) => reply.reply(rs));
-          else handler(rq, remote);
+          else handler(rq, remote, reply);
         })),
     },
     onRequest,

@@ -6,6 +6,7 @@
 // BYE from each side.) Skipped with a message when `sipp` is missing.
 import { join } from 'node:path';
 import type { Remote, RouteAddr, SipMessage } from '@sipts/message';
+import type { SipStack } from '@sipts/core';
 import type { SipProxy } from '@sipts/proxy';
 import { startProxyRegistrar } from '../../../../examples/proxy-registrar.js';
 import { describeResult, findSipp, freeMediaPort, freePort, runSipp, startSipp, type SippResult } from '../../lib/sipp.js';
@@ -81,5 +82,8 @@ suite(`UDP caller, TCP callee through the proxy (${sipp ?? 'sipp not installed'}
     expect(rr[1]).toMatchObject({ host: '127.0.0.1', port: udp, params: { lr: null } });
     expect(rr[1]?.params['transport']).toBeUndefined();
     expect(wire).toEqual(expect.arrayContaining(['INVITE in UDP', 'INVITE out TCP', 'ACK in UDP', 'ACK out TCP', 'BYE in UDP', 'BYE out TCP']));
+    // Every response went upstream on the reply handle of its request: none was matched to its
+    // server transaction again by Via, Call-ID and CSeq.
+    expect((proxy.stack as unknown as SipStack).stats().serverLookups).toBe(0);
   });
 });
