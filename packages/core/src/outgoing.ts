@@ -37,7 +37,7 @@ interface Outgoing {
   /** Dropped once the final response is delivered (RFC 6026 keeps INVITEs 32 s: keep them small). */
   request: SipRequest | undefined;
   callback: ResponseCallback;
-  targets: Remote[];
+  targets: readonly Remote[];
   next: number;
   /** The request carried its own branch (a CANCEL built by a `sip` user): not replaced. */
   keepVia: boolean;
@@ -53,6 +53,13 @@ interface Outgoing {
 }
 
 const encoder = new TextEncoder();
+
+/**
+ * The targets of an outgoing request before they are resolved and once it is final: one shared
+ * empty list (read-only: `targets` is only ever replaced), not an array per request kept
+ * for as long as an INVITE's callback is (RFC 6026 Timer M, 32 s).
+ */
+const NO_TARGETS: readonly Remote[] = Object.freeze([]);
 
 function isInviteClient(tx: ClientTransaction | undefined): tx is InviteClientTransaction {
   return tx !== undefined && tx.kind === 'invite-client';
@@ -97,7 +104,7 @@ export class OutgoingRequests {
     const out: Outgoing = {
       request: rq,
       callback,
-      targets: [],
+      targets: NO_TARGETS,
       next: 0,
       keepVia,
       viaFlow: false,
@@ -259,7 +266,7 @@ export class OutgoingRequests {
     }
     // Only the callback is needed from now on (2xx retransmissions and forks of an INVITE).
     out.request = undefined;
-    out.targets = [];
+    out.targets = NO_TARGETS;
     out.lastResponse = undefined;
     out.current = undefined;
     out.transaction = undefined;

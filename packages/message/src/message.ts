@@ -167,6 +167,9 @@ function clone(value: unknown): unknown {
   return out;
 }
 
+/** Below this length a V8 string is never a slice or a rope of another (SlicedString::kMinLength). */
+const DETACHED_LENGTH = 13;
+
 /**
  * A copy of `s` that shares nothing with the string it was cut from. The parser's substrings
  * (and `slice`) are V8 sliced strings that keep their whole parent, the message's header
@@ -174,8 +177,11 @@ function clone(value: unknown): unknown {
  * replay entry) must be detached, or every stored value pins a whole message.
  */
 export function detachString(s: string): string {
-  // Concatenation builds a new string; slicing it keeps at most that small copy.
-  return s.length === 0 ? s : (' ' + s).slice(1);
+  // V8 makes neither slices nor ropes under 13 characters (a shorter substring or concatenation
+  // is always a fresh flat string), so a short string pins nothing and needs no copy: a method,
+  // a tag, a port. A longer one: concatenation builds a new string, and slicing that keeps at
+  // most that small copy.
+  return s.length < DETACHED_LENGTH ? s : (' ' + s).slice(1);
 }
 
 /**
