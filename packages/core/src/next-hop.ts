@@ -7,7 +7,7 @@ import type { Remote, RouteAddr, SipRequest, SipUri } from '@sipts/message';
 import type { Flow, FlowTokenCodec } from './flow.js';
 import type { StackIdentity, ListeningAddress } from './identity.js';
 import { enabledProtocols, isWildcard, type NormalizedOptions } from './options.js';
-import type { Resolver } from './resolver.js';
+import type { ResolveOptions, Resolver } from './resolver.js';
 
 export interface NextHop {
   uri: SipUri;
@@ -60,20 +60,11 @@ export function isSipScheme(uri: SipUri): boolean {
 }
 
 /**
- * The targets of `hop` in the order to try them (RFC 3263 §4), restricted to the transports
- * and address families the stack listens on. A flow is its own single target.
+ * What the resolver is asked for on behalf of a stack listening on `addresses`: the protocols it
+ * sends on and the IP families its sockets reach. Fixed once the stack listens, so a stack
+ * computes it once rather than for every request it sends.
  */
-export async function resolveTargets(
-  hop: NextHop,
-  resolver: Resolver,
-  options: Readonly<NormalizedOptions>,
-  addresses: readonly ListeningAddress[],
-): Promise<Remote[]> {
-  if (!isSipScheme(hop.uri)) return [];
-  if (hop.flow !== undefined) {
-    const protocol = hop.flow.protocol.toUpperCase();
-    return [{ protocol, address: hop.flow.address, port: hop.flow.port, local: hop.flow.local }];
-  }
+export function resolveOptionsFor(options: Readonly<NormalizedOptions>, addresses: readonly ListeningAddress[]): ResolveOptions {
   const families: (4 | 6)[] = [];
   for (const a of addresses) {
     if (isWildcard(a.address)) {
@@ -82,10 +73,23 @@ export async function resolveTargets(
       else families.push(4);
     } else families.push(isIP(a.address) === 6 ? 6 : 4);
   }
-  const list = await resolver.resolve(hop.uri, {
+  return {
     protocols: enabledProtocols(options),
     families: families.length > 0 ? [...new Set(families)] : [4, 6],
-  });
+  };
+}
+
+/**
+ * The targets of `hop` in the order to try them (RFC 3263 §4), restricted to the transports
+ * and address families of `resolveOptions` (see resolveOptionsFor). A flow is its own single target.
+ */
+export async function resolveTargets(hop: NextHop, resolver: Resolver, resolveOptions: ResolveOptions): Promise<Remote[]> {
+  if (!isSipScheme(hop.uri)) return [];
+  if (hop.flow !== undefined) {
+    const protocol = hop.flow.protocol.toUpperCase();
+    return [{ protocol, address: hop.flow.address, port: hop.flow.port, local: hop.flow.local }];
+  }
+  const list = await resolver.resolve(hop.uri, resolveOptions);
   // RFC 5922 §7.2: a TLS peer is checked against the SIP domain of the URI, not the address
   // (or SRV target) it resolved to; WSS dials the URL with that host name for the same reason.
   const domain = isIP(unbracket(hop.uri.host)) === 0 ? hop.uri.host : undefined;

@@ -13,14 +13,14 @@ import { DeadTargetCache } from './dead-targets.js';
 import { FlowTokenCodec, type Flow } from './flow.js';
 import { holdStreamFlows } from './flow-holds.js';
 import { StackIdentity, type ListeningAddress } from './identity.js';
-import { resolveTargets, type NextHop } from './next-hop.js';
+import { resolveOptionsFor, resolveTargets, type NextHop } from './next-hop.js';
 import { MessageCounters, Observers, type MessageStats, type StackObserver } from './observe.js';
 import { normalizeOptions, type NormalizedOptions, type StackClock, type StackOptions } from './options.js';
 import { OutgoingRequests, type ResponseCallback } from './outgoing.js';
 import { LoadSampler, OverloadController, type OverloadStats, type ReceiveDelaySource } from './overload.js';
 import { SourceRateLimiter, type RateLimitStats } from './rate-limit.js';
 import { ACK_REPLY, TransactionReply, ensureToTag, type ServerReply } from './reply.js';
-import { createResolver, type Resolver, type TargetProtocol } from './resolver.js';
+import { createResolver, type ResolveOptions, type Resolver, type TargetProtocol } from './resolver.js';
 import { listenTransports } from './transports.js';
 import { Wire, type WireStats } from './wire.js';
 
@@ -96,6 +96,8 @@ export class SipStack extends EventEmitter<StackEvents> {
   #sampler: LoadSampler | undefined;
   readonly #pendingPromises = new Set<(error: Error) => void>();
   readonly #ready: Promise<ListeningAddress[]>;
+  /** The transports and IP families targets are resolved for: set once the transports listen. */
+  #resolveOptions: ResolveOptions | undefined;
   readonly #report = (error: unknown): void => this.#reportError(error);
   #destroyed = false;
   #closing: Promise<void> | undefined;
@@ -424,6 +426,7 @@ export class SipStack extends EventEmitter<StackEvents> {
     if (this.#destroyed) throw new SipCoreError('ERR_STOPPED', 'the stack was destroyed while starting');
     const addresses = this.addresses();
     this.#identity.bind(addresses);
+    this.#resolveOptions = resolveOptionsFor(this.#options, addresses);
     if (this.#overload !== undefined) {
       this.#sampler = new LoadSampler(this.#overload, receiveDelaySource(this.#wire.transport('UDP')));
       this.#sampler.start();
@@ -442,7 +445,9 @@ export class SipStack extends EventEmitter<StackEvents> {
   }
 
   #targets(hop: NextHop): Promise<Remote[]> {
-    return this.#ready.then(() => resolveTargets(hop, this.#resolver, this.#options, this.addresses()));
+    const resolveOptions = this.#resolveOptions;
+    if (resolveOptions !== undefined) return resolveTargets(hop, this.#resolver, resolveOptions);
+    return this.#ready.then(() => resolveTargets(hop, this.#resolver, this.#resolveOptions ?? resolveOptionsFor(this.#options, this.addresses())));
   }
 
   // ---------------------------------------------------------------- incoming
