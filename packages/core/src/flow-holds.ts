@@ -21,7 +21,8 @@ function holderOf(transport: Transport): FlowHolder | undefined {
 export function holdStreamFlows(layer: TransactionLayer): void {
   const held = new WeakSet<Transaction>();
   const hold = (tx: Transaction): void => {
-    if (held.has(tx)) return;
+    // UDP (most transactions) holds nothing: no WeakSet lookup, no identity hash for the object.
+    if (!tx.transport.reliable || held.has(tx)) return;
     const holder = holderOf(tx.transport);
     if (holder !== undefined && holder.ref(tx.remote)) held.add(tx);
   };
@@ -29,7 +30,7 @@ export function holdStreamFlows(layer: TransactionLayer): void {
   layer.on('state', (tx, _from, to) => {
     if (to !== 'terminated') {
       hold(tx);
-    } else if (held.delete(tx)) {
+    } else if (tx.transport.reliable && held.delete(tx)) {
       holderOf(tx.transport)?.unref(tx.remote);
     }
   });
