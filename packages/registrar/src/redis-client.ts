@@ -11,6 +11,7 @@ export interface RedisClientLike {
   /** ioredis: 'wait' | 'connecting' | 'connect' | 'ready' | 'reconnecting' | 'end' ... */
   status?: string;
   once?(event: 'ready', listener: () => void): unknown;
+  removeListener?(event: 'ready', listener: () => void): unknown;
 }
 
 /**
@@ -45,11 +46,16 @@ export async function openRedisClient(url: string, commandTimeout: number, maxDe
 export function whenReady(client: RedisClientLike, ms: number): Promise<boolean> {
   if (client.status === undefined || client.status === 'ready') return Promise.resolve(true);
   return new Promise<boolean>((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms);
-    client.once?.('ready', () => {
+    const onReady = (): void => {
       clearTimeout(timer);
       resolve(true);
-    });
+    };
+    // Given up: the listener goes too, or every wait while Redis stays down would leave one.
+    const timer = setTimeout(() => {
+      client.removeListener?.('ready', onReady);
+      resolve(false);
+    }, ms);
+    client.once?.('ready', onReady);
   });
 }
 
@@ -73,6 +79,8 @@ export class RedisConnection {
   #client: RedisClientLike | undefined;
   #closed = false;
   #connectedOnce = false;
+  /** The one start-up wait every command shares (not a wait, and a listener, per command). */
+  #firstWait: Promise<boolean> | undefined;
   /** Errors the client reported (connection refused, reset...). */
   errors = 0;
 
@@ -116,7 +124,12 @@ export class RedisConnection {
   async client(): Promise<RedisClientLike> {
     const client = await this.connecting;
     if (!this.#connectedOnce) {
-      if (client.status !== undefined && client.status !== 'ready') await whenReady(client, this.commandTimeout);
+      if (client.status !== undefined && client.status !== 'ready') {
+        this.#firstWait ??= whenReady(client, this.commandTimeout).finally(() => {
+          this.#firstWait = undefined;
+        });
+        await this.#firstWait;
+      }
       this.#connectedOnce = client.status === undefined || client.status === 'ready';
     }
     return client;

@@ -49,6 +49,33 @@ suite('RedisBindingStore (redis-server on loopback)', () => {
     }
   });
 
+  test('Redis not up yet at start-up: concurrent commands share one bounded wait and leave no listener behind', async () => {
+    const later = new RedisServer();
+    await later.start();
+    await later.stop(); // a port nothing listens on, until started again below
+    const { Redis } = await import('ioredis');
+    const client = new Redis(later.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: () => 100 });
+    client.on('error', () => {});
+    try {
+      const store = new RedisBindingStore({ client, prefix: 'late:', commandTimeout: 300 });
+      open.push(store);
+      const baseline = client.listenerCount('ready');
+      const results = await Promise.allSettled(Array.from({ length: 50 }, () => store.get('alice', Date.now())));
+      expect(results.every((r) => r.status === 'rejected')).toBe(true);
+      expect(client.listenerCount('ready')).toBe(baseline);
+      await later.start();
+      let found: unknown = undefined;
+      for (let i = 0; i < 50 && found === undefined; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        found = await store.get('alice', Date.now()).catch(() => undefined);
+      }
+      expect(found).toEqual([]);
+    } finally {
+      client.disconnect();
+      await later.dispose();
+    }
+  });
+
   test('Redis expires an AOR by itself: the hash has a TTL past its last binding', async () => {
     const store = await fresh(undefined, 'ttl:');
     const now = Date.now();
