@@ -1,7 +1,7 @@
 // End-to-end proxy benchmark (not a test): SIPp uac -> proxy -> SIPp uas over UDP on loopback
 // (INVITE/180/200/ACK/BYE, Record-Route, no pause), for @sipts/proxy with DEFAULT options
-// (examples/proxy-registrar.ts), Kamailio stateful with one worker (`t_relay`, registrar +
-// usrloc in memory; when `kamailio` is installed) and sip@0.0.6's proxy
+// (examples/proxy-registrar.ts, on the built packages), Kamailio stateful with one worker
+// (`t_relay`, registrar + usrloc in memory; when `kamailio` is installed) and sip@0.0.6's proxy
 // (tools/bench/proxy-sip-registrar.cjs), one after the other in the same run. For each proxy:
 //
 //  1. sustained: each rate of BENCH_RATES for BENCH_SECONDS (60: past the 32 s that RFC 3261 /
@@ -83,6 +83,18 @@ async function main(): Promise<void> {
 
   const { sleep, waitBound, freeUdpPort } = lib;
 
+  // @sipts/proxy runs on the built packages (dist/, what `npm i` gives users), not on the
+  // TypeScript sources: tools/bench/tsconfig.built.json has no `paths`, so tsx compiles only the
+  // example itself and @sipts/* resolve through node_modules to dist/. Built first, so the
+  // bench never measures stale output (an up-to-date `tsc -b` takes about a second).
+  if (which.includes('sipts')) {
+    const built = spawnSync(process.execPath, [path.join(root, 'tools', 'build', 'build.mjs')], { cwd: root, stdio: 'inherit' });
+    if (built.status !== 0) {
+      console.error('bench:proxy: the build failed');
+      process.exit(2);
+    }
+  }
+
   function kamailioConfig(port: number): string {
     const modules = ['/usr/lib/x86_64-linux-gnu/kamailio/modules', '/usr/lib/kamailio/modules', '/usr/lib64/kamailio/modules'].find((d) =>
       fs.existsSync(d),
@@ -135,7 +147,7 @@ async function main(): Promise<void> {
       const stdout = log !== undefined && log !== '' ? fs.openSync(log, 'a') : 'ignore';
       const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', path.join(root, 'examples', 'proxy-registrar.ts')], {
         cwd: root,
-        env: { ...env, ...common, ...metrics, TSX_TSCONFIG_PATH: path.join(root, 'tsconfig.tests.json') },
+        env: { ...env, ...common, ...metrics, TSX_TSCONFIG_PATH: path.join(root, 'tools', 'bench', 'tsconfig.built.json') },
         stdio: ['ignore', stdout, 'inherit'],
       });
       // The child has its own copy of the descriptor.
