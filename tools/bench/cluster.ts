@@ -145,6 +145,7 @@ async function step(target: Target, rate: number, duration: number): Promise<Ret
     rssPerMinuteMiB: [],
     drops,
     wall,
+    failures: a.failures,
   };
 }
 

@@ -33,6 +33,12 @@ interface StepResult {
   /** Datagrams the kernel dropped on the server's socket during the step. */
   drops: number;
   wall: number;
+  /**
+   * Why the caller's failed calls failed, from SIPp's cumulative counters (`FailedMaxUDPRetrans`:
+   * no answer after every retransmission; `FailedUnexpectedMessage`: e.g. a 503; ...), by the
+   * counter's name without `Failed`; only the ones that are not zero.
+   */
+  failures: Record<string, number>;
 }
 
 function sleep(ms: number): Promise<void> {
@@ -133,8 +139,8 @@ function rssMiB(pid: number): number {
   return total;
 }
 
-function readStats(file: string): { successful: number; failed: number; retransmissions: number } {
-  if (!fs.existsSync(file)) return { successful: -1, failed: -1, retransmissions: -1 };
+function readStats(file: string): { successful: number; failed: number; retransmissions: number; failures: Record<string, number> } {
+  if (!fs.existsSync(file)) return { successful: -1, failed: -1, retransmissions: -1, failures: {} };
   const lines = fs
     .readFileSync(file, 'utf8')
     .split('\n')
@@ -146,7 +152,14 @@ function readStats(file: string): { successful: number; failed: number; retransm
     const v = i >= 0 ? Number(row[i]) : NaN;
     return Number.isFinite(v) ? v : -1;
   };
-  return { successful: col('SuccessfulCall(C)'), failed: col('FailedCall(C)'), retransmissions: col('Retransmissions(C)') };
+  const failures: Record<string, number> = {};
+  for (const name of header) {
+    // FailedCall(C) is the total; the others say why.
+    if (!name.startsWith('Failed') || !name.endsWith('(C)') || name === 'FailedCall(C)') continue;
+    const n = col(name);
+    if (n > 0) failures[name.slice('Failed'.length, -'(C)'.length)] = n;
+  }
+  return { successful: col('SuccessfulCall(C)'), failed: col('FailedCall(C)'), retransmissions: col('Retransmissions(C)'), failures };
 }
 
 function runSipp(args: string[], dir: string, name: string, killAfterMs: number): { child: childProcess.ChildProcess; done: Promise<number | null> } {
@@ -299,6 +312,7 @@ async function step(target: StepTarget, phase: StepResult['phase'], rate: number
     rssPerMinuteMiB: rssPerMinute,
     drops,
     wall,
+    failures: a.failures,
   };
 }
 
@@ -307,7 +321,8 @@ function formatStep(name: string, r: StepResult): string {
   return (
     `${name.padEnd(8)} ${r.phase.padEnd(9)} ${String(r.rate).padStart(5)} calls/s x ${r.seconds} s: ${r.successful}/${r.calls} ok, ${r.failed} failed, ` +
     `goodput ${r.goodput.toFixed(0)}/s in ${r.wall.toFixed(0)} s, ${r.retransmissions} retransmissions, CPU ${r.cpuPercent.toFixed(0)}%, ` +
-    `RSS ${r.rssMiB.toFixed(0)} MiB, ${r.drops} drops`
+    `RSS ${r.rssMiB.toFixed(0)} MiB, ${r.drops} drops` +
+    (Object.keys(r.failures).length > 0 ? ` (failed: ${Object.entries(r.failures).map(([why, n]) => `${n} ${why}`).join(', ')})` : '')
   );
 }
 
