@@ -9,8 +9,20 @@ jest.setTimeout(20_000);
 afterEach(closeAll);
 
 describe('OverloadController (the decision, an integral controller on the delay)', () => {
-  // smoothingTime 174 ms: a weight of 1/4 per 50 ms sample (1 - exp(-50/174)), easy to follow by hand.
-  const opts = { shedDelay: 100, dropDelay: 500, shedQueueDelay: 100, dropQueueDelay: 1000, rampTime: 1000, recoveryTime: 1000, sampleInterval: 50, smoothingTime: 174 };
+  // smoothingTime 174 ms: a weight of 1/4 per 50 ms sample (1 - exp(-50/174)), easy to follow by
+  // hand; sustainTime 0: the share grows from the first sample over the target (the integral
+  // controller alone; the sustain time has tests of its own below).
+  const opts = {
+    shedDelay: 100,
+    dropDelay: 500,
+    shedQueueDelay: 100,
+    dropQueueDelay: 1000,
+    rampTime: 1000,
+    recoveryTime: 1000,
+    sampleInterval: 50,
+    smoothingTime: 174,
+    sustainTime: 0,
+  };
 
   test('below the targets nothing is shed; one GC-like spike sheds a small share only, briefly', () => {
     const c = new OverloadController(opts);
@@ -93,10 +105,51 @@ describe('OverloadController (the decision, an integral controller on the delay)
     expect(c.stats().shedShare).toBeGreaterThan(0.5);
   });
 
+  test('a stall is not overload: one late sample, however long, and the backlog it leaves sheds nothing', () => {
+    // Defaults (targets 200 and 300 ms, a sample every 50 ms) at a load the process carries. The
+    // event loop stops 400 ms (a GC pause): one sample comes 450 ms after the last, 400 ms late,
+    // the probe sent before the stall 420 ms old; the next still reports that probe (its
+    // successor is in flight); then the backlog drains within a quarter of a second.
+    function stall(options: { sustainTime?: number }): { most: number; state: OverloadState } {
+      const c = new OverloadController(options);
+      let t = 0;
+      let most = 0;
+      const sample = (delayMs: number, queueDelayMs: number, dt: number): void => {
+        c.update({ delayMs, queueDelayMs }, (t += dt));
+        most = Math.max(most, c.stats().shedShare);
+      };
+      for (let i = 0; i < 20; i++) sample(1, 2, 50);
+      sample(400, 420, 450);
+      sample(5, 420, 50);
+      for (const queue of [250, 150, 80, 20, 5]) sample(2, queue, 50);
+      for (let i = 0; i < 40; i++) sample(1, 2, 50);
+      return { most, state: c.state };
+    }
+    expect(stall({})).toEqual({ most: 0, state: 'normal' });
+    // Without a sustain time (as before it existed) the same stall refused a third of new requests.
+    expect(stall({ sustainTime: 0 }).most).toBeGreaterThan(0.3);
+  });
+
+  test('a delay over the target in every sample for sustainTime starts shedding; one sample under it restarts the wait', () => {
+    const c = new OverloadController({ ...opts, sustainTime: 100 });
+    let t = 0;
+    // Over, over, under, over, over: never 100 ms in a row.
+    for (const queue of [400, 400, 50, 400, 400]) c.update({ delayMs: 0, queueDelayMs: queue }, (t += 50));
+    expect(c.stats().shedShare).toBe(0);
+    // The third sample in a row over it is 100 ms after the first: the share grows from there.
+    c.update({ delayMs: 0, queueDelayMs: 400 }, (t += 50));
+    expect(c.state).toBe('shedding');
+    const first = c.stats().shedShare;
+    expect(first).toBeGreaterThan(0);
+    for (let i = 0; i < 10; i++) c.update({ delayMs: 0, queueDelayMs: 400 }, (t += 50));
+    expect(c.stats().shedShare).toBeGreaterThan(first * 5);
+  });
+
   test('bad options are refused', () => {
     expect(() => new OverloadController({ shedDelay: 0 })).toThrow(/shedDelay/);
     expect(() => new OverloadController({ shedQueueDelay: -1 })).toThrow(/shedQueueDelay/);
     expect(() => new OverloadController({ smoothingTime: 0 })).toThrow(/smoothingTime/);
+    expect(() => new OverloadController({ sustainTime: -5 })).toThrow(/sustainTime/);
   });
 });
 
@@ -115,10 +168,11 @@ describe('a saturated stack sheds new INVITEs and serves again afterwards', () =
     );
     uas.on('overload', (stats) => states.push(stats.state));
     const uac = await listeningStack({ overload: false });
-    // Saturate the event loop in slices, so the sampler sees it late several times in a row.
+    // Saturate the event loop in slices, so the sampler sees it late several times in a row
+    // (setImmediate: the loop turns, its timers run late, and nothing waits in between).
     for (let i = 0; i < 10 && uas.stats().overload?.state === 'normal'; i++) {
       block(150);
-      await new Promise((r) => setTimeout(r, 25));
+      await new Promise((r) => setImmediate(r));
     }
     expect(uas.stats().overload?.state).not.toBe('normal');
     const shed = await sendAndWait(uac, request('INVITE', `sip:uas@127.0.0.1:${portOf(uas, 'UDP')}`));
