@@ -152,11 +152,11 @@ export abstract class Transaction implements TimerOwner {
 
   /** The name of the running primary timer, if any. */
   protected primaryTimer(): TimerName | undefined {
-    return this.primarySlot && this.primarySlot.index >= 0 ? this.primarySlot.name : undefined;
+    return this.primarySlot?.scheduled === true ? this.primarySlot.name : undefined;
   }
 
   protected secondaryTimer(): TimerName | undefined {
-    return this.secondarySlot && this.secondarySlot.index >= 0 ? this.secondarySlot.name : undefined;
+    return this.secondarySlot?.scheduled === true ? this.secondarySlot.name : undefined;
   }
 
   protected sendBytes(bytes: Uint8Array): void {
