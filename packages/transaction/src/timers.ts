@@ -91,6 +91,8 @@ class Lane {
 export class TimerQueue {
   private readonly heap: TimerSlot[] = [];
   private readonly lanes = new Map<number, Lane>();
+  /** The same lanes as a list: walked once per fired timer, without a Map iterator. */
+  private readonly laneList: Lane[] = [];
   private laneCount = 0;
   private seq = 0;
   private handle: ClockHandle | undefined;
@@ -123,6 +125,7 @@ export class TimerQueue {
     if (lane === undefined && this.lanes.size < MAX_LANES) {
       lane = new Lane(ms);
       this.lanes.set(ms, lane);
+      this.laneList.push(lane);
     }
     if (lane !== undefined) {
       slot.index = -2;
@@ -159,7 +162,7 @@ export class TimerQueue {
   clear(): void {
     for (const slot of this.heap) slot.index = -1;
     this.heap.length = 0;
-    for (const lane of this.lanes.values()) {
+    for (const lane of this.laneList) {
       for (let i = lane.head; i < lane.slots.length; i++) {
         const slot = lane.slots[i];
         if (slot === undefined) continue;
@@ -168,6 +171,7 @@ export class TimerQueue {
       }
     }
     this.lanes.clear();
+    this.laneList.length = 0;
     this.laneCount = 0;
     if (this.handle !== undefined) this.clock.clearTimeout(this.handle);
     this.handle = undefined;
@@ -177,8 +181,9 @@ export class TimerQueue {
   /** The slot due first (earliest due time, then scheduling order), or undefined. */
   private earliest(): TimerSlot | undefined {
     let best = this.heap[0];
-    for (const lane of this.lanes.values()) {
-      const slot = lane.peek();
+    const lanes = this.laneList;
+    for (let i = 0; i < lanes.length; i++) {
+      const slot = (lanes[i] as Lane).peek();
       if (slot === undefined) continue;
       if (best === undefined || this.less(slot, best)) best = slot;
     }
@@ -211,7 +216,14 @@ export class TimerQueue {
     } finally {
       this.running = false;
       // Lanes left empty are dropped, so delays seen once do not keep a lane each.
-      for (const [delay, lane] of this.lanes) if (lane.peek() === undefined) this.lanes.delete(delay);
+      const lanes = this.laneList;
+      let kept = 0;
+      for (let i = 0; i < lanes.length; i++) {
+        const lane = lanes[i] as Lane;
+        if (lane.peek() === undefined) this.lanes.delete(lane.delay);
+        else lanes[kept++] = lane;
+      }
+      lanes.length = kept;
       const head = this.earliest();
       if (head && head.at < this.armedAt) this.arm(head.at);
     }
