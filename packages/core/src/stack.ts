@@ -418,12 +418,18 @@ export class SipStack extends EventEmitter<StackEvents> {
     try {
       await listenTransports(this.#options, logger, (protocol, transport) => this.#attach(protocol, transport));
     } catch (e) {
+      // A bind that failed because close() closed the transport under it is a stop, not a fault.
+      if (this.#destroyed) throw new SipCoreError('ERR_STOPPED', 'the stack was destroyed while starting', { cause: e });
       const error = new SipCoreError('ERR_LISTEN', `cannot listen: ${toError(e).message}`, { cause: e });
       this.#reportError(error);
       await this.close();
       throw error;
     }
-    if (this.#destroyed) throw new SipCoreError('ERR_STOPPED', 'the stack was destroyed while starting');
+    if (this.#destroyed) {
+      // close() ran while binding: transports attached after it are closed here, not leaked.
+      await Promise.all([...this.#wire.transports.values()].map((t) => t.close().catch(this.#report)));
+      throw new SipCoreError('ERR_STOPPED', 'the stack was destroyed while starting');
+    }
     const addresses = this.addresses();
     this.#identity.bind(addresses);
     this.#resolveOptions = resolveOptionsFor(this.#options, addresses);

@@ -15,6 +15,25 @@ describe('the sip API: send and onRequest', () => {
     expect(stack.addresses().every((a) => a.address === '127.0.0.1')).toBe(true);
   });
 
+  test('close() while the transports bind: ready() rejects ERR_STOPPED and no socket is left open', async () => {
+    const sockets = () => process.getActiveResourcesInfo().filter((r) => r === 'UDPWrap' || r === 'TCPServerWrap');
+    // A closed handle leaves the list in the loop's close phase, after close() has resolved.
+    const settled = () => new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
+    const fixedPort = portOf(await listeningStack(), 'UDP');
+    await closeAll();
+    await settled();
+    for (const port of [0, fixedPort]) {
+      const before = sockets();
+      // With port 0, UDP and TCP are attached once both are bound: after this close().
+      const stack = create({ address: '127.0.0.1', port });
+      const closed = stack.close();
+      await expect(stack.ready()).rejects.toMatchObject({ code: 'ERR_STOPPED' });
+      await closed;
+      await settled();
+      expect({ port, open: sockets() }).toEqual({ port, open: before });
+    }
+  });
+
   test('a request over UDP reaches onRequest(request, remote); the response reaches the callback', async () => {
     let seen: { request: SipRequest; remote: Remote } | undefined;
     const server = await listeningStack({}, (rq, remote) => {
