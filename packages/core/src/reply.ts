@@ -1,7 +1,7 @@
 // The reply handle: what the typed `request` event hands over with each request, so the TU
 // answers on the server transaction the request arrived on (as sipgo's `tx.Respond`), without
 // matching the response to its transaction again by Via, Call-ID and CSeq.
-import { generateTag } from '@sipts/message';
+import { detachString, generateTag } from '@sipts/message';
 import type { SipResponse } from '@sipts/message';
 import type { ServerTransaction } from '@sipts/transaction';
 import type { Wire } from './wire.js';
@@ -73,7 +73,9 @@ export function ensureToTag(response: SipResponse, tag: string | undefined): str
   const to = response.headers.to;
   if (typeof to !== 'object' || to === null) return tag;
   const present = to.params?.tag;
-  if (typeof present === 'string') return present;
+  // The handle outlives the response (a proxy keeps it with its context for 32 s, RFC 6026
+  // Timer L): a tag sliced from the response's text would pin that whole text.
+  if (typeof present === 'string') return present === tag ? tag : detachString(present);
   if (response.status <= 100) return tag;
   const chosen = tag ?? generateTag();
   response.headers.to = { ...to, params: { ...to.params, tag: chosen } };

@@ -83,6 +83,7 @@ export class ProxyContext implements ProxyReply {
   /** The incoming request; replaced by a stub on release, so late branches keep no message alive. */
   request: SipRequest;
   readonly method: string;
+  /** When the context times out (contextTimeout), in whole ms of performance.now(). */
   readonly expiresAt: number;
   /** Max-Forwards the forwarded copies carry, or -1 when the request must not be forwarded. */
   readonly maxForwards: number;

@@ -110,7 +110,7 @@ export class ContextTable {
     arrival: Remote,
     arrivedOb: boolean,
   ): ProxyContext {
-    const ctx = new ProxyContext(key, rq, Date.now() + this.#options.contextTimeout, maxForwards, hash, reply, this.#respond);
+    const ctx = new ProxyContext(key, rq, wholeMs() + this.#options.contextTimeout, maxForwards, hash, reply, this.#respond);
     ctx.arrival = arrival;
     ctx.arrivedOb = arrivedOb;
     this.#contexts.set(key, ctx);
@@ -549,11 +549,20 @@ export class ContextTable {
 
   /** Context expiry (`contextTimeout`, Timer C for the whole context): in creation order. */
   #expire(): void {
-    const now = Date.now();
+    const now = wholeMs();
     for (const ctx of this.#contexts.values()) {
       if (ctx.expiresAt > now) break;
       this.#counters.contextsTimedOut++;
       this.#finish(ctx, makeResponse(ctx.request, ctx.state === 'cancelled' ? 487 : 408, undefined, { toTag: true }), 'timeout');
     }
   }
+}
+
+/**
+ * Milliseconds since the process started, whole: a context lives 32 s past its release (its
+ * client transactions' Timer M keep it), and a small integer is stored in it, where Date.now()
+ * would cost a heap number per context for the GC to mark and move (for the first 12 days).
+ */
+function wholeMs(): number {
+  return Math.floor(performance.now());
 }

@@ -68,7 +68,8 @@ export abstract class ClientTransaction extends Transaction {
 export class InviteClientTransaction extends ClientTransaction {
   readonly kind: TransactionKind = 'invite-client';
   private interval = 0;
-  private ackBytes: Uint8Array | undefined;
+  /** The ACK of a 300-699 response, resent for each retransmission of it (Completed, Timer D): its text (see host.text). */
+  private ackText: string | undefined;
   /** A CANCEL was asked for before any provisional response (RFC 3261 §9.1: wait for one). */
   private cancelPending = false;
   private cancelSent = false;
@@ -162,8 +163,8 @@ export class InviteClientTransaction extends ClientTransaction {
         return;
       case 'completed':
         // RFC 3261 §17.1.1.2: a retransmitted final is ACKed again, not passed up.
-        if (status >= 300 && this.ackBytes) {
-          this.sendBytes(this.ackBytes);
+        if (status >= 300 && this.ackText !== undefined) {
+          this.sendBytes(this.host.encode(this.ackText));
           this.host.retransmitted(this, 'response');
         }
         return;
@@ -183,12 +184,13 @@ export class InviteClientTransaction extends ClientTransaction {
   /** RFC 3261 §17.1.1.3: a 300-699 response: ACK it, pass it up, wait Timer D. */
   private complete(response: SipResponse, remote: Remote): void {
     const request = this.request!;
-    this.ackBytes = this.host.serialize(ackFor(request, response));
+    this.ackText = this.host.text(ackFor(request, response));
+    const ackBytes = this.host.encode(this.ackText);
     this.stopPrimary();
     this.stopSecondary();
     this.dropRequest();
     this.setState('completed');
-    this.sendBytes(this.ackBytes);
+    this.sendBytes(ackBytes);
     const tuHadFinal = this.tuHasFinal;
     this.tuHasFinal = true;
     if (!tuHadFinal) this.deliver(response, remote);
@@ -245,7 +247,7 @@ export class InviteClientTransaction extends ClientTransaction {
 
   protected override release(): void {
     super.release();
-    this.ackBytes = undefined;
+    this.ackText = undefined;
     this.cancelHandler = noop;
   }
 }

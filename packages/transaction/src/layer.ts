@@ -234,6 +234,8 @@ export class TransactionLayer extends EventEmitter<TransactionLayerEvents> {
       timers: this.timers,
       values: this.values,
       serialize: (m) => encoder.encode(stringify(m)),
+      text: stringify,
+      encode: (text) => encoder.encode(text),
       stateChanged: (tx, from, to) => this.stateChanged(tx, from, to),
       retransmitted: (tx, reason) => {
         this.retransmissions[reason]++;

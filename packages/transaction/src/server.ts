@@ -1,6 +1,6 @@
 // Server transactions: RFC 3261 §17.2.1 (INVITE, with RFC 6026's Accepted state) and §17.2.2
-// (non-INVITE). A server transaction keeps ids, state, timers and the serialised bytes of the
-// last response it must be able to resend; retransmissions resend those bytes as they are.
+// (non-INVITE). A server transaction keeps ids, state, timers and the serialised text of the
+// last response it must be able to resend; retransmissions resend that text as it is.
 import { detachString, makeResponse } from '@sipts/message';
 import type { Remote, SipRequest, SipResponse } from '@sipts/message';
 import { TransactionError } from './errors.js';
@@ -20,8 +20,11 @@ function checkStatus(response: SipResponse): number {
 const responseSendOptions = { allowOversize: true } as const;
 
 export abstract class ServerTransaction extends Transaction {
-  /** The serialised last response a request retransmission (or Timer G) resends. */
-  protected lastResponse: Uint8Array | undefined;
+  /**
+   * The serialised last response a request retransmission (or Timer G) resends: its text, one
+   * flat string, encoded again on each resend (rare) rather than kept as bytes (see host.text).
+   */
+  protected lastResponse: string | undefined;
   private cancelTarget: InviteServerTransaction | undefined;
 
   protected constructor(
@@ -63,8 +66,8 @@ export abstract class ServerTransaction extends Transaction {
   abstract receiveRetransmission(): void;
 
   protected resend(): void {
-    if (!this.lastResponse) return;
-    this.sendBytes(this.lastResponse);
+    if (this.lastResponse === undefined) return;
+    this.sendBytes(this.host.encode(this.lastResponse));
     this.host.retransmitted(this, 'request');
   }
 
@@ -125,13 +128,14 @@ export class InviteServerTransaction extends ServerTransaction {
       return true;
     }
     if (state !== 'proceeding') return false;
-    const bytes = this.host.serialize(response);
+    const text = this.host.text(response);
+    const bytes = this.host.encode(text);
     if (!this.anyResponseSent) {
       this.anyResponseSent = true;
       if (this.primaryTimer() === 'trying') this.stopPrimary();
     }
     if (status < 200) {
-      this.lastResponse = bytes;
+      this.lastResponse = text;
       this.sendBytes(bytes);
       // A provisional from the TU other than 100 shows it is alive: restart its answer limit
       // (not once a CANCEL is pending: then the TU owes the 487 within 64*T1).
@@ -155,7 +159,7 @@ export class InviteServerTransaction extends ServerTransaction {
     }
     const tag = response.headers.to?.params.tag;
     this.responseToTag = typeof tag === 'string' ? detachString(tag) : '';
-    this.lastResponse = bytes;
+    this.lastResponse = text;
     this.setState('completed');
     this.sendBytes(bytes);
     // RFC 3261 §17.2.1: Timer G (unreliable only) from T1, doubling up to T2; Timer H = 64*T1.
@@ -245,8 +249,8 @@ export class InviteServerTransaction extends ServerTransaction {
   }
 
   private resendForTimer(): void {
-    if (!this.lastResponse) return;
-    this.sendBytes(this.lastResponse);
+    if (this.lastResponse === undefined) return;
+    this.sendBytes(this.host.encode(this.lastResponse));
     this.host.retransmitted(this, 'G');
   }
 
@@ -283,8 +287,9 @@ export class NonInviteServerTransaction extends ServerTransaction {
     const status = checkStatus(response);
     const state = this.currentState;
     if (state !== 'trying' && state !== 'proceeding') return false; // §17.2.2: discarded
-    const bytes = this.host.serialize(response);
-    this.lastResponse = bytes;
+    const text = this.host.text(response);
+    const bytes = this.host.encode(text);
+    this.lastResponse = text;
     if (status < 200) {
       this.setState('proceeding');
       this.sendBytes(bytes);

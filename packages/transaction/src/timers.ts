@@ -24,6 +24,7 @@ export interface TimerOwner {
 }
 
 export class TimerSlot {
+  /** Due time, in whole milliseconds on the queue's own scale (see TimerQueue.elapsed). */
   at = 0;
   seq = 0;
   /** -1: not scheduled; -2: in a lane; 0 and up: position in the fallback heap. */
@@ -98,13 +99,16 @@ export class TimerQueue {
   private handle: ClockHandle | undefined;
   private armedAt = Infinity;
   private running = false;
+  private readonly origin: number;
   private readonly fire = (): void => this.run();
 
   constructor(
     private readonly clock: Clock,
     /** Anything a timer callback throws (a bug: transactions guard every TU callback). */
     private readonly onError: (error: unknown) => void,
-  ) {}
+  ) {
+    this.origin = clock.now();
+  }
 
   /** Slots scheduled now. */
   get size(): number {
@@ -115,11 +119,22 @@ export class TimerQueue {
     return this.clock.now();
   }
 
+  /**
+   * Milliseconds since the queue was made. Due times are whole milliseconds on this scale: a
+   * small integer is stored in the slot itself, where a fractional or large one (performance.now()
+   * or Date.now() plus a delay) would cost a heap number per slot, for the GC to mark and move.
+   * They stay small integers for the first 12 days of a queue (2^30 ms) and work the same after.
+   */
+  private elapsed(): number {
+    return this.clock.now() - this.origin;
+  }
+
   /** (Re)schedules `slot` to fire `name` after `ms`. */
   schedule(slot: TimerSlot, name: TimerName, ms: number): void {
     this.cancel(slot);
     slot.name = name;
-    slot.at = this.clock.now() + ms;
+    // Rounded down: a slot may fire up to 1 ms early, never late, and a zero delay is due at once.
+    slot.at = Math.floor(this.elapsed() + ms);
     slot.seq = this.seq++;
     let lane = this.lanes.get(ms);
     if (lane === undefined && this.lanes.size < MAX_LANES) {
@@ -193,7 +208,7 @@ export class TimerQueue {
   private arm(at: number): void {
     if (this.handle !== undefined) this.clock.clearTimeout(this.handle);
     this.armedAt = at;
-    this.handle = this.clock.setTimeout(this.fire, Math.max(0, Math.ceil(at - this.clock.now())));
+    this.handle = this.clock.setTimeout(this.fire, Math.max(0, Math.ceil(at - this.elapsed())));
   }
 
   private run(): void {
@@ -205,7 +220,7 @@ export class TimerQueue {
     try {
       for (;;) {
         const head = this.earliest();
-        if (!head || head.at > this.clock.now()) break;
+        if (!head || head.at > this.elapsed()) break;
         this.cancel(head);
         try {
           head.owner.onTimer(head.name);

@@ -50,6 +50,13 @@ export interface TransactionHost {
   readonly timers: TimerQueue;
   readonly values: TimerValues;
   serialize(message: SipMessage): Uint8Array;
+  /**
+   * The text of a message, for one a transaction keeps to resend (a final response, an ACK).
+   * Kept as text, it is one flat string on the heap; as bytes it would be an array, its buffer
+   * and a native backing store, three things for the GC per transaction for 32 s.
+   */
+  text(message: SipMessage): string;
+  encode(text: string): Uint8Array;
   stateChanged(tx: Transaction, from: TransactionState, to: TransactionState): void;
   retransmitted(tx: Transaction, reason: RetransmitReason): void;
   timedOut(tx: Transaction, timer: TimerName): void;

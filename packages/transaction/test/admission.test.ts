@@ -1,6 +1,6 @@
 // Admission control (graceful overload): new out-of-dialog requests can be answered 503 or
 // dropped before any state is created, while retransmissions, ACKs, CANCELs and in-dialog
-// requests keep being served. And what a completed transaction keeps: ids, timers and the bytes
+// requests keep being served. And what a completed transaction keeps: ids, timers and the text
 // to resend, never the parsed messages.
 import type { AdmissionDecision, ServerTransaction } from '@sipts/transaction';
 import { again, harness, peer, request, response } from './helpers.js';
@@ -73,12 +73,13 @@ describe('admit', () => {
   });
 });
 
-/** Every object reachable from `root` through own properties, stopping at shared collaborators. */
+/** Every object and string reachable from `root` through own properties, stopping at shared collaborators. */
 function reachable(root: object, stop: Set<unknown>): unknown[] {
   const seen = new Set<unknown>();
   const todo: unknown[] = [root];
   while (todo.length > 0) {
     const value = todo.pop();
+    if (typeof value === 'string') seen.add(value);
     if (typeof value !== 'object' || value === null || seen.has(value) || stop.has(value)) continue;
     seen.add(value);
     if (ArrayBuffer.isView(value)) continue;
@@ -94,7 +95,7 @@ describe('what a completed transaction keeps (RFC 3261 §17.2.2 Timer J, §17.2.
     ['non-INVITE answered 200 (Completed)', 'OPTIONS', 200],
     ['INVITE answered 486 (Completed)', 'INVITE', 486],
     ['INVITE answered 200 (Accepted)', 'INVITE', 200],
-  ])('%s: no parsed message, only ids, timers and the response bytes', (_label, method, status) => {
+  ])('%s: no parsed message and no bytes, only ids, timers and the response text', (_label, method, status) => {
     const h = harness();
     const rq = request({ method });
     h.layer.receive(rq, peer, h.udp);
@@ -104,10 +105,17 @@ describe('what a completed transaction keeps (RFC 3261 §17.2.2 Timer J, §17.2.
     const stop = new Set<unknown>([h.udp, (tx as unknown as { host: unknown }).host]);
     const kept = reachable(tx, stop);
     expect(kept.filter(messageLike)).toEqual([]);
-    const bytes = kept.filter((v) => ArrayBuffer.isView(v)) as Uint8Array[];
+    // Text, not bytes: one flat string for the GC instead of an array, its buffer and a native
+    // backing store.
+    expect(kept.filter((v) => ArrayBuffer.isView(v))).toEqual([]);
+    const texts = kept.filter((v): v is string => typeof v === 'string' && v.startsWith('SIP/2.0 '));
     // Completed keeps the final response to resend (Timer G / request retransmissions);
     // Accepted keeps nothing: 2xx retransmissions are the TU's (RFC 6026 §7.1).
-    expect(bytes.length).toBe(status === 200 && method === 'INVITE' ? 0 : 1);
+    expect(texts.map((t) => t.slice(0, 11))).toEqual(status === 200 && method === 'INVITE' ? [] : [`SIP/2.0 ${status}`]);
+    // A retransmission of the request gets those same bytes again.
+    h.udp.sent.length = 0;
+    h.layer.receive(again(rq), peer, h.udp);
+    expect(h.udp.sent.map((s) => s.text)).toEqual(status === 200 && method === 'INVITE' ? [] : texts);
     h.layer.shutdown();
   });
 });

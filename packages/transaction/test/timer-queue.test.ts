@@ -89,3 +89,21 @@ test('a long lane is compacted as it drains, and 100000 timers fire in order', (
   expect(inOrder).toBe(true);
   expect(queue.size).toBe(0);
 });
+
+test('due times are whole milliseconds counted from the queue, even on a fractional clock', () => {
+  // A slot storing performance.now() + delay would hold a heap number each (a GC object per
+  // timer, ~100000 at 1800 calls/s); whole milliseconds from the queue's start are stored inline.
+  const clock = new ManualClock();
+  clock.advance(1_700_000_000_000.25); // a Date.now()-sized, fractional clock
+  const queue = new TimerQueue(clock, () => {});
+  const fired: number[] = [];
+  const a = new TimerSlot({ onTimer: () => fired.push(clock.now()) });
+  queue.schedule(a, 'A', 500.5);
+  expect(a.at).toBe(500);
+  // Rounded down, never late: due at 500.5 after scheduling, it fires once 500 have passed.
+  clock.advance(499.5);
+  expect(fired).toHaveLength(0);
+  clock.advance(0.75);
+  expect(fired).toHaveLength(1);
+  expect(queue.size).toBe(0);
+});
