@@ -146,6 +146,7 @@ async function step(target: Target, rate: number, duration: number): Promise<Ret
     drops,
     wall,
     failures: a.failures,
+    mainThread: undefined,
   };
 }
 

@@ -39,6 +39,13 @@ interface StepResult {
    * counter's name without `Failed`; only the ones that are not zero.
    */
   failures: Record<string, number>;
+  /**
+   * For a multi-threaded server (Node: the event loop plus V8's and libuv's helper threads), its
+   * main thread: CPU (per cent of one core), how long it was runnable but waiting for a core
+   * (/proc schedstat: the helpers, the SIPp instances and the kernel had them), over the step and
+   * in its worst second. Undefined for single-threaded processes (Kamailio's).
+   */
+  mainThread: { cpuPercent: number; waitPercent: number; worstWaitPercent: number } | undefined;
 }
 
 function sleep(ms: number): Promise<void> {
@@ -97,6 +104,17 @@ function cpuSeconds(pid: number): number {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+
+/** The main thread's time on a core and waiting on a run queue, in seconds (/proc schedstat). */
+function mainThreadTimes(pid: number): { run: number; wait: number } | undefined {
+  try {
+    if (!/^Threads:\s+([2-9]|\d\d+)/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))) return undefined;
+    const [run, wait] = fs.readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').trim().split(' ').map(Number);
+    return { run: (run ?? 0) / 1e9, wait: (wait ?? 0) / 1e9 };
+  } catch {
+    return undefined;
+  }
 }
 
 function treePids(pid: number): number[] {
@@ -242,6 +260,9 @@ async function step(target: StepTarget, phase: StepResult['phase'], rate: number
   const cpu0 = treeCpuSeconds(pid);
   const drops0 = udpSocketInfo(port).drops;
   const t0 = process.hrtime.bigint();
+  const main0 = mainThreadTimes(pid);
+  let mainLast = main0;
+  let worstWait = 0;
   let rssMax = 0;
   let rssSteady: number | undefined;
   let samples = 0;
@@ -251,6 +272,9 @@ async function step(target: StepTarget, phase: StepResult['phase'], rate: number
     const rss = rssMiB(pid);
     rssMax = Math.max(rssMax, rss);
     minuteMax = Math.max(minuteMax, rss);
+    const main = mainThreadTimes(pid);
+    if (main !== undefined && mainLast !== undefined) worstWait = Math.max(worstWait, main.wait - mainLast.wait);
+    mainLast = main;
     if (++samples === 35) rssSteady = rss;
     if (samples % 60 === 0 && samples <= duration) {
       rssPerMinute.push(minuteMax);
@@ -285,6 +309,7 @@ async function step(target: StepTarget, phase: StepResult['phase'], rate: number
   await uac.done;
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu = treeCpuSeconds(pid) - cpu0;
+  const main1 = mainThreadTimes(pid);
   clearInterval(sampler);
   const rssEnd = rssMiB(pid);
   const drops = udpSocketInfo(port).drops - drops0;
@@ -313,6 +338,10 @@ async function step(target: StepTarget, phase: StepResult['phase'], rate: number
     drops,
     wall,
     failures: a.failures,
+    mainThread:
+      main0 === undefined || main1 === undefined
+        ? undefined
+        : { cpuPercent: ((main1.run - main0.run) / wall) * 100, waitPercent: ((main1.wait - main0.wait) / wall) * 100, worstWaitPercent: worstWait * 100 },
   };
 }
 
@@ -322,6 +351,9 @@ function formatStep(name: string, r: StepResult): string {
     `${name.padEnd(8)} ${r.phase.padEnd(9)} ${String(r.rate).padStart(5)} calls/s x ${r.seconds} s: ${r.successful}/${r.calls} ok, ${r.failed} failed, ` +
     `goodput ${r.goodput.toFixed(0)}/s in ${r.wall.toFixed(0)} s, ${r.retransmissions} retransmissions, CPU ${r.cpuPercent.toFixed(0)}%, ` +
     `RSS ${r.rssMiB.toFixed(0)} MiB, ${r.drops} drops` +
+    (r.mainThread === undefined
+      ? ''
+      : `, main thread ${r.mainThread.cpuPercent.toFixed(0)}% (waited for a core ${r.mainThread.waitPercent.toFixed(0)}%, worst second ${r.mainThread.worstWaitPercent.toFixed(0)}%)`) +
     (Object.keys(r.failures).length > 0 ? ` (failed: ${Object.entries(r.failures).map(([why, n]) => `${n} ${why}`).join(', ')})` : '')
   );
 }
