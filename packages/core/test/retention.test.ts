@@ -3,20 +3,11 @@
 // (DESIGN.md: copy the small strings out), or each kept handle pins the whole response text.
 // In a child process with --expose-gc (retention-child.ts); the control keeps the parser's own
 // substrings and shows what pinning costs, so the check can fail.
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-
-const root = join(__dirname, '..', '..', '..');
+import { runGcChild } from '../../../tools/test/gc-child.js';
 
 function run(mode: string): { growth: number; tags: number } {
-  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', join(__dirname, 'retention-child.ts'), mode], {
-    cwd: root,
-    env: { ...process.env, TSX_TSCONFIG_PATH: join(root, 'tsconfig.tests.json') },
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  if (r.status !== 0) throw new Error(`child failed (${r.status}): ${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { growth: number; tags: number };
+  return runGcChild(join(__dirname, 'retention-child.ts'), mode);
 }
 
 jest.setTimeout(90_000);

@@ -3,20 +3,11 @@
 // dropped; after a full GC the heap holds the bindings, not the messages (16 MB if it did), and no
 // request object is alive. The control run keeps only each parsed Call-ID (a slice of the message
 // text) and shows what retaining the text costs, so the check can fail.
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-
-const root = join(__dirname, '..', '..', '..');
+import { runGcChild } from '../../../tools/test/gc-child.js';
 
 function run(mode: string): { growth: number; aliveRequests: number; bindings: number } {
-  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', join(__dirname, 'retention-child.ts'), mode], {
-    cwd: root,
-    env: { ...process.env, TSX_TSCONFIG_PATH: join(root, 'tsconfig.tests.json') },
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  if (r.status !== 0) throw new Error(`child failed (${r.status}): ${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { growth: number; aliveRequests: number; bindings: number };
+  return runGcChild(join(__dirname, 'retention-child.ts'), mode);
 }
 
 jest.setTimeout(90_000);
